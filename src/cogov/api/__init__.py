@@ -1,0 +1,1 @@
+"""cogov.api (see DESIGN.md)."""

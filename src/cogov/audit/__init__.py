@@ -1,0 +1,1 @@
+"""cogov.audit (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""cogov.control (see DESIGN.md)."""

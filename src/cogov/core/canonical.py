@@ -1,0 +1,39 @@
+"""Canonical JSON: one byte string per value, so hashes are reproducible anywhere.
+
+Keys sorted, no insignificant white space, UTF-8 (not ASCII-escaped), and no
+floats that JSON cannot carry (NaN, infinity). Close to RFC 8785 for the values
+cogov stores (strings, integers, booleans, null, finite floats, lists, maps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+
+def _check_finite(value: Any, path: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: {value!r} has no canonical JSON form")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{path}: map key {key!r} is not a string")
+            _check_finite(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{path}[{index}]")
+
+
+def canonical_json(value: Any) -> str:
+    """Return the canonical JSON text of ``value``; raise ValueError if it has none."""
+    _check_finite(value, "$")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """SHA-256 of bytes (or of a string's UTF-8), as 64 lower-case hex digits."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()

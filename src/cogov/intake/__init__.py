@@ -1,0 +1,1 @@
+"""cogov.intake (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""cogov.registry (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""cogov.review (see DESIGN.md)."""

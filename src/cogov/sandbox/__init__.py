@@ -1,0 +1,1 @@
+"""cogov.sandbox (see DESIGN.md)."""

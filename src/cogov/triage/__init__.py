@@ -1,0 +1,1 @@
+"""cogov.triage (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""cogov.warning (see DESIGN.md)."""

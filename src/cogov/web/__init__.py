@@ -1,0 +1,1 @@
+"""cogov.web (see DESIGN.md)."""

@@ -1,0 +1,83 @@
+"""Shared fixtures: real databases, each test isolated in a rolled-back transaction.
+
+Every test that takes ``db_session`` runs on SQLite, and also on PostgreSQL when
+COGOV_TEST_DATABASE_URL is set (the PostgreSQL run is skipped, with the reason
+shown, when the variable is unset).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from cogov.db.engine import make_engine
+from cogov.db.migrate import upgrade
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PG_URL = os.environ.get("COGOV_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def shared_data(relative: str) -> Path:
+    """Path of a file in ../shared/data; skips the test, saying why, where it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent (see ../shared/data/README.md)")
+    return path
+
+
+def _reset_postgres(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
+    engine = _reset_postgres(PG_URL)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """A migrated engine of each backend. Tests that commit must clean up after
+    themselves; prefer ``db_session``."""
+    name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test.
+
+    Code under test may call ``commit()``: with ``create_savepoint`` it only
+    releases a savepoint, so nothing outlives the test.
+    """
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()

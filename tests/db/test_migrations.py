@@ -1,0 +1,40 @@
+"""The tables the code declares and the tables the migrations build must agree."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+
+import cogov
+from cogov.db.base import Base
+from cogov.db.migrate import current_revision, head_revision
+
+
+def _import_all_models() -> None:
+    for module in pkgutil.walk_packages(cogov.__path__, "cogov."):
+        if module.name.endswith(".models"):
+            importlib.import_module(module.name)
+
+
+class TestMigrations:
+    def test_database_is_at_head(self, engine: Engine) -> None:
+        assert current_revision(engine) == head_revision(engine)
+
+    def test_models_match_migrations(self, engine: Engine) -> None:
+        _import_all_models()
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            differences = [
+                diff
+                for diff in compare_metadata(context, Base.metadata)
+                if not (
+                    isinstance(diff, tuple)
+                    and diff[0] == "remove_table"
+                    and diff[1].name == "alembic_version"
+                )
+            ]
+        assert differences == []
