@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 import cogov
 from cogov.db.base import Base
-from cogov.db.migrate import current_revision, head_revision
+from cogov.db.migrate import current_revisions, head_revisions
 
 
 def _import_all_models() -> None:
@@ -22,7 +22,7 @@ def _import_all_models() -> None:
 
 class TestMigrations:
     def test_database_is_at_head(self, engine: Engine) -> None:
-        assert current_revision(engine) == head_revision(engine)
+        assert current_revisions(engine) == head_revisions(engine)
 
     def test_models_match_migrations(self, engine: Engine) -> None:
         _import_all_models()

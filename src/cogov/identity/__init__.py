@@ -1,0 +1,1 @@
+"""cogov.identity: staff users and their roles (see DESIGN.md)."""
