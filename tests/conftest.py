@@ -8,11 +8,14 @@ shown, when the variable is unset).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from cogov.db.engine import make_engine
@@ -31,12 +34,21 @@ def shared_data(relative: str) -> Path:
     return path
 
 
-def _reset_postgres(url: str) -> Engine:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    return engine
+@contextmanager
+def fresh_postgres_database(url: str) -> Iterator[str]:
+    """Create a database of its own for this test run (so parallel runs never
+    share tables), yield its URL, and drop it afterwards."""
+    admin_url = make_url(url)
+    name = f"cogov_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +63,11 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def postgres_engine() -> Iterator[Engine]:
     if not PG_URL:
         pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
-    engine = _reset_postgres(PG_URL)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    with fresh_postgres_database(PG_URL) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
