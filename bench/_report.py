@@ -26,7 +26,10 @@ measured beside a named peer in the same run on the same machine. Tests never ti
 
 def machine() -> str:
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         check=False,
     ).stdout.strip()
     return (
