@@ -7,11 +7,12 @@ import pkgutil
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import cogov
 from cogov.db.base import Base
-from cogov.db.migrate import current_revisions, head_revisions
+from cogov.db.migrate import alembic_config, current_revisions, head_revisions
 
 
 def _import_all_models() -> None:
@@ -22,7 +23,14 @@ def _import_all_models() -> None:
 
 class TestMigrations:
     def test_database_is_at_head(self, engine: Engine) -> None:
-        assert current_revisions(engine) == head_revisions(engine)
+        # Alembic records only the tips: a head that another branch depends on
+        # (``depends_on``) is applied but not listed, so compare what is applied.
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        applied = {
+            revision.revision
+            for revision in script.iterate_revisions(tuple(current_revisions(engine)), "base")
+        }
+        assert head_revisions(engine) <= applied
 
     def test_models_match_migrations(self, engine: Engine) -> None:
         _import_all_models()
