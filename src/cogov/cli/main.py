@@ -6,7 +6,7 @@ import typer
 from click.exceptions import UsageError
 
 from cogov import __version__
-from cogov.cli import db
+from cogov.cli import db, users
 
 app = typer.Typer(
     name="cogov",
@@ -16,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
 
 
 def _version(value: bool) -> None:

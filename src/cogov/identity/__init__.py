@@ -1,1 +1,59 @@
-"""cogov.identity: staff users and their roles (see DESIGN.md)."""
+"""cogov.identity: staff users and the roles they hold.
+
+Other packages name users by username (a staff id) and ask here whether a user is
+active and holds a role. Passwords are argon2id hashes; every change is a ledger
+entry without personal data.
+"""
+
+from cogov.identity.errors import (
+    IdentityError,
+    InvalidUserInput,
+    LastAdministrator,
+    MissingRole,
+    UserAlreadyActive,
+    UserDisabled,
+    UsernameTaken,
+    UserNotFound,
+)
+from cogov.identity.models import User, UtcDateTime
+from cogov.identity.schemas import UserRead
+from cogov.identity.service import (
+    add_user,
+    disable_user,
+    enable_user,
+    find_users,
+    get_user,
+    has_role,
+    list_users,
+    require_active_user,
+    require_role,
+    set_password,
+    set_roles,
+    verify_password,
+)
+
+__all__ = [
+    "IdentityError",
+    "InvalidUserInput",
+    "LastAdministrator",
+    "MissingRole",
+    "User",
+    "UserAlreadyActive",
+    "UserDisabled",
+    "UserNotFound",
+    "UserRead",
+    "UsernameTaken",
+    "UtcDateTime",
+    "add_user",
+    "disable_user",
+    "enable_user",
+    "find_users",
+    "get_user",
+    "has_role",
+    "list_users",
+    "require_active_user",
+    "require_role",
+    "set_password",
+    "set_roles",
+    "verify_password",
+]

@@ -1,0 +1,123 @@
+"""`cogov users`: staff users and their roles."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cogov.cli.context import (
+    DataDirOption,
+    JsonOption,
+    console,
+    handle_errors,
+    print_json,
+    session_for,
+)
+from cogov.core.types import Role
+from cogov.identity import UserRead, add_user, disable_user, list_users
+
+app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
+
+ByOption = Annotated[
+    str, typer.Option("--by", help="Username of the administrator making the change.")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the ledger).")]
+
+
+def user_json(user: UserRead) -> dict[str, object]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "roles": [role.value for role in user.roles],
+        "active": user.active,
+        "has_password": user.has_password,
+        "created_at": user.created_at.isoformat(),
+        "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
+    }
+
+
+@app.command("add")
+@handle_errors
+def add_command(
+    username: Annotated[str, typer.Argument(help="Staff id, e.g. 'li.wei' or 'r-104'.")],
+    role: Annotated[
+        list[Role], typer.Option("--role", help="A role to hold (repeat for several).")
+    ],
+    display_name: Annotated[
+        str | None, typer.Option("--display-name", help="Name shown on staff pages.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="Administrator adding the user (omit only when setting up the first)."
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a staff user holding one or more roles."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with session_for(data_dir) as session:
+        user = add_user(
+            session,
+            username=username,
+            roles=role,
+            display_name=display_name,
+            password=password,
+            by=by,
+        )
+    if as_json:
+        print_json(user_json(user))
+    else:
+        roles = ", ".join(r.value for r in user.roles)
+        console.print(f"added user [bold]{user.username}[/] ({roles})", highlight=False)
+
+
+@app.command("list")
+@handle_errors
+def list_command(
+    active_only: Annotated[
+        bool, typer.Option("--active", help="Only users who are not disabled.")
+    ] = False,
+    role: Annotated[
+        Role | None, typer.Option("--role", help="Only users holding this role.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List staff users."""
+    with session_for(data_dir) as session:
+        users = list_users(session, active_only=active_only, role=role)
+    if as_json:
+        print_json([user_json(user) for user in users])
+        return
+    table = Table("username", "display name", "roles", "active", "password")
+    for user in users:
+        table.add_row(
+            user.username,
+            user.display_name,
+            ", ".join(r.value for r in user.roles),
+            "yes" if user.active else f"disabled {user.disabled_at:%Y-%m-%d}",
+            "set" if user.has_password else "-",
+        )
+    console.print(table)
+
+
+@app.command("disable")
+@handle_errors
+def disable_command(
+    username: Annotated[str, typer.Argument(help="The user to disable.")],
+    by: ByOption,
+    reason: ReasonOption,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Disable a user: they can no longer sign in or act; agents they guard stop."""
+    with session_for(data_dir) as session:
+        user = disable_user(session, username=username, by=by, reason=reason)
+    console.print(f"disabled user [bold]{user.username}[/]", highlight=False)

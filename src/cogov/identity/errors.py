@@ -1,0 +1,62 @@
+"""Failures of the identity package: one class each, under IdentityError."""
+
+from __future__ import annotations
+
+from cogov.core.errors import CogovError, Conflict, NotFound, ValidationFailed
+from cogov.core.types import Role
+
+
+class IdentityError(CogovError):
+    """Base of the identity package's errors."""
+
+
+class InvalidUserInput(IdentityError, ValidationFailed):
+    """A username, display name, role or password was refused."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        ValidationFailed.__init__(self, field, reason)
+
+
+class UserNotFound(IdentityError, NotFound):
+    def __init__(self, username: str) -> None:
+        NotFound.__init__(self, "user", username)
+        self.username = username
+
+
+class UsernameTaken(IdentityError, Conflict):
+    def __init__(self, username: str) -> None:
+        Conflict.__init__(self, f"username: {username!r} is already taken")
+        self.username = username
+
+
+class UserDisabled(IdentityError, Conflict):
+    """The user exists but is disabled, so may not act."""
+
+    def __init__(self, username: str) -> None:
+        Conflict.__init__(self, f"user {username!r} is disabled")
+        self.username = username
+
+
+class UserAlreadyActive(IdentityError, Conflict):
+    def __init__(self, username: str) -> None:
+        Conflict.__init__(self, f"user {username!r} is already active")
+        self.username = username
+
+
+class MissingRole(IdentityError):
+    """The user is active but does not hold the role the step needs."""
+
+    def __init__(self, username: str, role: Role) -> None:
+        super().__init__(f"user {username!r} does not hold the {role.value} role")
+        self.username = username
+        self.role = role
+
+
+class LastAdministrator(IdentityError, Conflict):
+    """Disabling (or demoting) the last active administrator would lock everyone out."""
+
+    def __init__(self, username: str) -> None:
+        Conflict.__init__(
+            self, f"user {username!r} is the last active administrator and must stay so"
+        )
+        self.username = username

@@ -1,0 +1,80 @@
+"""Pure rules about staff identities: what a username, role set and password may be,
+and how passwords are hashed (argon2id through argon2-cffi)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from cogov.core.types import Role
+from cogov.identity.errors import InvalidUserInput
+
+# Staff ids, not personal names: they appear on ledger entries as "user:<username>".
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+DISPLAY_NAME_MAX = 200
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024  # argon2 copes, but unbounded input is a denial of service
+
+# argon2-cffi's defaults follow RFC 9106's second recommended profile.
+_HASHER = PasswordHasher()
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidUserInput(
+            "username",
+            f"{username!r} must be 2-64 characters of a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit",
+        )
+    return username
+
+
+def check_display_name(display_name: str) -> str:
+    cleaned = " ".join(display_name.split())
+    if not cleaned:
+        raise InvalidUserInput("display_name", "must not be empty")
+    if len(cleaned) > DISPLAY_NAME_MAX:
+        raise InvalidUserInput("display_name", f"must be at most {DISPLAY_NAME_MAX} characters")
+    return cleaned
+
+
+def check_roles(roles: Iterable[Role | str]) -> tuple[Role, ...]:
+    """Roles as a sorted tuple without repeats; at least one."""
+    parsed: set[Role] = set()
+    for role in roles:
+        try:
+            parsed.add(Role(role))
+        except ValueError:
+            allowed = ", ".join(r.value for r in Role)
+            raise InvalidUserInput("roles", f"{role!r} is not one of {allowed}") from None
+    if not parsed:
+        raise InvalidUserInput("roles", "a user needs at least one role")
+    return tuple(sorted(parsed, key=lambda r: r.value))
+
+
+def check_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidUserInput("password", f"must be at least {PASSWORD_MIN_LENGTH} characters")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidUserInput("password", f"must be at most {PASSWORD_MAX_LENGTH} characters")
+    if not password.strip():
+        raise InvalidUserInput("password", "must not be only white space")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(check_password(password))
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _HASHER.check_needs_rehash(password_hash)

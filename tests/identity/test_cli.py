@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cogov.cli.main import app
+
+runner = CliRunner()
+
+
+def run(tmp_path: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--data-dir", str(tmp_path)], input=stdin)
+    return result.exit_code, result.output
+
+
+class TestUsersCommands:
+    def test_add_list_disable(self, tmp_path: Path) -> None:
+        code, out = run(tmp_path, "users", "add", "admin", "--role", "administrator")
+        assert code == 0, out
+        code, out = run(
+            tmp_path,
+            "users",
+            "add",
+            "g1",
+            "--role",
+            "reviewer",
+            "--role",
+            "auditor",
+            "--display-name",
+            "Guardian One",
+            "--password-stdin",
+            "--by",
+            "admin",
+            stdin="a long enough secret\n",
+        )
+        assert code == 0, out
+        code, out = run(tmp_path, "users", "list", "--json")
+        listed = {u["username"]: u for u in json.loads(out)}
+        assert listed["g1"]["roles"] == ["auditor", "reviewer"]
+        assert listed["g1"]["has_password"] is True
+        code, out = run(tmp_path, "users", "disable", "g1", "--by", "admin", "--reason", "left")
+        assert code == 0, out
+        code, out = run(tmp_path, "users", "list")
+        assert code == 0
+        assert "disabled" in out
+
+    def test_errors_are_one_line_exit_2(self, tmp_path: Path) -> None:
+        code, out = run(tmp_path, "users", "add", "Bad Name", "--role", "reviewer")
+        assert code == 2
+        assert "username:" in out
+        assert "Traceback" not in out
+        code, out = run(tmp_path, "users", "add", "ok", "--role", "king")
+        assert code == 2
+        code, out = run(tmp_path, "users", "disable", "ghost", "--by", "x", "--reason", "r")
+        assert code == 3
+        assert "not found" in out
