@@ -32,10 +32,63 @@ class Settings(BaseSettings):
         description="Ed25519 private key (PEM) that signs ledger checkpoints. Unset: "
         "`ledger/signing-key.pem` in the data directory, created on first use.",
     )
+    agency_config_dir: Path | None = Field(
+        default=None,
+        description="Directory with the agency's own configuration files, each optional: "
+        "services.yaml (service catalogue), groups.yaml (group attributes recorded), "
+        "processes.yaml (standard processes), negative-list.yaml (rules), routing.yaml "
+        "(routing policy). A file that is absent falls back to cogov's default.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000,
         ge=0,
         description="How long a SQLite writer waits for the write lock before failing.",
+    )
+
+    # --- HTTP service (cogov.api) ---
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Mark the web session and CSRF cookies Secure (sent over HTTPS only). "
+        "Turn on whenever the service is reached over HTTPS.",
+    )
+    session_lifetime_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="A web session ends this many hours after sign-in, however active.",
+    )
+    session_idle_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="A web session ends after this many minutes without a request.",
+    )
+    open311_api_key_required: bool = Field(
+        default=False,
+        description="Open311 POST /requests needs an `api_key` (an API token from "
+        "`cogov tokens issue`). Off: anyone may post, within the rate limit.",
+    )
+    open311_jurisdiction_id: str | None = Field(
+        default=None,
+        description="The Open311 `jurisdiction_id` this endpoint serves (e.g. `city.gov`). "
+        "Set: requests naming another jurisdiction are refused; unset: the parameter is "
+        "ignored.",
+    )
+    rate_limit_per_minute: float = Field(
+        default=30.0,
+        ge=0,
+        description="Public POSTs (new requests, appeals, ratings, sign-in) each client may "
+        "make per minute, refilled continuously; 0 turns the limit off. Kept in the "
+        "database, so it holds across every worker and server.",
+    )
+    rate_limit_burst: int = Field(
+        default=10,
+        ge=1,
+        description="How many public POSTs a client may make at once before the per-minute "
+        "rate applies (the token bucket's size).",
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Take the client address for rate limits from the first "
+        "`X-Forwarded-For` entry. Turn on only behind a proxy that sets that header.",
     )
 
     @property

@@ -1,0 +1,103 @@
+"""The HTTP service: one FastAPI application for Open311, the staff API and the web UI.
+
+``create_app(settings)`` builds it. Every request that touches the database gets one
+unit of work (:func:`cogov.api.deps.db_session`): it commits after the route
+returns and before the response leaves, and rolls back when anything raises. Domain
+errors become HTTP statuses here, at the edge, and nowhere else (:mod:`cogov.api.errors`).
+
+The web UI plugs in through ``cogov.web.mount(app)`` when that package provides it: the
+web package adds its routers, static files and pages to the same application and uses
+the dependencies in :mod:`cogov.api.deps` and :mod:`cogov.api.auth`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from cogov import __version__
+from cogov.api import errors
+from cogov.api.state import AppState
+from cogov.core.clock import Clock, SystemClock
+from cogov.core.settings import Settings, load_settings
+from cogov.db.engine import make_engine
+from cogov.db.migrate import upgrade
+
+DESCRIPTION = """
+cogov's HTTP service.
+
+* **Open311 GeoReport v2** under `/open311/v2/`: any Open311 client works unchanged;
+  cogov's additions live under the `cogov` key and `/open311/v2/cogov/...` paths.
+* **Staff API** under `/api/v1/`: review queue, registry, appeals, ledger and audits.
+  Sign in with a bearer API token (`Authorization: Bearer ...`) or a web session cookie
+  (state-changing requests then need the `X-CSRF-Token` header).
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> FastAPI:
+    """Build the application.
+
+    ``engine``: use this engine (tests pass a shared one); by default one is made from
+    ``settings`` and disposed when the application shuts down. ``migrate``: bring the
+    schema to the newest revision first (idempotent; the server does it once at start).
+    """
+    settings = settings or load_settings()
+    owns_engine = engine is None
+    if engine is None:
+        engine = make_engine(
+            settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+    if migrate:
+        upgrade(engine)
+    state = AppState(settings=settings, engine=engine, clock=clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="cogov",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.cogov = state
+    errors.install(app)
+    for include in _ROUTERS:
+        include(app)
+    _mount_web(app)
+    return app
+
+
+def _include_api_routers(app: FastAPI) -> None:
+    from cogov.api.routes import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
+
+
+_ROUTERS: list[Callable[[FastAPI], Any]] = [_include_api_routers]
+
+
+def _mount_web(app: FastAPI) -> None:
+    """Let the web UI add its pages: ``cogov.web.mount(app: FastAPI) -> None``."""
+    web = importlib.import_module("cogov.web")
+    mount = getattr(web, "mount", None)
+    if callable(mount):
+        mount(app)

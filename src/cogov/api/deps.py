@@ -1,0 +1,44 @@
+"""Request-scoped dependencies: the application's state and the unit of work.
+
+``DbSession`` is the one way a route reaches the database: a session that commits
+when the route function returns (before the response is sent, so a failed commit is
+an error response, never a false success) and rolls back if anything raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from cogov.api.state import AppState
+from cogov.core.clock import Clock
+from cogov.core.settings import Settings
+from cogov.db.session import unit_of_work
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.cogov
+    return state
+
+
+def get_settings(request: Request) -> Settings:
+    return app_state(request).settings
+
+
+def get_clock(request: Request) -> Clock:
+    return app_state(request).clock
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request (shared by every dependency of that request)."""
+    with unit_of_work(app_state(request).engine) as session:
+        yield session
+
+
+# scope="function": the commit runs when the route returns, before the response is sent.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -1,0 +1,10 @@
+"""Every router of the HTTP service, in the order they are included."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cogov.api.staff import auth as auth_routes
+from cogov.api.system import router as system_router
+
+ROUTERS: list[APIRouter] = [system_router, auth_routes.router]
