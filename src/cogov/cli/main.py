@@ -6,7 +6,7 @@ import typer
 from click.exceptions import UsageError
 
 from cogov import __version__
-from cogov.cli import db, users
+from cogov.cli import audit, db, users
 
 app = typer.Typer(
     name="cogov",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,86 @@
+"""Efficiency: how fast and how often cases are routed, answered and closed,
+overall and by agent, service and period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import polars as pl
+
+from cogov.audit.errors import BadInput
+from cogov.audit.frame import NOT_RECORDED
+from cogov.audit.metrics import duration_summary, rate
+
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: Final[dict[str, str]] = {
+    "day": "1d",
+    "week": "1w",
+    "month": "1mo",
+    "quarter": "1q",
+    "year": "1y",
+}
+
+
+def efficiency_aggregations() -> list[pl.Expr]:
+    """Every efficiency measure as one Polars aggregation (see docs/audit.md)."""
+    return [
+        pl.len().alias("cases"),
+        *duration_summary("hours_to_route", "hours_to_route"),
+        *duration_summary("hours_to_first_response", "hours_to_first_response"),
+        *duration_summary("hours_to_close", "hours_to_close"),
+        pl.col("closed_at").is_null().mean().alias("open_share"),
+        rate("on_time", "on_time_rate"),
+        pl.col("on_time").count().alias("on_time_judged"),
+        rate("is_duplicate", "repeat_rate"),
+        rate("handled_without_human", "without_human_share"),
+        rate("overridden", "override_rate"),
+        rate("appealed", "appeal_rate"),
+        rate("upheld_appeal", "upheld_appeal_rate"),
+        rate("routed_correctly", "routing_accuracy"),
+        pl.col("draft_seconds").median().alias("median_draft_seconds"),
+        pl.col("draft_seconds").mean().alias("mean_draft_seconds"),
+    ]
+
+
+@dataclass(frozen=True)
+class EfficiencyResult:
+    """``overall``: one row. ``by``: dimension name -> one row per value
+    (``agent``, ``service``, ``period`` where the data has them)."""
+
+    overall: pl.DataFrame
+    by: dict[str, pl.DataFrame]
+    period: str
+
+
+def efficiency(
+    derived: pl.DataFrame,
+    *,
+    period: Period = "month",
+    dimensions: tuple[str, ...] = ("agent", "service", "channel"),
+) -> EfficiencyResult:
+    """Efficiency measures of a derived case frame (:func:`cogov.audit.frame.derive`)."""
+    if period not in PERIODS:
+        raise BadInput("--period", f"{period!r} is not one of {sorted(PERIODS)}")
+    overall = derived.select(efficiency_aggregations())
+    by: dict[str, pl.DataFrame] = {}
+    for dimension in dimensions:
+        if derived.get_column(dimension).null_count() == derived.height:
+            continue  # the source has no such column: no table, not one "(not recorded)" row
+        by[dimension] = (
+            derived.with_columns(pl.col(dimension).fill_null(NOT_RECORDED))
+            .group_by(dimension)
+            .agg(efficiency_aggregations())
+            .sort(["cases", dimension], descending=[True, False])
+        )
+    if derived.get_column("created_at").drop_nulls().len():
+        by["period"] = (
+            derived.drop_nulls("created_at")
+            .with_columns(
+                pl.col("created_at").dt.truncate(PERIODS[period]).dt.date().alias("period")
+            )
+            .group_by("period")
+            .agg(efficiency_aggregations())
+            .sort("period")
+        )
+    return EfficiencyResult(overall, by, period)
