@@ -1,0 +1,57 @@
+"""Every query on intake's tables. Nothing else touches them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cogov.intake.models import Case, CaseContact
+
+
+def add_case(session: Session, case: Case, contact: CaseContact | None) -> None:
+    session.add(case)
+    if contact is not None:
+        session.add(contact)
+
+
+def get_case(session: Session, case_id: str) -> Case | None:
+    return session.get(Case, case_id)
+
+
+def by_idempotency_key(session: Session, key: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.idempotency_key == key)).first()
+
+
+def by_token_hash(session: Session, token_hash: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.citizen_token_hash == token_hash)).first()
+
+
+def get_contact(session: Session, case_id: str) -> CaseContact | None:
+    return session.get(CaseContact, case_id)
+
+
+def delete_contact(session: Session, contact: CaseContact) -> None:
+    session.delete(contact)
+
+
+def list_cases(
+    session: Session,
+    *,
+    ids: Sequence[str] | None = None,
+    service_codes: Sequence[str] | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+    limit: int = 1000,
+) -> list[Case]:
+    query = select(Case)
+    if ids:
+        query = query.where(Case.id.in_(list(ids)))
+    if service_codes:
+        query = query.where(Case.service_code.in_(list(service_codes)))
+    if received_from:
+        query = query.where(Case.received_at >= received_from)
+    if received_to:
+        query = query.where(Case.received_at <= received_to)
+    return list(session.scalars(query.order_by(Case.received_at.desc()).limit(limit)))

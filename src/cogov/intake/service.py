@@ -1,0 +1,256 @@
+"""Use cases of intake. Keyword-only, take a session, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cogov.core.canonical import canonical_json
+from cogov.core.clock import Clock, SystemClock, iso_utc
+from cogov.core.ids import new_id
+from cogov.intake import repository
+from cogov.intake.config import IntakeConfig
+from cogov.intake.errors import CaseNotFound, IdempotencyConflict, InvalidRequest
+from cogov.intake.models import Case, CaseContact
+from cogov.intake.rules import (
+    address_key,
+    check_request,
+    citizen_token,
+    guess_language,
+    request_hash,
+    token_hash,
+)
+from cogov.intake.schemas import CaseRead, ContactRead, ServiceRequestIn, Submission
+from cogov.ledger import Responsible, append
+
+IDEMPOTENCY_KEY_MAX = 128
+_SYSTEM_CLOCK = SystemClock()
+
+
+def parse_request(body: ServiceRequestIn | Mapping[str, Any]) -> ServiceRequestIn:
+    """A request from a mapping (form, JSON, Open311 POST), with every problem
+    named by its Open311 field (``attribute[code]``, ``group.name``)."""
+    if isinstance(body, ServiceRequestIn):
+        return body
+    try:
+        return ServiceRequestIn.model_validate(dict(body))
+    except ValidationError as exc:
+        raise InvalidRequest([(_field_name(e["loc"]), _reason(e)) for e in exc.errors()]) from None
+
+
+def _field_name(location: tuple[int | str, ...]) -> str:
+    head, *rest = [str(part) for part in location] or ["request"]
+    if head == "attribute" and rest:
+        return f"attribute[{rest[0]}]"
+    if head == "group" and rest:
+        return f"group.{rest[0]}"
+    return head
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "is not a field of a service request"
+    if error["type"] == "missing":
+        return "is required"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def submit(
+    session: Session,
+    body: ServiceRequestIn | Mapping[str, Any],
+    *,
+    config: IntakeConfig,
+    idempotency_key: str | None = None,
+    entered_by: str | None = None,
+    source_ref: str | None = None,
+    responsible: Responsible | None = None,
+    clock: Clock | None = None,
+) -> Submission:
+    """Validate and store one request, with its contact details in the vault and a
+    ``case.received`` ledger entry, all in the caller's transaction.
+
+    ``entered_by``: the staff username when staff enter the request for a citizen
+    (assisted entry). ``idempotency_key``: a retry with the same key and body returns
+    the same case (``replayed``); with a different body it raises IdempotencyConflict.
+    Raises InvalidRequest naming every field at fault.
+    """
+    request = parse_request(body)
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()
+        if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+            raise InvalidRequest(
+                [("idempotency_key", f"must be 1-{IDEMPOTENCY_KEY_MAX} characters")]
+            )
+    service = config.catalogue.get(request.service_code)
+    if service is None:
+        raise InvalidRequest(
+            [("service_code", f"{request.service_code!r} is not a service of this agency")]
+        )
+    problems = check_request(request, service, config.groups)
+    if entered_by is not None and not entered_by.strip():
+        problems.append(("entered_by", "must name the staff user who entered the request"))
+    if problems:
+        raise InvalidRequest(problems)
+
+    body_hash = request_hash(request, entered_by=entered_by)
+    if idempotency_key is not None:
+        earlier = repository.by_idempotency_key(session, idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, idempotency_key, body_hash, config)
+
+    case_id = new_id()
+    token = citizen_token(config.token_key, case_id)
+    case = Case(
+        id=case_id,
+        service_code=service.code,
+        description=request.description,
+        language=request.language or guess_language(request.description),
+        channel=request.channel.value,
+        latitude=request.lat,
+        longitude=request.long,
+        address_string=request.address_string,
+        address_id=request.address_id,
+        address_key=address_key(
+            request.address_string, request.address_id, request.lat, request.long
+        ),
+        media_url=request.media_url,
+        attributes=canonical_json(request.attribute),
+        group_attributes=canonical_json(request.group),
+        entered_by=entered_by,
+        source_ref=source_ref,
+        idempotency_key=idempotency_key,
+        request_hash=body_hash,
+        citizen_token_hash=token_hash(token),
+        received_at=iso_utc((clock or _SYSTEM_CLOCK).now()),
+    )
+    contact_fields = request.contact()
+    contact = CaseContact(case_id=case_id, **contact_fields) if contact_fields else None
+    if idempotency_key is None:
+        repository.add_case(session, case, contact)
+        session.flush()
+    else:
+        # A concurrent retry may win the race for the key: then answer as a retry.
+        try:
+            with session.begin_nested():
+                repository.add_case(session, case, contact)
+        except IntegrityError:
+            earlier = repository.by_idempotency_key(session, idempotency_key)
+            if earlier is None:
+                raise
+            return _replay(earlier, idempotency_key, body_hash, config)
+
+    append(
+        session,
+        kind="case.received",
+        actor=f"user:{entered_by}" if entered_by else f"citizen:{case_id}",
+        case_id=case_id,
+        payload={
+            "service_code": service.code,
+            "channel": case.channel,
+            "language": case.language,
+            "assisted": entered_by is not None,
+            "entered_by": entered_by,
+            "has_location": case.address_key is not None,
+            "has_contact": contact is not None,
+            "group_attributes_recorded": sorted(request.group),
+            "request_hash": body_hash,
+            "source_ref": source_ref,
+        },
+        responsible=responsible or Responsible(operator=entered_by),
+        clock=clock,
+    )
+    return Submission(case=CaseRead.of(case), citizen_token=token, replayed=False)
+
+
+def _replay(earlier: Case, key: str, body_hash: str, config: IntakeConfig) -> Submission:
+    if earlier.request_hash != body_hash:
+        raise IdempotencyConflict(key, earlier.id)
+    return Submission(
+        case=CaseRead.of(earlier),
+        citizen_token=citizen_token(config.token_key, earlier.id),
+        replayed=True,
+    )
+
+
+def get_case(session: Session, *, case_id: str) -> CaseRead:
+    row = repository.get_case(session, case_id)
+    if row is None:
+        raise CaseNotFound(case_id)
+    return CaseRead.of(row)
+
+
+def case_for_token(session: Session, *, token: str) -> CaseRead:
+    """The case a citizen's secret token opens (raises CaseNotFound otherwise;
+    the message never echoes the token)."""
+    row = repository.by_token_hash(session, token_hash(token))
+    if row is None:
+        raise CaseNotFound("for this token")
+    return CaseRead.of(row)
+
+
+def list_cases(
+    session: Session,
+    *,
+    ids: Sequence[str] | None = None,
+    service_codes: Sequence[str] | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+    limit: int = 1000,
+) -> list[CaseRead]:
+    """Cases, newest first (times as ISO-8601 UTC text, e.g. from iso_utc)."""
+    rows = repository.list_cases(
+        session,
+        ids=ids,
+        service_codes=service_codes,
+        received_from=received_from,
+        received_to=received_to,
+        limit=limit,
+    )
+    return [CaseRead.of(row) for row in rows]
+
+
+def contact_for(session: Session, *, case_id: str) -> ContactRead | None:
+    """The contact details in the vault for one case, for sending the citizen
+    updates. Never put what this returns in the ledger, an audit or an export."""
+    row = repository.get_contact(session, case_id)
+    if row is None:
+        return None
+    return ContactRead(
+        email=row.email,
+        phone=row.phone,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        device_id=row.device_id,
+        account_id=row.account_id,
+    )
+
+
+def erase_contact(
+    session: Session, *, case_id: str, by: str, reason: str, clock: Clock | None = None
+) -> bool:
+    """Erase a case's contact details (the citizen's request, or retention expiry);
+    the case itself stays. Returns False when there was nothing to erase."""
+    if repository.get_case(session, case_id) is None:
+        raise CaseNotFound(case_id)
+    if not reason.strip():
+        raise InvalidRequest([("reason", "say why the contact details are erased")])
+    row = repository.get_contact(session, case_id)
+    if row is None:
+        return False
+    repository.delete_contact(session, row)
+    session.flush()
+    append(
+        session,
+        kind="case.contact_erased",
+        actor=f"user:{by}",
+        case_id=case_id,
+        payload={"reason": reason.strip()},
+        responsible=Responsible(operator=by),
+        clock=clock,
+    )
+    return True
