@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from cogov import __version__
-from cogov.api import errors
+from cogov.api import errors, open311
 from cogov.api.state import AppState
 from cogov.core.clock import Clock, SystemClock
 from cogov.core.settings import Settings, load_settings
@@ -79,6 +79,7 @@ def create_app(
     )
     app.state.cogov = state
     errors.install(app)
+    errors.register_error_renderer(app, open311.PREFIX, open311.render_problem)
     for include in _ROUTERS:
         include(app)
     _mount_web(app)

@@ -1,0 +1,88 @@
+"""Cases as Open311 service-request records. Nothing private leaves here: no contact
+details, no group attributes, no staff names; only what GeoReport v2 shows of a
+request, plus (with ``extensions``) cogov's public account of what AI did with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cogov.core.clock import parse_iso_utc
+from cogov.intake import CaseNotFound, CaseRead, IntakeConfig, case_for_token, list_cases
+
+# Open311 has two statuses; cogov's process states fold into them.
+CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
+
+
+def open311_time(text: str | None) -> str | None:
+    """cogov's stored times (microseconds, Z) as Open311's W3C date-time, to the second."""
+    if not text:
+        return None
+    return parse_iso_utc(text).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def service_notice(config: IntakeConfig, service_code: str) -> str | None:
+    # The catalogue has no per-service notice yet; GeoReport v2 allows it to be empty.
+    return None
+
+
+def open311_status(state: str) -> str:
+    return "closed" if state in CLOSED_STATES else "open"
+
+
+def _record(case: CaseRead, config: IntakeConfig, language: str | None) -> dict[str, Any]:
+    service = config.catalogue.get(case.service_code)
+    return {
+        "service_request_id": case.id,
+        "status": "open",
+        "status_notes": None,
+        "service_name": service.name.get(language) if service else None,
+        "service_code": case.service_code,
+        "description": case.description,
+        "agency_responsible": None,
+        "service_notice": service_notice(config, case.service_code),
+        "requested_datetime": open311_time(case.received_at),
+        "updated_datetime": open311_time(case.received_at),
+        "expected_datetime": None,
+        "address": case.address_string,
+        "address_id": case.address_id,
+        "zipcode": None,
+        "lat": case.latitude,
+        "long": case.longitude,
+        "media_url": case.media_url,
+    }
+
+
+def find_requests(
+    session: Session,
+    config: IntakeConfig,
+    *,
+    ids: Sequence[str] = (),
+    service_codes: Sequence[str] = (),
+    received_from: str | None = None,
+    received_to: str | None = None,
+    statuses: set[str] | frozenset[str] = frozenset(),
+    limit: int = 1000,
+    language: str | None = None,
+    extensions: bool = False,
+) -> list[dict[str, Any]]:
+    cases = list_cases(
+        session,
+        ids=list(ids) or None,
+        service_codes=list(service_codes) or None,
+        received_from=received_from,
+        received_to=received_to,
+        limit=limit,
+    )
+    found = [_record(case, config, language) for case in cases]
+    if statuses:
+        found = [record for record in found if record["status"] in statuses]
+    return found
+
+
+def case_for_citizen_token(session: Session, token: str) -> CaseRead:
+    if not token or len(token) > 200:
+        raise CaseNotFound("for this token")
+    return case_for_token(session, token=token)
