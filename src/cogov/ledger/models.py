@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cogov.db.base import Base
@@ -24,3 +24,31 @@ class LedgerEntry(Base):
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+class LedgerCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note) over the first ``tree_size`` entries.
+    Append-only like the entries: ``number`` counts from 1 and sizes only grow."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    number: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    recorded_at: Mapped[str] = mapped_column(String(27), nullable=False)
+    origin: Mapped[str] = mapped_column(String(255), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(8), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class LedgerTreeNode(Base):
+    """The hash of one perfect Merkle subtree of level >= 1 (``2**level`` entries from
+    ``node_index * 2**level``); level 0 is the entries' own hashes. Written when a checkpoint
+    integrates new entries, so any proof needs only O(log n) lookups. A cache of
+    values recomputable from the entries, checked against signed roots before use."""
+
+    __tablename__ = "ledger_tree_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -10,20 +12,38 @@ from sqlalchemy.orm import Session
 
 from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
-from cogov.ledger import repository
-from cogov.ledger.errors import InvalidEntry, PersonalDataInPayload
-from cogov.ledger.models import LedgerEntry
-from cogov.ledger.rules import (
-    ACTOR_PATTERN,
-    GENESIS_HASH,
-    KIND_PATTERN,
-    entry_hash,
-    find_personal_key,
+from cogov.core.settings import Settings
+from cogov.ledger import merkle, repository
+from cogov.ledger.errors import (
+    InvalidEntry,
+    NoCheckpoint,
+    NoSuchEntry,
+    PersonalDataInPayload,
+    TreeInconsistent,
 )
-from cogov.ledger.schemas import Responsible
+from cogov.ledger.keys import LedgerKey, load_or_create_key
+from cogov.ledger.models import LedgerCheckpoint, LedgerEntry
+from cogov.ledger.note import Checkpoint, sign_checkpoint
+from cogov.ledger.proofs import verify_consistency, verify_inclusion
+from cogov.ledger.rules import (
+    GENESIS_HASH,
+    entry_bytes,
+    find_personal_key,
+    header_problem,
+    leaf_input,
+)
+from cogov.ledger.schemas import (
+    AppendedRange,
+    ConsistencyProof,
+    EntryDraft,
+    InclusionProof,
+    LedgerEntryRead,
+    Responsible,
+)
 
 _TAIL_KEY = "cogov.ledger.tail"
 _SYSTEM_CLOCK = SystemClock()
+_EMPTY_RESPONSIBLE = canonical_json({})
 
 
 def _forget_tail(session: Session, *_args: Any) -> None:
@@ -35,6 +55,40 @@ def _forget_tail(session: Session, *_args: Any) -> None:
 event.listen(Session, "after_commit", _forget_tail)
 event.listen(Session, "after_rollback", _forget_tail)
 event.listen(Session, "after_soft_rollback", _forget_tail)
+
+
+def _locked_tail(session: Session) -> tuple[int, str]:
+    cached: tuple[int, str] | None = session.info.get(_TAIL_KEY)
+    if cached is None:
+        repository.lock_for_append(session)
+        cached = repository.tail(session) or (0, GENESIS_HASH)
+    return cached
+
+
+def _checked_texts(
+    kind: str,
+    actor: str,
+    case_id: str | None,
+    payload: Mapping[str, Any] | None,
+    responsible: Responsible | None,
+    where: str = "",
+) -> tuple[str, str]:
+    """Validate one entry's fields; return its (payload, responsible) canonical texts."""
+    problem = header_problem(kind, actor, case_id)
+    if problem:
+        raise InvalidEntry(f"{where}{problem[0]}", problem[1])
+    body = dict(payload or {})
+    leaked = find_personal_key(body)
+    if leaked:
+        raise PersonalDataInPayload(leaked, where=where)
+    try:
+        payload_text = canonical_json(body)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEntry(f"{where}payload", f"not canonical JSON: {exc}") from exc
+    responsible_text = (
+        canonical_json(responsible.as_dict()) if responsible is not None else _EMPTY_RESPONSIBLE
+    )
+    return payload_text, responsible_text
 
 
 def append(
@@ -49,42 +103,358 @@ def append(
 ) -> LedgerEntry:
     """Append one entry in the caller's transaction and return it (flushed).
 
-    Raises InvalidEntry for a malformed kind or actor, PersonalDataInPayload when
-    the payload carries a key that may hold contact or personal data.
+    Raises InvalidEntry for a malformed kind, actor or case id, PersonalDataInPayload
+    when the payload carries a key that may hold contact or personal data.
     """
-    if not KIND_PATTERN.match(kind):
-        raise InvalidEntry("kind", f"{kind!r} is not dotted lower-case words like 'case.received'")
-    if not ACTOR_PATTERN.match(actor):
-        raise InvalidEntry(
-            "actor", f"{actor!r} is not 'agent:…', 'user:…', 'citizen:…' or 'system:…'"
-        )
-    body = dict(payload or {})
-    leaked = find_personal_key(body)
-    if leaked:
-        raise PersonalDataInPayload(leaked)
-    try:
-        payload_text = canonical_json(body)
-    except (TypeError, ValueError) as exc:
-        raise InvalidEntry("payload", f"not canonical JSON: {exc}") from exc
-    responsible_text = canonical_json((responsible or Responsible()).as_dict())
-
-    cached = session.info.get(_TAIL_KEY)
-    if cached is None:
-        repository.lock_for_append(session)
-        cached = repository.tail(session) or (0, GENESIS_HASH)
-    last_seq, last_hash = cached
-    fields = {
-        "seq": last_seq + 1,
-        "recorded_at": iso_utc((clock or _SYSTEM_CLOCK).now()),
-        "kind": kind,
-        "case_id": case_id,
-        "actor": actor,
-        "responsible": responsible_text,
-        "payload": payload_text,
-        "prev_hash": last_hash,
-    }
-    entry = LedgerEntry(**fields, entry_hash=entry_hash(**fields))
+    payload_text, responsible_text = _checked_texts(kind, actor, case_id, payload, responsible)
+    last_seq, last_hash = _locked_tail(session)
+    seq, recorded_at = last_seq + 1, iso_utc((clock or _SYSTEM_CLOCK).now())
+    data = leaf_input(
+        seq, recorded_at, kind, case_id, actor, responsible_text, payload_text, last_hash
+    )
+    digest = hashlib.sha256(data).hexdigest()
+    entry = LedgerEntry(
+        seq=seq,
+        recorded_at=recorded_at,
+        kind=kind,
+        case_id=case_id,
+        actor=actor,
+        responsible=responsible_text,
+        payload=payload_text,
+        prev_hash=last_hash,
+        entry_hash=digest,
+    )
     repository.add(session, entry)
     session.flush()
-    session.info[_TAIL_KEY] = (entry.seq, entry.entry_hash)
+    session.info[_TAIL_KEY] = (seq, digest)
     return entry
+
+
+def append_many(
+    session: Session, entries: Iterable[EntryDraft], *, clock: Clock | None = None
+) -> AppendedRange:
+    """Append many entries in the caller's transaction with one bulk insert.
+
+    Every entry is checked before anything is written, so a bad one (named by its
+    position, e.g. ``entries[41].actor``) leaves the ledger untouched. The same rules
+    and hashing as :func:`append`; for replays, demos and imports.
+    """
+    clock = clock or _SYSTEM_CLOCK
+    checked = []
+    for position, draft in enumerate(entries):
+        texts = _checked_texts(
+            draft.kind,
+            draft.actor,
+            draft.case_id,
+            draft.payload,
+            draft.responsible,
+            where=f"entries[{position}].",
+        )
+        checked.append((draft, *texts))
+    last_seq, last_hash = _locked_tail(session)
+    first_seq = last_seq + 1
+    sha = hashlib.sha256
+    rows: list[dict[str, Any]] = []
+    for draft, payload_text, responsible_text in checked:
+        last_seq += 1
+        recorded_at = iso_utc(clock.now())
+        digest = sha(
+            leaf_input(
+                last_seq,
+                recorded_at,
+                draft.kind,
+                draft.case_id,
+                draft.actor,
+                responsible_text,
+                payload_text,
+                last_hash,
+            )
+        ).hexdigest()
+        rows.append(
+            {
+                "seq": last_seq,
+                "recorded_at": recorded_at,
+                "kind": draft.kind,
+                "case_id": draft.case_id,
+                "actor": draft.actor,
+                "responsible": responsible_text,
+                "payload": payload_text,
+                "prev_hash": last_hash,
+                "entry_hash": digest,
+            }
+        )
+        last_hash = digest
+    session.flush()  # pending ORM rows of this transaction go first, in order
+    repository.insert_entries(session, rows)
+    session.info[_TAIL_KEY] = (last_seq, last_hash)
+    return AppendedRange(first_seq, last_seq, last_hash)
+
+
+def read_entry(entry: LedgerEntry) -> LedgerEntryRead:
+    return LedgerEntryRead(
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        kind=entry.kind,
+        case_id=entry.case_id,
+        actor=entry.actor,
+        responsible=json.loads(entry.responsible),
+        payload=json.loads(entry.payload),
+        prev_hash=entry.prev_hash,
+        entry_hash=entry.entry_hash,
+    )
+
+
+def entries_for_case(session: Session, case_id: str) -> list[LedgerEntryRead]:
+    """Every entry about one case, oldest first (the case's accountability trail)."""
+    return [read_entry(entry) for entry in repository.entries_for_case(session, case_id)]
+
+
+def entry_count(session: Session) -> int:
+    found = repository.tail(session)
+    return found[0] if found else 0
+
+
+# --- signing key ------------------------------------------------------------------
+
+
+def signing_key(settings: Settings, *, create: bool = True) -> LedgerKey:
+    """The checkpoint signing key at ``settings.resolved_ledger_key_file`` (created,
+    mode 0600, on first use unless ``create`` is False)."""
+    return load_or_create_key(
+        settings.resolved_ledger_key_file, origin=settings.ledger_origin, create=create
+    )
+
+
+def public_key_pem(settings: Settings) -> str:
+    """The PEM public key that checks every checkpoint (creates the key pair if absent)."""
+    return signing_key(settings).public_key_pem
+
+
+# --- checkpoints -----------------------------------------------------------------
+
+
+def _checkpoint_of(row: LedgerCheckpoint) -> Checkpoint:
+    return Checkpoint(
+        origin=row.origin,
+        size=row.tree_size,
+        root=bytes.fromhex(row.root_hash),
+        time=row.recorded_at,
+        note=row.note,
+        key_name=row.origin,
+        key_hash=bytes.fromhex(row.key_hash),
+    )
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    """The newest stored checkpoint, as stored (``verify`` checks its signature)."""
+    row = repository.latest_checkpoint(session)
+    return _checkpoint_of(row) if row else None
+
+
+def checkpoint_at(session: Session, size: int) -> Checkpoint | None:
+    row = repository.checkpoint_of_size(session, size)
+    return _checkpoint_of(row) if row else None
+
+
+def _frontier(session: Session, size: int) -> merkle.Frontier:
+    nodes = _node_hashes(session, merkle.frontier_nodes(size), integrated=size)
+    return merkle.Frontier(size, [nodes[node] for node in merkle.frontier_nodes(size)])
+
+
+def make_checkpoint(session: Session, *, key: LedgerKey, clock: Clock | None = None) -> Checkpoint:
+    """Sign a checkpoint over every entry so far and store it; return it.
+
+    Integrates the entries since the previous checkpoint into the tree-node store
+    (checking that their seq and prev_hash links are unbroken) and refuses to sign if
+    the stored tree no longer reproduces the previous signed root. When nothing was
+    appended since the latest checkpoint, that one is returned unchanged.
+    """
+    repository.lock_for_append(session)
+    session.flush()
+    size = entry_count(session)
+    previous = repository.latest_checkpoint(session)
+    old_size = previous.tree_size if previous else 0
+    if previous is not None and size == old_size:
+        return _checkpoint_of(previous)
+    if size < old_size:
+        raise TreeInconsistent(
+            f"the ledger holds {size} entries but checkpoint {previous.number if previous else 0} "
+            f"covers {old_size}: entries were removed; run `cogov ledger verify`"
+        )
+    frontier = _frontier(session, old_size)
+    if previous is not None and frontier.root().hex() != previous.root_hash:
+        raise TreeInconsistent(
+            f"stored tree nodes do not reproduce checkpoint {previous.number}'s root; "
+            "run `cogov ledger verify`"
+        )
+    completed: list[tuple[int, int, bytes]] = []
+    expected_seq, expected_prev = old_size + 1, None
+    if old_size:
+        expected_prev = repository.leaf_hashes(session, [old_size - 1])[old_size - 1].hex()
+    else:
+        expected_prev = GENESIS_HASH
+    for seq, prev_hash, entry_hash in repository.stream_links(session, old_size + 1, size):
+        if seq != expected_seq or prev_hash != expected_prev:
+            raise TreeInconsistent(
+                f"entry {expected_seq} is missing or does not link to entry {expected_seq - 1}; "
+                "run `cogov ledger verify`"
+            )
+        frontier.push_collect(bytes.fromhex(entry_hash), completed)
+        expected_seq, expected_prev = seq + 1, entry_hash
+    if frontier.size != size:
+        raise TreeInconsistent(f"expected {size} entries, found {frontier.size}")
+    repository.insert_tree_nodes(session, completed)
+    checkpoint = sign_checkpoint(
+        key.private_key,
+        origin=key.origin,
+        size=size,
+        root=frontier.root(),
+        time=iso_utc((clock or _SYSTEM_CLOCK).now()),
+    )
+    repository.add_checkpoint(
+        session,
+        LedgerCheckpoint(
+            number=(previous.number if previous else 0) + 1,
+            tree_size=size,
+            root_hash=checkpoint.root_hex,
+            recorded_at=checkpoint.time,
+            origin=checkpoint.origin,
+            key_hash=checkpoint.key_hash.hex(),
+            note=checkpoint.note,
+        ),
+    )
+    return checkpoint
+
+
+# --- proofs ----------------------------------------------------------------------
+
+
+def _integrated_size(session: Session) -> int:
+    row = repository.latest_checkpoint(session)
+    return row.tree_size if row else 0
+
+
+def _node_hashes(
+    session: Session, wanted: Iterable[merkle.NodeId], *, integrated: int
+) -> dict[merkle.NodeId, bytes]:
+    """Hashes of perfect subtrees: stored ones from the node store, leaves from the
+    entries, and those reaching past the integrated size computed from their leaves."""
+    stored: set[merkle.NodeId] = set()
+    leaves: set[int] = set()
+    children: dict[merkle.NodeId, tuple[merkle.NodeId, merkle.NodeId]] = {}
+    pending = list(set(wanted))
+    while pending:
+        node = pending.pop()
+        level, index = node
+        if level == 0:
+            leaves.add(index)
+        elif (index + 1) << level <= integrated:
+            stored.add(node)
+        elif node not in children:
+            pair = (level - 1, 2 * index), (level - 1, 2 * index + 1)
+            children[node] = pair
+            pending.extend(pair)
+    hashes = repository.tree_nodes(session, stored)
+    if len(hashes) != len(stored):
+        missing = sorted(stored - hashes.keys())[0]
+        raise TreeInconsistent(f"tree node {missing} is missing from the node store")
+    for index, digest in repository.leaf_hashes(session, leaves).items():
+        hashes[(0, index)] = digest
+    if len(leaves) != sum(1 for node in hashes if node[0] == 0):
+        raise TreeInconsistent("an entry inside the tree is missing")
+    # Children before parents: a parent's level is always higher.
+    for node in sorted(children, key=lambda item: item[0]):
+        left, right = children[node]
+        hashes[node] = merkle.node_hash(hashes[left], hashes[right])
+    return hashes
+
+
+def _check_size(session: Session, size: int, field: str) -> None:
+    count = entry_count(session)
+    if not 0 <= size <= count:
+        raise NoSuchEntry(field, f"tree size {size} is not between 0 and {count} (entries so far)")
+
+
+def _default_size(session: Session, size: int | None) -> int:
+    if size is not None:
+        return size
+    latest = repository.latest_checkpoint(session)
+    if latest is None:
+        raise NoCheckpoint("no checkpoint yet: make one first (`cogov ledger checkpoint`)")
+    return latest.tree_size
+
+
+def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:
+    """Proof that entry ``seq`` is in the tree of ``size`` entries (default: the
+    latest checkpoint's size). When a checkpoint of that size exists the proof is
+    checked against its signed root before it is returned, and carries it."""
+    size = _default_size(session, size)
+    _check_size(session, size, "size")
+    if not 1 <= seq <= size:
+        raise NoSuchEntry("seq", f"{seq} is not in a tree of {size} entries (1..{size})")
+    ranges = merkle.inclusion_ranges(seq - 1, size)
+    frontier = merkle.frontier_nodes(size)
+    nodes = _node_hashes(
+        session,
+        {*merkle.proof_nodes(ranges), *frontier},
+        integrated=_integrated_size(session),
+    )
+    path = [merkle.range_root(start, end, nodes) for start, end in ranges]
+    root = merkle.range_root(0, size, nodes)
+    stored = repository.entry(session, seq)
+    if stored is None:
+        raise TreeInconsistent(f"entry {seq} is missing")
+    data = entry_bytes(
+        seq=stored.seq,
+        recorded_at=stored.recorded_at,
+        kind=stored.kind,
+        case_id=stored.case_id,
+        actor=stored.actor,
+        responsible=stored.responsible,
+        payload=stored.payload,
+        prev_hash=stored.prev_hash,
+    )
+    leaf = merkle.leaf_hash(data)
+    checkpoint = checkpoint_at(session, size)
+    signed_root = checkpoint.root if checkpoint else root
+    if not verify_inclusion(leaf, seq - 1, size, path, signed_root):
+        raise TreeInconsistent(
+            f"entry {seq} does not prove into the tree of size {size}; run `cogov ledger verify`"
+        )
+    return InclusionProof(seq, size, data, leaf, path, signed_root, checkpoint)
+
+
+def consistency_proof(
+    session: Session, old_size: int, new_size: int | None = None
+) -> ConsistencyProof:
+    """Proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``
+    (default: the latest checkpoint's size), checked against the signed roots of
+    any checkpoints of those sizes before it is returned."""
+    new_size = _default_size(session, new_size)
+    _check_size(session, new_size, "new_size")
+    if not 0 <= old_size <= new_size:
+        raise NoSuchEntry("old_size", f"{old_size} is not between 0 and {new_size}")
+    ranges = merkle.consistency_ranges(old_size, new_size)
+    nodes = _node_hashes(
+        session,
+        {
+            *merkle.proof_nodes(ranges),
+            *merkle.frontier_nodes(old_size),
+            *merkle.frontier_nodes(new_size),
+        },
+        integrated=_integrated_size(session),
+    )
+    path = [merkle.range_root(start, end, nodes) for start, end in ranges]
+    old_cp, new_cp = checkpoint_at(session, old_size), checkpoint_at(session, new_size)
+    old_root = old_cp.root if old_cp else _root(old_size, nodes)
+    new_root = new_cp.root if new_cp else _root(new_size, nodes)
+    if not verify_consistency(old_size, new_size, old_root, new_root, path):
+        raise TreeInconsistent(
+            f"tree size {old_size} does not prove consistent with tree size {new_size}; "
+            "run `cogov ledger verify`"
+        )
+    return ConsistencyProof(old_size, new_size, path, old_root, new_root, old_cp, new_cp)
+
+
+def _root(size: int, nodes: Mapping[merkle.NodeId, bytes]) -> bytes:
+    return merkle.range_root(0, size, nodes) if size else merkle.EMPTY_ROOT
