@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         "processes.yaml (standard processes), negative-list.yaml (rules), routing.yaml "
         "(routing policy). A file that is absent falls back to cogov's default.",
     )
+    ledger_origin: str | None = Field(
+        default=None,
+        pattern=r"^[^\s+]+$",
+        description="Origin line of signed ledger checkpoints (the log's name, e.g. "
+        "`ledger.example-city.gov/311`). Unset: `cogov.ledger/` and the signing key's "
+        "fingerprint. Keep it fixed for the life of a ledger.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000,
         ge=0,
