@@ -102,3 +102,9 @@ def _mount_web(app: FastAPI) -> None:
     mount = getattr(web, "mount", None)
     if callable(mount):
         mount(app)
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one `cogov serve` worker: settings from the environment; the
+    schema was migrated by the parent process before the workers started."""
+    return create_app(load_settings(), migrate=False)

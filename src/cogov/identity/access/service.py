@@ -101,7 +101,8 @@ def issue_api_token(
         payload={
             "token_id": row.id,
             "username": user.username,
-            "name": name,
+            # The token's label (what it is for); "name" keys are kept out of the ledger.
+            "purpose": name,
             "roles": [role.value for role in user.roles],
         },
         clock=clock,
