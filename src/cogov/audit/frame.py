@@ -91,7 +91,9 @@ def conform(data: pl.DataFrame, extra: Sequence[str] = ()) -> pl.DataFrame:
     if missing:
         data = data.with_columns(missing)
     core = [pl.col(name).cast(dtype) for name, dtype in CASE_COLUMNS.items()]
-    extras = [pl.col(name).cast(pl.String) for name in extra if name not in CASE_COLUMNS]
+    extras = [
+        pl.col(name).cast(pl.String) for name in dict.fromkeys(extra) if name not in CASE_COLUMNS
+    ]
     return data.select(core + extras)
 
 

@@ -1,0 +1,127 @@
+"""`cogov audit run` on files: output files, JSON, and exit 2 with one line for bad columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from cogov.cli.main import app
+
+from .conftest import fixed_cases
+
+runner = CliRunner()
+
+
+def cases_file(tmp_path: Path) -> Path:
+    path = tmp_path / "cases.parquet"
+    fixed_cases().write_parquet(path)
+    return path
+
+
+FLAGS = [
+    "--created",
+    "created_at",
+    "--closed",
+    "closed_at",
+    "--due",
+    "due_at",
+    "--channel",
+    "channel",
+    "--without-human",
+    "handled_without_human",
+    "--overridden",
+    "overridden",
+    "--proposed-route",
+    "proposed_route",
+    "--final-route",
+    "final_route",
+    "--group",
+    "district",
+]
+
+
+def test_run_writes_the_report(tmp_path: Path) -> None:
+    data = cases_file(tmp_path)
+    people = tmp_path / "people.csv"
+    pl.DataFrame(
+        {"name": ["north", "south", "east", "west", "harbour"], "n": [9e4, 6e4, 5e4, 4e4, 3e4]}
+    ).write_csv(people)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            "run",
+            "--data",
+            str(data),
+            *FLAGS,
+            "--case-area",
+            "area",
+            "--population",
+            str(people),
+            "--area",
+            "name",
+            "--count",
+            "n",
+            "--replicates",
+            "100",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "district:" in result.output
+    assert "possibly unreached" in result.output
+    assert (out / "report.html").exists()
+    assert (out / "fairness_district.csv").exists()
+
+
+def test_json(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            "run",
+            "--data",
+            str(cases_file(tmp_path)),
+            *FLAGS,
+            "--replicates",
+            "0",
+            "--reference",
+            "best",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["options"]["reference"] == "best"
+    assert [item["group"] for item in data["fairness"]] == ["district"]
+
+
+def test_bad_column_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["audit", "run", "--data", str(cases_file(tmp_path)), "--created", "opened"]
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert (
+        "--created: column 'opened' is not in cases.parquet; available columns: 'case_id'"
+        in result.output
+    )
+    assert "Traceback" not in result.output
+
+
+def test_flags_without_a_file_are_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", "run", "--created", "x", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--data" in result.output
+
+
+def test_presets_listing() -> None:
+    result = runner.invoke(app, ["audit", "presets", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["nyc311"]["columns"]["created_at"] == "Created Date"

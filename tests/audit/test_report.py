@@ -1,0 +1,101 @@
+"""The whole audit and its outputs: plain dicts, JSON, CSV and a self-contained
+HTML report an auditor can hand on."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cogov.audit import (
+    AuditOptions,
+    CaseFrame,
+    FairnessOptions,
+    population_table,
+    run_audit,
+    write_outputs,
+)
+from cogov.audit.html import render_html
+from cogov.audit.report import AuditReport
+from cogov.core.clock import FixedClock
+
+from .conftest import GROUP_SIZES
+
+
+@pytest.fixture(scope="module")
+def report(frame: CaseFrame) -> AuditReport:
+    from datetime import UTC, datetime
+
+    people = population_table(
+        pl.DataFrame(
+            {"area": list(GROUP_SIZES), "population": [90_000, 60_000, 50_000, 40_000, 30_000]}
+        )
+    )
+    return run_audit(
+        frame,
+        options=AuditOptions(fairness=FairnessOptions(replicates=200)),
+        population=people,
+        clock=FixedClock(datetime(2025, 1, 2, tzinfo=UTC)),
+    )
+
+
+class TestReport:
+    def test_plain_dict_is_json_and_complete(self, report: AuditReport) -> None:
+        data = report.to_dict()
+        text = json.dumps(data, allow_nan=False)
+        assert json.loads(text)["cases"] == sum(GROUP_SIZES.values())
+        assert data["generated_at"] == "2025-01-02T00:00:00.000000Z"
+        assert [item["group"] for item in data["fairness"]] == [
+            "district",
+            "channel",
+            "district*age_band",
+        ]
+        assert set(data["efficiency"]["by"]) == {"service", "agent", "channel", "period"}
+        assert data["coverage"]["possibly_unreached"][0]["area"] == "harbour"
+        assert set(data["metrics_with_data"]) >= {
+            "on_time_rate",
+            "override_rate",
+            "routing_accuracy",
+        }
+
+    def test_outputs_are_written(self, report: AuditReport, tmp_path: Path) -> None:
+        written = {path.name for path in write_outputs(report, tmp_path)}
+        assert {
+            "audit.json",
+            "report.html",
+            "efficiency_overall.csv",
+            "fairness_district.csv",
+            "fairness_district_age_band.csv",
+            "coverage.csv",
+            "coverage_unmatched.csv",
+        } <= written
+        table = pl.read_csv(tmp_path / "fairness_district.csv")
+        assert {"group", "metric", "value", "disparity", "disparity_ci_low", "flagged"} <= set(
+            table.columns
+        )
+
+
+class TestHtml:
+    def test_self_contained_with_charts_and_table_alternatives(self, report: AuditReport) -> None:
+        html = render_html(report)
+        assert not re.search(r"https?://", html)
+        assert "<script" not in html
+        assert "<link" not in html
+        assert "<img" not in html
+        assert html.count("<svg") >= 10
+        # Every chart is labelled for screen readers and has a table with the same numbers.
+        assert html.count('role="img"') == html.count("<svg")
+        assert html.count("<desc id=") == html.count("<svg")
+        assert html.count("<table>") >= html.count("<svg")
+        assert "too few cases to judge" in html
+        assert "harbour" in html
+        assert "⚑" in html
+
+    def test_group_names_are_escaped(self, frame: CaseFrame) -> None:
+        evil = frame.data.with_columns(pl.lit("<b>x</b>").alias("district"))
+        html = render_html(run_audit(CaseFrame(evil, ("district",), "t", frame.provided)))
+        assert "<b>x</b>" not in html
+        assert "&lt;b&gt;x&lt;/b&gt;" in html
