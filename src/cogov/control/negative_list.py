@@ -1,0 +1,279 @@
+"""The negative list: rules, written in CEL, that forbid an agent an action or
+hand it to a human. Each rule is compiled once, when the list is loaded; a rule
+that does not compile, or reads a variable or field that does not exist, is
+refused at load with its line in the YAML and the reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cel
+import yaml
+
+from cogov.control.errors import ConfigInvalid, RuleCompileError
+from cogov.control.process import Label
+
+RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+VARIABLES = ("proposal", "case", "agent", "params")
+
+
+class RuleVerdict(StrEnum):
+    DENY = "deny"  # the agent may not do this; a human sees it and decides
+    REQUIRE_HUMAN = "require_human"  # a human must approve before it takes effect
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeRule:
+    id: str
+    verdict: RuleVerdict
+    reason: Label
+    expression: str
+    line: int
+    program: Any  # cel.Program, compiled once
+
+    def as_config(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict.value,
+            "reason": self.reason.model_dump(),
+            "when": self.expression,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A rule that applies to a proposal. ``error`` is set when the rule could not
+    be evaluated: it then counts as requiring a human (fail closed)."""
+
+    rule_id: str
+    verdict: RuleVerdict
+    reason: Label
+    error: str | None = None
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
+
+
+@lru_cache(maxsize=256)
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """Latin-script terms match whole words; Chinese (and other unspaced scripts)
+    match anywhere, since they have no spaces between words."""
+    parts = []
+    for term in sorted({t.casefold() for t in terms if t.strip()}, key=len, reverse=True):
+        escaped = re.escape(term)
+        parts.append(rf"(?<!\w){escaped}(?!\w)" if term.isascii() else escaped)
+    return re.compile("|".join(parts) if parts else r"(?!)")
+
+
+def mentions_any(text: str, terms: Sequence[str]) -> bool:
+    """True when ``text`` names any of ``terms`` (case-insensitive, any script)."""
+    return bool(_term_pattern(tuple(terms)).search(text.casefold()))
+
+
+def mentions_group(texts: Sequence[str], terms: Sequence[str]) -> bool:
+    """True when any of ``texts`` names any of ``terms``."""
+    pattern = _term_pattern(tuple(terms))
+    return any(pattern.search(str(text).casefold()) for text in texts)
+
+
+FUNCTIONS = {"mentions_any": mentions_any, "mentions_group": mentions_group}
+
+# What every variable looks like, for the dry run at load that catches a misspelt
+# variable or field before the rule ever meets a real case.
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "proposal": {
+        "action": "route",
+        "value": "sample",
+        "confidence": 0.5,
+        "threshold": 0.5,
+        "ai_drafted": False,
+        "summary": "sample",
+        "evidence": [{"kind": "token", "label": "sample", "weight": 0.1}],
+        "evidence_labels": ["sample"],
+    },
+    "case": {
+        "service_code": "sample",
+        "state": "received",
+        "channel": "web",
+        "language": "en",
+        "assisted": False,
+        "description": "sample",
+        "group": {},
+        "group_names": [],
+    },
+    "agent": {
+        "id": "sample",
+        "version": "1",
+        "grade": "I",
+        "autonomy_level": 1,
+        "engine": "sample",
+        "features": ["description"],
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeList:
+    rules: tuple[NegativeRule, ...]
+    params: Mapping[str, Any]
+    source: str
+
+    def evaluate(
+        self, *, proposal: Mapping[str, Any], case: Mapping[str, Any], agent: Mapping[str, Any]
+    ) -> tuple[RuleHit, ...]:
+        """Every rule that applies to this proposal on this case by this agent."""
+        context = cel.Context(
+            variables={"proposal": proposal, "case": case, "agent": agent, "params": self.params},
+            functions=FUNCTIONS,
+        )
+        hits: list[RuleHit] = []
+        for rule in self.rules:
+            try:
+                result = rule.program.execute(context)
+            except Exception as exc:
+                hits.append(
+                    RuleHit(rule.id, RuleVerdict.REQUIRE_HUMAN, rule.reason, error=str(exc)[:300])
+                )
+                continue
+            if result is True:
+                hits.append(RuleHit(rule.id, rule.verdict, rule.reason))
+            elif result is not False:
+                error = f"returned {type(result).__name__}, not a boolean"
+                hits.append(RuleHit(rule.id, RuleVerdict.REQUIRE_HUMAN, rule.reason, error=error))
+        return tuple(hits)
+
+    def as_config(self) -> dict[str, Any]:
+        return {"params": dict(self.params), "rules": [rule.as_config() for rule in self.rules]}
+
+
+def _node_for(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
+    for key_node, value_node in mapping.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return value_node  # type: ignore[no-any-return]
+    return None
+
+
+def _compile_rule(
+    source: str, index: int, raw: Any, node: yaml.Node | None, params: Mapping[str, Any]
+) -> NegativeRule:
+    line = node.start_mark.line + 1 if node is not None else 0
+    when_line = line
+    if isinstance(node, yaml.MappingNode):
+        when_node = _node_for(node, "when")
+        if when_node is not None:
+            when_line = when_node.start_mark.line + 1
+    if not isinstance(raw, dict):
+        raise ConfigInvalid(source, f"rules[{index}]: a rule is a map", line=line)
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not RULE_ID_PATTERN.match(rule_id):
+        raise ConfigInvalid(
+            source, f"rules[{index}].id: {rule_id!r} must be lower-case words with _", line=line
+        )
+    unknown = set(raw) - {"id", "verdict", "reason", "when"}
+    if unknown:
+        raise ConfigInvalid(
+            source, f"rule {rule_id!r}: unknown keys {', '.join(sorted(unknown))}", line=line
+        )
+    try:
+        verdict = RuleVerdict(str(raw.get("verdict")))
+    except ValueError:
+        raise ConfigInvalid(
+            source,
+            f"rule {rule_id!r}: verdict must be deny or require_human, not {raw.get('verdict')!r}",
+            line=line,
+        ) from None
+    reason = raw.get("reason")
+    if not (isinstance(reason, dict) and reason.get("en") and reason.get("zh")):
+        raise ConfigInvalid(source, f"rule {rule_id!r}: reason needs en and zh text", line=line)
+    expression = raw.get("when")
+    if not isinstance(expression, str) or not expression.strip():
+        raise RuleCompileError(source, when_line, rule_id, "when: a CEL expression is required")
+    expression = " ".join(expression.split())
+    try:
+        program = cel.compile(expression)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise RuleCompileError(source, when_line, rule_id, _first_line(exc)) from None
+    # Dry run on a sample of every variable: an unknown variable, field or function,
+    # or a result that is not a boolean, is refused now rather than at a citizen's case.
+    context = cel.Context(variables={**SAMPLE_CONTEXT, "params": dict(params)}, functions=FUNCTIONS)
+    try:
+        result = program.execute(context)
+    except KeyError as exc:
+        raise RuleCompileError(source, when_line, rule_id, f"no such field {exc}") from None
+    except Exception as exc:
+        raise RuleCompileError(source, when_line, rule_id, _first_line(exc)) from None
+    if not isinstance(result, bool):
+        raise RuleCompileError(
+            source, when_line, rule_id, f"must be true or false, not {type(result).__name__}"
+        )
+    return NegativeRule(
+        id=rule_id,
+        verdict=verdict,
+        reason=Label(en=str(reason["en"]), zh=str(reason["zh"])),
+        expression=expression,
+        line=when_line,
+        program=program,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    # cel's syntax errors carry "ERROR: <input>:1:19: ..." on one of the lines.
+    for line in lines:
+        if "ERROR:" in line:
+            return line.split("ERROR:", 1)[1].strip()
+    return lines[0] if lines else type(exc).__name__
+
+
+def parse_negative_list(text: str, *, source: str = "negative-list.yaml") -> NegativeList:
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigInvalid(source, f"not valid YAML: {exc}", line=line) from None
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise ConfigInvalid(source, "must be a map with params and rules")
+    unknown = set(data) - {"params", "rules"}
+    if unknown:
+        raise ConfigInvalid(source, f"unknown keys {', '.join(sorted(unknown))}")
+    params = data.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigInvalid(source, "params must be a map")
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise ConfigInvalid(source, "rules must be a list")
+    rules_node = _node_for(root, "rules")
+    nodes = rules_node.value if isinstance(rules_node, yaml.SequenceNode) else []
+    rules: list[NegativeRule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_rules):
+        node = nodes[index] if index < len(nodes) else None
+        rule = _compile_rule(source, index, raw, node, params)
+        if rule.id in seen:
+            raise ConfigInvalid(source, f"rule id {rule.id!r} appears twice", line=rule.line)
+        seen.add(rule.id)
+        rules.append(rule)
+    return NegativeList(rules=tuple(rules), params=params, source=source)
+
+
+def load_negative_list(path: Path | None = None) -> NegativeList:
+    """The negative list in ``path`` (YAML), or cogov's default one."""
+    if path is None:
+        text = (
+            resources.files("cogov.control")
+            .joinpath("data", "negative-list.yaml")
+            .read_text("utf-8")
+        )
+        return parse_negative_list(text, source="cogov/control/data/negative-list.yaml")
+    return parse_negative_list(path.read_text(encoding="utf-8"), source=str(path))

@@ -1,0 +1,61 @@
+"""Every query on control's tables. Nothing else touches them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cogov.control.models import CaseWorkflow, ControlConfig, ProposalRecord
+
+
+def get_workflow(
+    session: Session, case_id: str, *, for_update: bool = False
+) -> CaseWorkflow | None:
+    if for_update:
+        return session.scalars(
+            select(CaseWorkflow).where(CaseWorkflow.case_id == case_id).with_for_update()
+        ).first()
+    return session.get(CaseWorkflow, case_id)
+
+
+def add(session: Session, row: CaseWorkflow | ProposalRecord | ControlConfig) -> None:
+    session.add(row)
+
+
+def config_exists(session: Session, config_hash: str) -> bool:
+    return session.get(ControlConfig, config_hash) is not None
+
+
+def get_config(session: Session, config_hash: str) -> ControlConfig | None:
+    return session.get(ControlConfig, config_hash)
+
+
+def get_proposal(
+    session: Session, proposal_id: str, *, for_update: bool = False
+) -> ProposalRecord | None:
+    if for_update:
+        return session.scalars(
+            select(ProposalRecord).where(ProposalRecord.id == proposal_id).with_for_update()
+        ).first()
+    return session.get(ProposalRecord, proposal_id)
+
+
+def proposals_for_case(session: Session, case_id: str) -> list[ProposalRecord]:
+    return list(
+        session.scalars(
+            select(ProposalRecord)
+            .where(ProposalRecord.case_id == case_id)
+            .order_by(ProposalRecord.created_at, ProposalRecord.id)
+        )
+    )
+
+
+def proposals_by_state(session: Session, state: str, *, limit: int = 1000) -> list[ProposalRecord]:
+    return list(
+        session.scalars(
+            select(ProposalRecord)
+            .where(ProposalRecord.state == state)
+            .order_by(ProposalRecord.created_at)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,529 @@
+"""Use cases of control: open a case's workflow, move it through its standard
+process, and govern an agent's proposals (record, check, route, apply). Every
+state change is a ledger entry in the caller's transaction. Never commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cogov.control import repository
+from cogov.control.config import ControlConfig
+from cogov.control.errors import (
+    InvalidDecision,
+    ProposalNotFound,
+    ProposalNotPending,
+    TransitionRefused,
+    WorkflowNotFound,
+)
+from cogov.control.models import CaseWorkflow, ProposalRecord
+from cogov.control.models import ControlConfig as ControlConfigRow
+from cogov.control.process import ActorKind, Process
+from cogov.control.rules import RoutingInput, Verdict, decide, sample_draw
+from cogov.control.schemas import (
+    PRIORITIES,
+    Actor,
+    AgentContext,
+    GovernedCase,
+    Outcome,
+    ProposalRead,
+    ProposalState,
+    WorkflowRead,
+)
+from cogov.core.canonical import canonical_json, sha256_hex
+from cogov.core.clock import Clock, SystemClock, iso_utc
+from cogov.core.ids import new_id
+from cogov.intake import CaseRead
+from cogov.ledger import Responsible, append
+from cogov.triage.protocol import Proposal
+
+_SYSTEM_CLOCK = SystemClock()
+_KNOWN_CONFIGS = "cogov.control.known_configs"
+# The state an action moves a case to when it takes effect (if any).
+IMPLIED_STATE = {"route": "assigned", "mark_duplicate": "merged"}
+# A case that is merely received is first marked triaged on the way to these.
+VIA_STATE = "triaged"
+
+
+# --- configuration ---------------------------------------------------------------
+
+
+def record_config(
+    session: Session, *, config: ControlConfig, thresholds: dict[str, float], clock: Clock | None
+) -> str:
+    """Store the configuration in force (once per hash) and return its hash."""
+    config_hash = config.hash(thresholds)
+    known: set[str] = session.info.setdefault(_KNOWN_CONFIGS, set())
+    if config_hash in known:
+        return config_hash
+    if not repository.config_exists(session, config_hash):
+        body = canonical_json(config.body(thresholds))
+        now = iso_utc((clock or _SYSTEM_CLOCK).now())
+        repository.add(
+            session, ControlConfigRow(config_hash=config_hash, body=body, first_used_at=now)
+        )
+        session.flush()
+    known.add(config_hash)
+    return config_hash
+
+
+def config_body(session: Session, *, config_hash: str) -> dict[str, Any] | None:
+    """The configuration a hash names (rules, processes, thresholds), if recorded."""
+    row = repository.get_config(session, config_hash)
+    return json.loads(row.body) if row is not None else None
+
+
+# --- workflow --------------------------------------------------------------------
+
+
+def open_workflow(
+    session: Session, *, case: CaseRead, config: ControlConfig, clock: Clock | None = None
+) -> WorkflowRead:
+    """Start a new case in the initial state of its service's process."""
+    process = config.processes.for_service(case.service_code)
+    row = CaseWorkflow(
+        case_id=case.id,
+        process_id=process.id,
+        state=process.initial,
+        reply_ai_drafted=False,
+        updated_at=iso_utc((clock or _SYSTEM_CLOCK).now()),
+        version=1,
+    )
+    repository.add(session, row)
+    session.flush()
+    return WorkflowRead.of(row)
+
+
+def get_workflow(session: Session, *, case_id: str) -> WorkflowRead:
+    row = repository.get_workflow(session, case_id)
+    if row is None:
+        raise WorkflowNotFound(case_id)
+    return WorkflowRead.of(row)
+
+
+def _workflow_row(session: Session, case_id: str) -> CaseWorkflow:
+    row = repository.get_workflow(session, case_id, for_update=True)
+    if row is None:
+        raise WorkflowNotFound(case_id)
+    return row
+
+
+def transition(
+    session: Session,
+    *,
+    case_id: str,
+    to_state: str,
+    actor: Actor,
+    config: ControlConfig,
+    reason: str | None = None,
+    responsible: Responsible | None = None,
+    clock: Clock | None = None,
+) -> WorkflowRead:
+    """Move a case one step in its process. Refuses (TransitionRefused) any step
+    the process does not have, or one this kind of actor may not take."""
+    row = _workflow_row(session, case_id)
+    process = config.processes.get(row.process_id)
+    _step(session, row, process, to_state, actor, reason, responsible, clock)
+    return WorkflowRead.of(row)
+
+
+def _step(
+    session: Session,
+    row: CaseWorkflow,
+    process: Process,
+    to_state: str,
+    actor: Actor,
+    reason: str | None,
+    responsible: Responsible | None,
+    clock: Clock | None,
+    trigger: str | None = None,
+) -> None:
+    refusal = process.refusal(row.state, to_state, actor.kind)
+    if refusal is not None:
+        raise TransitionRefused(row.case_id, row.state, to_state, refusal)
+    from_state = row.state
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    row.state = to_state
+    row.updated_at = now
+    row.version += 1
+    payload: dict[str, Any] = {
+        "from": from_state,
+        "to": to_state,
+        "process_id": process.id,
+        "actor_kind": actor.kind.value,
+    }
+    if reason:
+        payload["reason"] = reason
+    if trigger:
+        payload["proposal_id"] = trigger
+    append(
+        session,
+        kind="case.transitioned",
+        actor=actor.ledger_actor,
+        case_id=row.case_id,
+        payload=payload,
+        responsible=responsible,
+        clock=clock,
+    )
+
+
+def _path_to(process: Process, state: str, target: str, kind: ActorKind) -> list[str] | None:
+    """The steps that take a case from ``state`` to ``target`` for this actor: none
+    needed, one step, or through 'triaged'; None when the process has no way."""
+    if state == target:
+        return []
+    if process.refusal(state, target, kind) is None:
+        return [target]
+    if (
+        state != VIA_STATE
+        and process.refusal(state, VIA_STATE, kind) is None
+        and process.refusal(VIA_STATE, target, kind) is None
+    ):
+        return [VIA_STATE, target]
+    return None
+
+
+def process_refusal(process: Process, state: str, action: str, kind: ActorKind) -> str | None:
+    """Why the process does not let this actor's ``action`` take effect now, or None."""
+    if state not in process.action_states(action):
+        return f"process {process.id!r} has no {action} in state {state!r}"
+    target = IMPLIED_STATE.get(action)
+    if target is not None and _path_to(process, state, target, kind) is None:
+        return f"process {process.id!r} does not let {kind.value} move {state!r} to {target!r}"
+    return None
+
+
+def _value_problem(session: Session, case_id: str, action: str, value: str) -> str | None:
+    if action == "prioritise" and value not in PRIORITIES:
+        return f"priority {value!r} is not one of {', '.join(PRIORITIES)}"
+    if action == "mark_duplicate":
+        if value == case_id:
+            return "a case cannot duplicate itself"
+        if repository.get_workflow(session, value) is None:
+            return f"no case {value!r} to merge into"
+    if not value.strip():
+        return "the value is empty"
+    return None
+
+
+# --- governing proposals -------------------------------------------------------------
+
+
+def _explanation_json(proposal: Proposal) -> dict[str, Any]:
+    return {
+        "summary": proposal.explanation.summary,
+        "evidence": [
+            {"kind": e.kind.value, "label": e.label, "weight": float(e.weight)}
+            for e in proposal.explanation.evidence
+        ],
+        "alternatives": [[value, float(conf)] for value, conf in proposal.alternatives],
+    }
+
+
+def _ledger_value(action: str, value: str) -> dict[str, Any]:
+    # A drafted reply may quote the citizen: the ledger keeps its hash, not its text.
+    if action == "draft_reply":
+        return {"value_sha256": sha256_hex(value), "value_length": len(value)}
+    return {"value": value}
+
+
+def _rule_case(case: CaseRead, state: str) -> dict[str, Any]:
+    return {
+        "service_code": case.service_code,
+        "state": state,
+        "channel": case.channel.value,
+        "language": case.language or "",
+        "assisted": case.assisted,
+        "description": case.description,
+        "group": dict(case.group_attributes),
+        "group_names": sorted(case.group_attributes),
+    }
+
+
+def _rule_proposal(proposal: Proposal, threshold: float) -> dict[str, Any]:
+    evidence = [
+        {"kind": e.kind.value, "label": e.label, "weight": float(e.weight)}
+        for e in proposal.explanation.evidence
+    ]
+    return {
+        "action": proposal.action.value,
+        "value": proposal.value,
+        "confidence": float(proposal.confidence),
+        "threshold": float(threshold),
+        "ai_drafted": proposal.ai_drafted,
+        "summary": proposal.explanation.summary,
+        "evidence": evidence,
+        "evidence_labels": [e["label"] for e in evidence],
+    }
+
+
+def govern(
+    session: Session,
+    *,
+    case: CaseRead,
+    agent: AgentContext,
+    proposals: Sequence[Proposal],
+    config: ControlConfig,
+    config_hash: str,
+    clock: Clock | None = None,
+) -> GovernedCase:
+    """Record one agent's proposals for a case, check each against the process, the
+    negative list and the routing policy, and apply those within the agent's
+    limits, in the policy's order. The rest wait for a human (``pending``): the
+    caller queues them for review. Ledger: proposal.made, control.verdict,
+    proposal.applied and case.transitioned, each naming who answers for it."""
+    row = _workflow_row(session, case.id)
+    process = config.processes.get(row.process_id)
+    responsible = agent.responsible(config_hash, operator=case.entered_by)
+    actor = Actor.agent(agent.agent_id)
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    ordered = sorted(proposals, key=lambda p: config.routing.rank(p.action.value))
+
+    records: list[tuple[Proposal, ProposalRecord]] = []
+    for proposal in ordered:
+        explanation = _explanation_json(proposal)
+        record = ProposalRecord(
+            id=new_id(),
+            case_id=case.id,
+            agent_id=agent.agent_id,
+            agent_version=agent.version,
+            engine_ref=agent.engine_ref,
+            model_hash=agent.model_hash,
+            action=proposal.action.value,
+            value=proposal.value,
+            confidence=float(proposal.confidence),
+            threshold=config.routing.threshold(proposal.action.value, agent.threshold),
+            explanation=canonical_json(explanation),
+            ai_drafted=proposal.ai_drafted or proposal.action.value == "draft_reply",
+            verdict=Verdict.REVIEW.value,  # until decided below
+            verdict_by="pending",
+            reasons="[]",
+            state=ProposalState.PENDING_REVIEW.value,
+            config_hash=config_hash,
+            created_at=now,
+        )
+        repository.add(session, record)
+        records.append((proposal, record))
+        append(
+            session,
+            kind="proposal.made",
+            actor=actor.ledger_actor,
+            case_id=case.id,
+            payload={
+                "proposal_id": record.id,
+                "agent_id": agent.agent_id,
+                "agent_version": agent.version,
+                "engine": agent.engine_ref,
+                "model_hash": agent.model_hash,
+                "action": record.action,
+                **_ledger_value(record.action, record.value),
+                "confidence": record.confidence,
+                "explanation_sha256": sha256_hex(record.explanation),
+                "evidence_count": len(explanation["evidence"]),
+                "ai_drafted": record.ai_drafted,
+            },
+            responsible=responsible,
+            clock=clock,
+        )
+
+    # The agent has looked at the case: received -> triaged, where the process lets it.
+    if records and process.refusal(row.state, VIA_STATE, ActorKind.AGENT) is None:
+        _step(session, row, process, VIA_STATE, actor, None, responsible, clock)
+
+    draw = sample_draw(f"{case.id}:{agent.agent_id}")
+    agent_context = agent.as_rule_context()
+    for proposal, record in records:
+        rule_hits = config.negative_list.evaluate(
+            proposal=_rule_proposal(proposal, record.threshold),
+            case=_rule_case(case, row.state),
+            agent=agent_context,
+        )
+        refusal = process_refusal(process, row.state, record.action, ActorKind.AGENT)
+        if refusal is None:
+            refusal = _value_problem(session, case.id, record.action, record.value)
+        decision = decide(
+            RoutingInput(
+                action=record.action,
+                confidence=record.confidence,
+                engine_threshold=agent.threshold,
+                obligations=agent.obligations,
+                autonomy_level=agent.autonomy_level,
+                rule_hits=rule_hits,
+                process_refusal=refusal,
+                process_id=process.id,
+                sample_draw=draw,
+            ),
+            config.routing,
+        )
+        reasons = [
+            {"ref": check.ref, "verdict": check.verdict.value, "reason": check.reason}
+            for check in decision.checks
+        ]
+        for hit in rule_hits:
+            for entry in reasons:
+                if entry["ref"] == f"rule:{hit.rule_id}":
+                    entry["reason_zh"] = hit.reason.zh
+        record.verdict = decision.verdict.value
+        record.verdict_by = decision.decided_by
+        record.reasons = canonical_json(reasons)
+        append(
+            session,
+            kind="control.verdict",
+            actor="system:control",
+            case_id=case.id,
+            payload={
+                "proposal_id": record.id,
+                "action": record.action,
+                "verdict": decision.verdict.value,
+                "decided_by": decision.decided_by,
+                "checks": [{"ref": c["ref"], "verdict": c["verdict"]} for c in reasons],
+                "confidence": record.confidence,
+                "threshold": decision.threshold,
+                "autonomy_level": decision.autonomy_level,
+                "grade": agent.grade,
+                "config_hash": config_hash,
+            },
+            responsible=responsible,
+            clock=clock,
+        )
+        if decision.verdict is Verdict.APPLY:
+            _apply(session, row, process, record, record.value, actor, responsible, clock)
+            record.state = ProposalState.APPLIED.value
+            record.outcome = Outcome.APPLIED.value
+            record.final_value = record.value
+            record.decided_at = now
+    session.flush()
+    return GovernedCase(
+        workflow=WorkflowRead.of(row),
+        proposals=tuple(ProposalRead.of(record) for _, record in records),
+    )
+
+
+def _apply(
+    session: Session,
+    row: CaseWorkflow,
+    process: Process,
+    record: ProposalRecord,
+    value: str,
+    actor: Actor,
+    responsible: Responsible,
+    clock: Clock | None,
+) -> None:
+    """Let one action take effect on the case, with its ledger entries."""
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    action = record.action
+    target = IMPLIED_STATE.get(action)
+    if target is not None:
+        path = _path_to(process, row.state, target, actor.kind)
+        if path is None:
+            raise TransitionRefused(
+                row.case_id, row.state, target, f"{action} cannot take effect in this state"
+            )
+    if action == "categorise":
+        row.category = value
+    elif action == "prioritise":
+        row.priority = value
+    elif action == "route":
+        row.department = value
+        if row.routed_at is None:
+            row.routed_at = now
+            row.routed_by = actor.ledger_actor
+    elif action == "mark_duplicate":
+        row.duplicate_of = value
+    elif action == "draft_reply":
+        row.reply = value
+        row.reply_ai_drafted = True  # an agent wrote it, even if a human then edited it
+    else:
+        raise InvalidDecision("action", f"{action!r} is not an action control can apply")
+    row.updated_at = now
+    row.version += 1
+    append(
+        session,
+        kind="proposal.applied",
+        actor=actor.ledger_actor,
+        case_id=row.case_id,
+        payload={
+            "proposal_id": record.id,
+            "action": action,
+            **_ledger_value(action, value),
+            "by": actor.kind.value,
+        },
+        responsible=responsible,
+        clock=clock,
+    )
+    if target is not None:
+        for state in path or []:
+            _step(session, row, process, state, actor, None, responsible, clock, trigger=record.id)
+
+
+def developer_ref(agent_id: str, version: str, model_hash: str) -> str:
+    return f"{agent_id}@{version} model:{model_hash}"
+
+
+def apply_human_decision(
+    session: Session,
+    *,
+    proposal_id: str,
+    outcome: Outcome,
+    reviewer: str,
+    config: ControlConfig,
+    value: str | None = None,
+    guardian: str | None = None,
+    clock: Clock | None = None,
+) -> ProposalRead:
+    """Record a human's final decision on a proposal that waits for one, and let it
+    take effect: approved (as proposed), edited (with ``value``) or rejected (not
+    applied). The review package records the decision itself (review.decided) and
+    calls this in the same transaction."""
+    record = repository.get_proposal(session, proposal_id, for_update=True)
+    if record is None:
+        raise ProposalNotFound(proposal_id)
+    if record.state != ProposalState.PENDING_REVIEW.value:
+        raise ProposalNotPending(proposal_id, record.state)
+    if outcome is Outcome.APPLIED:
+        raise InvalidDecision("outcome", "a human approves, edits or rejects")
+    if outcome is Outcome.EDITED:
+        if value is None or not value.strip():
+            raise InvalidDecision("value", "an edit needs the value the reviewer chose")
+    elif value is not None and outcome is Outcome.APPROVED and value != record.value:
+        raise InvalidDecision("value", "an approval applies the proposal as made; use edit")
+    final = (value if outcome is Outcome.EDITED else record.value) or record.value
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    responsible = Responsible(
+        developer=developer_ref(record.agent_id, record.agent_version, record.model_hash),
+        deployer=f"config:{record.config_hash}",
+        operator=f"user:{reviewer}",
+        reviewer=f"user:{reviewer}",
+        guardian=f"user:{guardian}" if guardian else None,
+    )
+    if outcome is not Outcome.REJECTED:
+        row = _workflow_row(session, record.case_id)
+        problem = _value_problem(session, record.case_id, record.action, final)
+        if problem is not None:
+            raise InvalidDecision("value", problem)
+        process = config.processes.get(row.process_id)
+        refusal = process_refusal(process, row.state, record.action, ActorKind.HUMAN)
+        if refusal is not None:
+            raise TransitionRefused(row.case_id, row.state, record.action, refusal)
+        _apply(session, row, process, record, final, Actor.human(reviewer), responsible, clock)
+    record.state = ProposalState.DECIDED.value
+    record.outcome = outcome.value
+    record.final_value = final if outcome is not Outcome.REJECTED else None
+    record.decided_at = now
+    record.reviewer_id = reviewer
+    session.flush()
+    return ProposalRead.of(record)
+
+
+def get_proposal(session: Session, *, proposal_id: str) -> ProposalRead:
+    record = repository.get_proposal(session, proposal_id)
+    if record is None:
+        raise ProposalNotFound(proposal_id)
+    return ProposalRead.of(record)
+
+
+def proposals_for_case(session: Session, *, case_id: str) -> list[ProposalRead]:
+    return [ProposalRead.of(row) for row in repository.proposals_for_case(session, case_id)]
