@@ -1,0 +1,21 @@
+"""Every router of the web UI, and the path prefixes whose errors render as pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cogov.web.routes import citizen, site
+
+ROUTERS: list[APIRouter] = [site.router, citizen.router]
+
+# Errors under these paths are pages (in the visitor's language), not JSON. The home
+# page "/" is matched exactly by its route and cannot fail in a way that needs one.
+WEB_PREFIXES: tuple[str, ...] = (
+    "/requests",
+    "/track",
+    "/register",
+    "/audits",
+    "/staff",
+    "/language",
+    "/static",
+)

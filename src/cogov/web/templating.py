@@ -1,0 +1,78 @@
+"""Jinja2 environments, one per UI language, each with its gettext catalogue installed.
+
+One environment per language (rather than swapping callables per request) keeps
+rendering thread-safe with no per-request state on shared objects. Both share the
+loader, so a template is read from disk once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cogov.web.i18n import LANGUAGES, Language, translations
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+_LOADER = FileSystemLoader(TEMPLATE_DIR)
+
+
+@cache
+def static_version(name: str) -> str:
+    """A short content hash of a static file, appended to its URL so browsers may
+    cache it for long and still never run an old copy after an upgrade."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}?v={static_version(name)}"
+
+
+def _babel_locale(language: Language) -> str:
+    return "zh_Hans_CN" if language.locale == "zh_Hans" else language.locale
+
+
+@cache
+def environment(language: Language) -> Environment:
+    env = Environment(
+        loader=_LOADER,
+        autoescape=select_autoescape(["html", "svg"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    locale = _babel_locale(language)
+
+    def when(value: datetime | str | None, style: str = "medium") -> str:
+        """A timestamp in the reader's language (UTC, said so by the template)."""
+        if value is None or value == "":
+            return ""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return str(format_datetime(moment, format=style, locale=locale, tzinfo=None))
+
+    def number(value: float | int, digits: int = 0) -> str:
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return str(format_decimal(value, format=pattern, locale=locale))
+
+    def percent(value: float | None, digits: int = 0) -> str:
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        return str(format_percent(value, format=pattern, locale=locale))
+
+    env.filters.update(when=when, number=number, percent=percent)
+    env.globals.update(static_url=static_url, languages=LANGUAGES, language=language)
+    return env
+
+
+def all_environments() -> list[Environment]:
+    return [environment(language) for language in LANGUAGES]

@@ -1,0 +1,107 @@
+"""What a citizen sees of their request: the request itself, where it stands, every
+recorded step (from the ledger), and which AI touched it with its explanation.
+
+Everything here is read from the domain packages; the web layer only chooses what a
+citizen may see (no staff names, no other case's data) and words it in their language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from cogov.api.state import AppState
+from cogov.intake import CaseRead, case_for_token
+from cogov.ledger.schemas import LedgerEntryRead
+from cogov.ledger.service import entries_for_case
+from cogov.web.forms import channel_label, short_language
+from cogov.web.messages import N_
+
+if TYPE_CHECKING:
+    from cogov.web.pages import Page
+
+# How each kind of ledger entry reads on a citizen's timeline. Kinds not listed are
+# shown with a general label, so a new kind never hides a step.
+STEP_LABELS = {
+    "case.received": N_("Your request was received"),
+    "case.triaged": N_("An AI assistant suggested how to handle it"),
+    "case.routed": N_("Sent to the department that handles it"),
+    "case.transitioned": N_("Its status changed"),
+    "control.verdict": N_("Checked against the rules for AI assistants"),
+    "proposal.applied": N_("An AI suggestion was applied within its limits"),
+    "proposal.queued": N_("Sent to a person for review"),
+    "review.claimed": N_("A reviewer picked it up"),
+    "review.approved": N_("A person approved the suggestion"),
+    "review.edited": N_("A person changed the suggestion"),
+    "review.rejected": N_("A person rejected the suggestion"),
+    "review.escalated": N_("Escalated to a senior reviewer"),
+    "case.replied": N_("A reply was published"),
+    "case.resolved": N_("Marked as resolved"),
+    "case.closed": N_("Closed"),
+    "case.reopened": N_("Reopened"),
+    "appeal.filed": N_("You appealed"),
+    "appeal.decided": N_("A person decided your appeal"),
+    "case.rated": N_("You rated the service"),
+}
+OTHER_STEP = N_("A step was recorded")
+ACTOR_LABELS = {
+    "agent": N_("AI assistant"),
+    "user": N_("Staff member"),
+    "citizen": N_("You"),
+    "system": N_("The system"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    seq: int
+    recorded_at: str
+    label: str
+    actor_kind: str
+    actor_label: str
+    agent: str | None
+
+
+@dataclass
+class CaseStory:
+    case: CaseRead
+    service_name: str
+    channel: str
+    steps: list[Step] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    status: str | None = None
+    department: str | None = None
+    reply: str | None = None
+    reply_ai_drafted: bool = False
+    proposals: list[Any] = field(default_factory=list)
+
+
+def _step(entry: LedgerEntryRead, page: Page) -> Step:
+    kind, _, name = entry.actor.partition(":")
+    return Step(
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        label=page.gettext(STEP_LABELS.get(entry.kind, OTHER_STEP)),
+        actor_kind=kind,
+        actor_label=page.gettext(ACTOR_LABELS.get(kind, ACTOR_LABELS["system"])),
+        # Agents are public (they are in the register); staff stay unnamed to citizens.
+        agent=name if kind == "agent" else None,
+    )
+
+
+def case_story(session: Session, *, token: str, state: AppState, page: Page) -> CaseStory:
+    """The citizen's view of the case their token opens (raises CaseNotFound)."""
+    case = case_for_token(session, token=token)
+    service = state.intake.catalogue.get(case.service_code)
+    lang = short_language(page.language)
+    steps = [_step(entry, page) for entry in entries_for_case(session, case.id)]
+    agents = sorted({step.agent for step in steps if step.agent})
+    return CaseStory(
+        case=case,
+        service_name=service.name.get(lang) if service else case.service_code,
+        channel=channel_label(case.channel, page.gettext),
+        steps=steps,
+        agents=agents,
+    )

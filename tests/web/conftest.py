@@ -1,0 +1,70 @@
+"""Fixtures of the web UI tests: a real application on a fresh data directory (SQLite),
+staff users of each role, and an HTTP client that keeps cookies like a browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from cogov.api.app import create_app
+from cogov.core.settings import load_settings
+from cogov.core.types import Role
+from cogov.db.session import unit_of_work
+from cogov.identity import add_user
+
+PASSWORD = "correct horse battery staple"
+STAFF = {
+    "admin": (Role.ADMINISTRATOR,),
+    "rita": (Role.REVIEWER,),
+    "rob": (Role.REVIEWER,),
+    "aud": (Role.AUDITOR,),
+    "fay": (Role.FIELD_STAFF,),
+}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_app(data_dir: Path) -> FastAPI:
+    settings = load_settings(data_dir=data_dir, rate_limit_per_minute=0)
+    app = create_app(settings)
+    with unit_of_work(app.state.cogov.engine) as session:
+        for username, roles in STAFF.items():
+            add_user(session, username=username, roles=roles, password=PASSWORD)
+    return app
+
+
+@pytest.fixture(scope="module")
+def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    app = make_app(tmp_path_factory.mktemp("web-data"))
+    yield app
+    app.state.cogov.engine.dispose()
+
+
+@pytest.fixture
+def client(web_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(web_app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_FIELD.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str) -> None:
+    page = client.get("/staff/sign-in")
+    response = client.post(
+        "/staff/sign-in",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+            "next": "/staff",
+        },
+    )
+    assert response.status_code == 303, response.text
