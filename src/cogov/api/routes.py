@@ -6,6 +6,12 @@ from fastapi import APIRouter
 
 from cogov.api import open311
 from cogov.api.staff import auth as auth_routes
+from cogov.api.staff import ledger as ledger_routes
 from cogov.api.system import router as system_router
 
-ROUTERS: list[APIRouter] = [system_router, open311.router, auth_routes.router]
+ROUTERS: list[APIRouter] = [
+    system_router,
+    open311.router,
+    auth_routes.router,
+    ledger_routes.router,
+]
