@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cogov.core.canonical import sha256_hex
 from cogov.intake.errors import CatalogueInvalid
@@ -62,18 +62,14 @@ class ServiceAttribute(BaseModel):
     datatype_description: Text | None = None
     values: tuple[AttributeValue, ...] = ()
 
-    @field_validator("values")
-    @classmethod
-    def _values_fit_type(
-        cls, values: tuple[AttributeValue, ...], info: Any
-    ) -> tuple[AttributeValue, ...]:
-        datatype = info.data.get("datatype")
-        listed = datatype in (AttributeType.SINGLE, AttributeType.MULTI)
-        if listed and not values:
-            raise ValueError(f"a {datatype} attribute needs values")
-        if not listed and values:
-            raise ValueError(f"a {datatype} attribute takes no values")
-        return values
+    @model_validator(mode="after")
+    def _values_fit_type(self) -> ServiceAttribute:
+        listed = self.datatype in (AttributeType.SINGLE, AttributeType.MULTI)
+        if listed and not self.values:
+            raise ValueError(f"a {self.datatype.value} attribute needs values")
+        if not listed and self.values:
+            raise ValueError(f"a {self.datatype.value} attribute takes no values")
+        return self
 
     @cached_property
     def keys(self) -> frozenset[str]:
@@ -199,15 +195,13 @@ class GroupAttributeSpec(BaseModel):
     label: Text
     values: tuple[str, ...] = ()
 
-    @field_validator("values")
-    @classmethod
-    def _values_fit_type(cls, values: tuple[str, ...], info: Any) -> tuple[str, ...]:
-        kind = info.data.get("type")
-        if kind == "choice" and not values:
+    @model_validator(mode="after")
+    def _values_fit_type(self) -> GroupAttributeSpec:
+        if self.type == "choice" and not self.values:
             raise ValueError("a choice attribute needs values")
-        if kind == "boolean" and values:
+        if self.type == "boolean" and self.values:
             raise ValueError("a boolean attribute takes no values")
-        return values
+        return self
 
 
 class GroupAttributes(BaseModel):
