@@ -154,10 +154,11 @@ def coverage(
     if not 0 < fraction < 1:
         raise BadInput("--coverage-fraction", "must be between 0 and 1")
     has_channel = derived.get_column("channel").null_count() < derived.height
-    cases = derived.select(
-        area_key(pl.col("area"), stopwords).alias("key"),
-        pl.col("area"),
-        pl.col("channel").fill_null(NOT_RECORDED),
+    # Keys are computed once per distinct area name, not once per case.
+    names = derived.select(pl.col("area").unique().drop_nulls())
+    keys = names.with_columns(area_key(pl.col("area"), stopwords).alias("key"))
+    cases = derived.select(pl.col("area"), pl.col("channel").fill_null(NOT_RECORDED)).join(
+        keys, on="area", how="left"
     )
     without_area = int(cases.get_column("key").null_count())
     cases = cases.drop_nulls("key")

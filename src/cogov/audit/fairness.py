@@ -85,8 +85,10 @@ def fairness(
     labels = per_group.get_column("group").to_list()
     cases = per_group.get_column("cases").to_numpy().astype(np.int64)
     rng = np.random.default_rng(options.seed)
+    quantile_columns = {m.column for m in metrics if m.kind == "quantile"}
+    # Sorted values only feed the bootstrap of quantiles.
     sorted_values = _sorted_by_group(
-        data, labels, {m.column for m in metrics if m.kind == "quantile"}
+        data, labels, quantile_columns if options.replicates else set()
     )
 
     reference = resolve_reference(options.reference, group, labels)
