@@ -12,8 +12,7 @@ from starlette.datastructures import FormData
 
 from cogov.core.types import Channel
 from cogov.intake import Catalogue, GroupAttributes, ServiceDefinition
-from cogov.web.i18n import Language
-from cogov.web.messages import N_
+from cogov.web.i18n import N_, Language
 
 DESCRIPTION_MAX = 4_000
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")

@@ -24,6 +24,12 @@ DOMAIN = "messages"
 LANGUAGE_COOKIE = "cogov_lang"
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+    """Mark a string for extraction (``python -m cogov.web.messages``) without
+    translating it yet: it is translated when a page is rendered."""
+    return message
+
+
 @dataclass(frozen=True)
 class Language:
     """One UI language. ``locale`` names the catalogue directory (Babel's form),

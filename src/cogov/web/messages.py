@@ -38,11 +38,6 @@ OPTIONS_MAP = {
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
-    """Mark a string for extraction without translating it yet."""
-    return message
-
-
 def _extracted() -> Iterator[tuple[str, int, str | tuple[str, ...], list[str], str | None]]:
     yield from extract_from_dir(
         WEB_DIR,

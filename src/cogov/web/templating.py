@@ -15,6 +15,7 @@ from pathlib import Path
 from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from cogov.web.i18n import LANGUAGES, Language, translations
 
@@ -33,6 +34,11 @@ def static_version(name: str) -> str:
 
 def static_url(name: str) -> str:
     return f"/static/{name}?v={static_version(name)}"
+
+
+def html_attribute(name: str, value: object) -> Markup:
+    """`` name="value"`` with the value escaped, for attributes a macro adds."""
+    return Markup(' {}="{}"').format(name, value)
 
 
 def _babel_locale(language: Language) -> str:
@@ -70,7 +76,9 @@ def environment(language: Language) -> Environment:
         return str(format_percent(value, format=pattern, locale=locale))
 
     env.filters.update(when=when, number=number, percent=percent)
-    env.globals.update(static_url=static_url, languages=LANGUAGES, language=language)
+    env.globals.update(
+        static_url=static_url, languages=LANGUAGES, language=language, attribute=html_attribute
+    )
     return env
 
 

@@ -17,7 +17,7 @@ from cogov.intake import CaseRead, case_for_token
 from cogov.ledger.schemas import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
 from cogov.web.forms import channel_label, short_language
-from cogov.web.messages import N_
+from cogov.web.i18n import N_
 
 if TYPE_CHECKING:
     from cogov.web.pages import Page
