@@ -9,11 +9,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cogov.control import ProposalRead, WorkflowNotFound, WorkflowRead, get_workflow
+from cogov.control import proposals_for_case as control_proposals
 from cogov.core.clock import parse_iso_utc
 from cogov.intake import CaseNotFound, CaseRead, IntakeConfig, case_for_token, list_cases
 
 # Open311 has two statuses; cogov's process states fold into them.
 CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
+# A case intake has stored but control has not yet opened a workflow for.
+RECEIVED = "received"
+# Shown before any text an agent drafted, wherever a citizen reads it (plain clients too).
+AI_LABEL = "[AI-drafted] "
 
 
 def open311_time(text: str | None) -> str | None:
@@ -32,19 +38,68 @@ def open311_status(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
 
 
-def _record(case: CaseRead, config: IntakeConfig, language: str | None) -> dict[str, Any]:
+def _workflow(session: Session, case_id: str) -> WorkflowRead | None:
+    try:
+        return get_workflow(session, case_id=case_id)
+    except WorkflowNotFound:
+        return None
+
+
+def status_notes(workflow: WorkflowRead | None) -> str | None:
+    if workflow is None or not workflow.reply:
+        return None
+    return (AI_LABEL if workflow.reply_ai_drafted else "") + workflow.reply
+
+
+def _label(proposal: ProposalRead) -> str:
+    kind = "AI-drafted" if proposal.ai_drafted else "AI-suggested"
+    if proposal.outcome is None:
+        return f"{kind}, waiting for a human decision"
+    decided = {
+        "applied": "applied by the agent within its limits",
+        "approved": "approved by a human",
+        "edited": "changed by a human",
+        "rejected": "rejected by a human",
+    }[proposal.outcome.value]
+    return f"{kind}, {decided}"
+
+
+def agent_outputs(session: Session, case_id: str) -> list[dict[str, Any]]:
+    """What AI proposed for the case, each with its label and explanation."""
+    return [
+        {
+            "agent_id": proposal.agent_id,
+            "agent_version": proposal.agent_version,
+            "action": proposal.action,
+            "label": _label(proposal),
+            "outcome": proposal.outcome.value if proposal.outcome else None,
+            "explanation": proposal.explanation,
+        }
+        for proposal in control_proposals(session, case_id=case_id)
+    ]
+
+
+def _record(
+    session: Session,
+    case: CaseRead,
+    config: IntakeConfig,
+    language: str | None,
+    extensions: bool,
+) -> dict[str, Any]:
     service = config.catalogue.get(case.service_code)
-    return {
+    workflow = _workflow(session, case.id)
+    state = workflow.state if workflow else RECEIVED
+    record: dict[str, Any] = {
         "service_request_id": case.id,
-        "status": "open",
-        "status_notes": None,
+        "status": open311_status(state),
+        "status_notes": status_notes(workflow),
         "service_name": service.name.get(language) if service else None,
         "service_code": case.service_code,
         "description": case.description,
-        "agency_responsible": None,
+        "agency_responsible": workflow.department if workflow else None,
         "service_notice": service_notice(config, case.service_code),
         "requested_datetime": open311_time(case.received_at),
-        "updated_datetime": open311_time(case.received_at),
+        "updated_datetime": open311_time(workflow.updated_at if workflow else case.received_at),
         "expected_datetime": None,
         "address": case.address_string,
         "address_id": case.address_id,
@@ -53,6 +108,16 @@ def _record(case: CaseRead, config: IntakeConfig, language: str | None) -> dict[
         "long": case.longitude,
         "media_url": case.media_url,
     }
+    if extensions:
+        record["cogov"] = {
+            "state": state,
+            "channel": case.channel.value,
+            "ai": agent_outputs(session, case.id),
+            "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),
+            "appeal": None,
+            "rating": None,
+        }
+    return record
 
 
 def find_requests(
@@ -76,7 +141,7 @@ def find_requests(
         received_to=received_to,
         limit=limit,
     )
-    found = [_record(case, config, language) for case in cases]
+    found = [_record(session, case, config, language, extensions) for case in cases]
     if statuses:
         found = [record for record in found if record["status"] in statuses]
     return found

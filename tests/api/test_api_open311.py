@@ -1,0 +1,355 @@
+"""Open311 GeoReport v2 as a plain client uses it, in JSON and in XML (parsed with
+the standard library), plus every error in the spec's error shape."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+from api_support import Staff, build_app
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from cogov.core.types import Role
+
+V2 = "/open311/v2"
+
+
+def post_form(client: TestClient, fmt: str = "json", **fields: str) -> httpx.Response:
+    body = {
+        "service_code": "pothole",
+        "description": "Deep hole by the bus stop",
+        "lat": "40.7",
+        "long": "-74",
+        **fields,
+    }
+    return client.post(f"{V2}/requests.{fmt}", data=body)
+
+
+def xml(text: str) -> ElementTree.Element:
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    return ElementTree.fromstring(text.encode("utf-8"))
+
+
+class TestClientWalkJson:
+    def test_list_services_post_read_back_and_look_up_the_token(self, client: TestClient) -> None:
+        services = client.get(f"{V2}/services.json")
+        assert services.status_code == 200
+        assert services.headers["content-type"].startswith("application/json")
+        codes = {service["service_code"] for service in services.json()}
+        assert "pothole" in codes
+        pothole = next(s for s in services.json() if s["service_code"] == "pothole")
+        assert set(pothole) == {
+            "service_code", "service_name", "description", "metadata", "type", "keywords", "group"
+        }  # fmt: skip
+        assert pothole["metadata"] is True
+        assert pothole["type"] == "realtime"
+
+        definition = client.get(f"{V2}/services/pothole.json").json()
+        size = next(a for a in definition["attributes"] if a["code"] == "size")
+        assert size["datatype"] == "singlevaluelist"
+        assert {value["key"] for value in size["values"]} == {"small", "medium", "large"}
+
+        posted = post_form(
+            client,
+            lat="40.71",
+            long="-74.0",
+            email="citizen@example.org",
+            **{"attribute[size]": "large"},
+        )
+        assert posted.status_code == 200, posted.text
+        [answer] = posted.json()
+        request_id = answer["service_request_id"]
+        token = answer["cogov"]["citizen_token"]
+        assert answer["account_id"] is None
+
+        [record] = client.get(f"{V2}/requests/{request_id}.json").json()
+        assert record["service_request_id"] == request_id
+        assert record["status"] == "open"
+        assert record["service_code"] == "pothole"
+        assert record["description"] == "Deep hole by the bus stop"
+        assert record["lat"] == pytest.approx(40.71)
+        assert record["requested_datetime"].endswith("Z")
+        assert "cogov" not in record  # plain clients see the plain record
+
+        assert client.get(f"{V2}/tokens/{token}.json").json() == [
+            {"service_request_id": request_id, "token": token}
+        ]
+
+    def test_no_contact_detail_ever_comes_back(self, client: TestClient) -> None:
+        posted = post_form(
+            client,
+            email="private@example.org",
+            phone="+1 555 0100",
+            first_name="Ada",
+            last_name="Lovelace",
+            lat="40.7",
+            long="-74",
+        )
+        request_id = posted.json()[0]["service_request_id"]
+        for path in (f"{V2}/requests/{request_id}.json", f"{V2}/requests/{request_id}.xml"):
+            text = client.get(path, params={"extensions": "true"}).text
+            for secret in ("private@example.org", "555 0100", "Ada", "Lovelace"):
+                assert secret not in text
+        listing = client.get(f"{V2}/requests.json", params={"service_request_id": request_id})
+        assert "private@example.org" not in listing.text
+
+
+class TestClientWalkXml:
+    def test_the_same_walk_in_xml(self, client: TestClient) -> None:
+        services = client.get(f"{V2}/services.xml")
+        assert services.headers["content-type"].startswith("text/xml")
+        root = xml(services.text)
+        assert root.tag == "services"
+        codes = [service.findtext("service_code") for service in root.findall("service")]
+        assert "pothole" in codes
+        assert root.find("service/metadata") is not None
+
+        definition = xml(client.get(f"{V2}/services/pothole.xml").text)
+        assert definition.tag == "service_definition"
+        keys = [v.findtext("key") for v in definition.findall("attributes/attribute/values/value")]
+        assert keys == ["small", "medium", "large"]
+
+        posted = post_form(client, "xml", lat="40.7", long="-74")
+        assert posted.status_code == 200, posted.text
+        answer = xml(posted.text)
+        assert answer.tag == "service_requests"
+        request_id = answer.findtext("request/service_request_id")
+        token = answer.findtext("request/cogov/citizen_token")
+        assert request_id
+        assert token
+
+        record = xml(client.get(f"{V2}/requests/{request_id}.xml").text)
+        assert record.findtext("request/service_request_id") == request_id
+        assert record.findtext("request/status") == "open"
+        assert record.find("request/cogov") is None
+
+        lookup = xml(client.get(f"{V2}/tokens/{token}.xml").text)
+        assert lookup.findtext("request/service_request_id") == request_id
+        assert lookup.findtext("request/token") == token
+
+
+class TestPostRequest:
+    def test_multivaluelist_attributes_and_empty_fields(self, client: TestClient) -> None:
+        posted = client.post(
+            f"{V2}/requests.json",
+            data={
+                "service_code": "pothole",
+                "description": "Hole",
+                "lat": "40.7",
+                "long": "-74",
+                "address_string": "",
+                "attribute[size]": "small",
+            },
+        )
+        assert posted.status_code == 200, posted.text
+
+    def test_idempotency_key_returns_the_same_request(self, client: TestClient) -> None:
+        key = uuid.uuid4().hex
+        body = {"service_code": "noise", "description": "Loud music at 2am"}
+        first = client.post(f"{V2}/requests.json", data=body, headers={"Idempotency-Key": key})
+        again = client.post(f"{V2}/requests.json", data=body, headers={"Idempotency-Key": key})
+        assert first.json()[0]["service_request_id"] == again.json()[0]["service_request_id"]
+        assert again.json()[0]["cogov"]["replayed"] is True
+        changed = client.post(
+            f"{V2}/requests.json",
+            data={**body, "description": "something else"},
+            headers={"Idempotency-Key": key},
+        )
+        assert changed.status_code == 409
+        assert changed.json()[0]["code"] == 409
+
+    @pytest.mark.parametrize("fmt", ["json", "xml"])
+    def test_a_bad_field_is_a_400_naming_it_in_the_spec_error_shape(
+        self, client: TestClient, fmt: str
+    ) -> None:
+        response = post_form(client, fmt, lat="400", long="-74")
+        assert response.status_code == 400
+        if fmt == "json":
+            [error] = response.json()
+            assert error["code"] == 400
+            assert error["description"].startswith("lat:")
+        else:
+            root = xml(response.text)
+            assert root.tag == "errors"
+            assert root.findtext("error/code") == "400"
+            assert (root.findtext("error/description") or "").startswith("lat:")
+
+    def test_unknown_service_is_400(self, client: TestClient) -> None:
+        response = client.post(
+            f"{V2}/requests.json", data={"service_code": "no-such", "description": "x"}
+        )
+        assert response.status_code == 400
+        assert "service_code" in response.json()[0]["description"]
+
+    def test_files_are_refused(self, client: TestClient) -> None:
+        response = client.post(
+            f"{V2}/requests.json",
+            data={"service_code": "noise", "description": "x"},
+            files={"media": ("a.jpg", b"x", "image/jpeg")},
+        )
+        assert response.status_code == 400
+
+
+class TestApiKeyAndJurisdiction:
+    def test_api_key_required_when_configured(
+        self, engine: Engine, tmp_path: Path, staff: dict[Role, Staff]
+    ) -> None:
+        app = build_app(engine, tmp_path, open311_api_key_required=True)
+        body = {"service_code": "noise", "description": "Drilling"}
+        with TestClient(app) as client:
+            missing = client.post(f"{V2}/requests.json", data=body)
+            wrong = client.post(f"{V2}/requests.xml", data={**body, "api_key": "cgv_nope"})
+            right = client.post(
+                f"{V2}/requests.json", data={**body, "api_key": staff[Role.FIELD_STAFF].token}
+            )
+        assert missing.status_code == 403
+        assert missing.json()[0]["code"] == 403
+        assert wrong.status_code == 403
+        assert xml(wrong.text).findtext("error/code") == "403"
+        assert right.status_code == 200
+
+    def test_a_wrong_api_key_is_refused_even_when_optional(self, client: TestClient) -> None:
+        response = post_form(client, api_key="cgv_nope")
+        assert response.status_code == 403
+
+    def test_jurisdiction(self, engine: Engine, tmp_path: Path) -> None:
+        app = build_app(engine, tmp_path, open311_jurisdiction_id="city.example")
+        with TestClient(app) as client:
+            assert client.get(f"{V2}/services.json?jurisdiction_id=city.example").status_code == 200
+            assert client.get(f"{V2}/services.json").status_code == 200
+            other = client.get(f"{V2}/services.json?jurisdiction_id=elsewhere")
+            posted = client.post(
+                f"{V2}/requests.json",
+                data={"service_code": "noise", "description": "x", "jurisdiction_id": "elsewhere"},
+            )
+        assert other.status_code == 400
+        assert "jurisdiction_id" in other.json()[0]["description"]
+        assert posted.status_code == 400
+
+
+class TestGetRequests:
+    def test_filters_by_ids_service_and_status(self, client: TestClient) -> None:
+        ids = [post_form(client).json()[0]["service_request_id"] for _ in range(2)]
+        noise = client.post(
+            f"{V2}/requests.json", data={"service_code": "noise", "description": "x"}
+        )
+        noise_id = noise.json()[0]["service_request_id"]
+        by_ids = client.get(f"{V2}/requests.json", params={"service_request_id": ",".join(ids)})
+        assert {record["service_request_id"] for record in by_ids.json()} == set(ids)
+        by_code = client.get(f"{V2}/requests.json", params={"service_code": "noise"}).json()
+        assert noise_id in {record["service_request_id"] for record in by_code}
+        assert {record["service_code"] for record in by_code} == {"noise"}
+        closed = client.get(f"{V2}/requests.json", params={"status": "closed"}).json()
+        assert noise_id not in {record["service_request_id"] for record in closed}
+        opened = client.get(f"{V2}/requests.json", params={"status": "open"}).json()
+        assert noise_id in {record["service_request_id"] for record in opened}
+
+    def test_date_range(self, client: TestClient) -> None:
+        request_id = post_form(client).json()[0]["service_request_id"]
+        inside = client.get(
+            f"{V2}/requests.json",
+            params={"start_date": "2000-01-01T00:00:00Z", "end_date": "2000-02-01T00:00:00Z"},
+        )
+        assert inside.status_code == 200
+        assert request_id not in {record["service_request_id"] for record in inside.json()}
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"start_date": "yesterday"}, "start_date"),
+            ({"end_date": "2020-01-01T00:00:00"}, "end_date"),
+            (
+                {"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-06-01T00:00:00Z"},
+                "end_date",
+            ),
+            (
+                {"start_date": "2020-02-01T00:00:00Z", "end_date": "2020-01-01T00:00:00Z"},
+                "end_date",
+            ),
+            ({"status": "pending"}, "status"),
+        ],
+    )
+    def test_bad_filters_are_400_naming_the_field(
+        self, client: TestClient, params: dict[str, str], field: str
+    ) -> None:
+        response = client.get(f"{V2}/requests.json", params=params)
+        assert response.status_code == 400
+        assert response.json()[0]["description"].startswith(f"{field}:")
+
+    def test_unknown_request_and_token_are_404(self, client: TestClient) -> None:
+        for path in (f"{V2}/requests/nope.json", f"{V2}/tokens/nope.json"):
+            response = client.get(path)
+            assert response.status_code == 404
+            assert response.json()[0]["code"] == 404
+        assert xml(client.get(f"{V2}/requests/nope.xml").text).findtext("error/code") == "404"
+
+    def test_extensions_show_state_and_ai_outputs(self, client: TestClient) -> None:
+        request_id = post_form(client).json()[0]["service_request_id"]
+        [record] = client.get(
+            f"{V2}/requests/{request_id}.json", params={"extensions": "true"}
+        ).json()
+        assert record["cogov"]["state"] == "received"
+        assert record["cogov"]["ai"] == []
+
+
+class TestServices:
+    def test_unknown_service_definition_is_404(self, client: TestClient) -> None:
+        assert client.get(f"{V2}/services/nope.json").status_code == 404
+
+    def test_unknown_format_is_an_error_in_the_spec_shape(self, client: TestClient) -> None:
+        response = client.get(f"{V2}/services.html")
+        assert response.status_code == 400
+        assert response.json()[0]["code"] == 400
+
+    def test_chinese_labels_on_request(self, client: TestClient) -> None:
+        services = client.get(f"{V2}/services.json", params={"lang": "zh"}).json()
+        pothole = next(s for s in services if s["service_code"] == "pothole")
+        assert pothole["service_name"] == "路面坑洼或破损"
+
+    def test_discovery(self, client: TestClient) -> None:
+        body = client.get(f"{V2}/discovery.json").json()
+        assert body["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
+        assert xml(client.get(f"{V2}/discovery.xml").text).tag == "discovery"
+
+
+class TestRateLimit:
+    def test_public_posts_are_limited_per_client_across_app_instances(
+        self, engine: Engine, tmp_path: Path
+    ) -> None:
+        # Two applications stand for two worker processes sharing the database.
+        settings = {"rate_limit_per_minute": 1, "rate_limit_burst": 2}
+        address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.1"
+        headers = {"X-Forwarded-For": address}
+        first = build_app(engine, tmp_path, trust_forwarded_for=True, **settings)
+        second = build_app(engine, tmp_path, trust_forwarded_for=True, **settings)
+        body = {"service_code": "noise", "description": "x"}
+        with TestClient(first) as one, TestClient(second) as two:
+            assert one.post(f"{V2}/requests.json", data=body, headers=headers).status_code == 200
+            assert two.post(f"{V2}/requests.json", data=body, headers=headers).status_code == 200
+            limited = one.post(f"{V2}/requests.json", data=body, headers=headers)
+            other_client = two.post(
+                f"{V2}/requests.json", data=body, headers={"X-Forwarded-For": address + "0"}
+            )
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()[0]["code"] == 429
+        assert other_client.status_code == 200
+
+    def test_bad_requests_count_too(self, engine: Engine, tmp_path: Path) -> None:
+        app = build_app(
+            engine, tmp_path, rate_limit_per_minute=1, rate_limit_burst=1, trust_forwarded_for=True
+        )
+        headers = {"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250}"}
+        with TestClient(app) as client:
+            bad = client.post(f"{V2}/requests.json", data={"service_code": "x"}, headers=headers)
+            after = client.post(
+                f"{V2}/requests.json",
+                data={"service_code": "noise", "description": "x"},
+                headers=headers,
+            )
+        assert bad.status_code == 400
+        assert after.status_code == 429
