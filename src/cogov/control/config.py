@@ -27,6 +27,7 @@ class _RoutingFile(BaseModel):
     citizen_affecting: tuple[str, ...] = ()
     threshold_floor: dict[str, float] = Field(default_factory=dict)
     order: tuple[str, ...] = ()
+    supervised_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
     def policy(self) -> RoutingPolicy:
         for action, level in self.action_levels.items():
@@ -40,6 +41,7 @@ class _RoutingFile(BaseModel):
             citizen_affecting=frozenset(self.citizen_affecting),
             threshold_floor=dict(self.threshold_floor),
             order=self.order,
+            supervised_sample_rate=self.supervised_sample_rate,
         )
 
 
@@ -74,6 +76,7 @@ class ControlConfig:
                 "citizen_affecting": sorted(self.routing.citizen_affecting),
                 "threshold_floor": dict(self.routing.threshold_floor),
                 "order": list(self.routing.order),
+                "supervised_sample_rate": self.routing.supervised_sample_rate,
             },
             "thresholds": {agent: float(value) for agent, value in sorted(thresholds.items())},
         }

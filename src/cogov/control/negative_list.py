@@ -194,6 +194,10 @@ def _compile_rule(
     if not (isinstance(reason, dict) and reason.get("en") and reason.get("zh")):
         raise ConfigInvalid(source, f"rule {rule_id!r}: reason needs en and zh text", line=line)
     expression = raw.get("when")
+    if isinstance(expression, bool):
+        raise RuleCompileError(
+            source, when_line, rule_id, "when: YAML read a bare true/false; quote the expression"
+        )
     if not isinstance(expression, str) or not expression.strip():
         raise RuleCompileError(source, when_line, rule_id, "when: a CEL expression is required")
     expression = " ".join(expression.split())
@@ -207,7 +211,12 @@ def _compile_rule(
     try:
         result = program.execute(context)
     except KeyError as exc:
-        raise RuleCompileError(source, when_line, rule_id, f"no such field {exc}") from None
+        raise RuleCompileError(
+            source,
+            when_line,
+            rule_id,
+            f"no such field {exc} (test a field that may be absent with has(...))",
+        ) from None
     except Exception as exc:
         raise RuleCompileError(source, when_line, rule_id, _first_line(exc)) from None
     if not isinstance(result, bool):

@@ -11,7 +11,7 @@ and every one that speaks is kept as a reason:
                                                      -> review
 5. the agent's autonomy level is below what the action needs -> review
 6. the confidence is below the threshold             -> review
-7. the case falls in the grade's review sample        -> review
+7. the case falls in the review sample (grade's, or a supervised agent's) -> review
 otherwise                                            -> apply
 """
 
@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cogov.control.negative_list import RuleHit, RuleVerdict
+
+SUPERVISED_LEVEL = 2  # cogov.control.autonomy's AutonomyLevel.SUPERVISED
 
 
 class Verdict(StrEnum):
@@ -55,6 +57,13 @@ class RoutingPolicy:
     citizen_affecting: frozenset[str]
     threshold_floor: Mapping[str, float] = field(default_factory=dict)
     order: tuple[str, ...] = ()
+    supervised_sample_rate: float = 0.0
+
+    def sample_rate(self, obligations: Obligations, level: int) -> float:
+        """The share of cases sampled for review: the grade's, and more for a
+        supervised (level 2) agent."""
+        extra = self.supervised_sample_rate if level == SUPERVISED_LEVEL else 0.0
+        return max(obligations.review_sample_rate, extra)
 
     def level_needed(self, action: str) -> int:
         # An action the policy does not name is never applied alone.
@@ -153,13 +162,15 @@ def decide(routing: RoutingInput, policy: RoutingPolicy) -> RoutingDecision:
                 f"confidence {routing.confidence:.3f} is below the threshold {threshold:.3f}",
             )
         )
-    if routing.sample_draw < obligations.review_sample_rate:
+    rate = policy.sample_rate(obligations, level)
+    if routing.sample_draw < rate:
+        source = "obligation" if rate == obligations.review_sample_rate else "autonomy"
         checks.append(
             Check(
-                "obligation",
-                "review_sample_rate",
+                source,
+                "review_sample_rate" if source == "obligation" else "supervised_sample",
                 Verdict.REVIEW,
-                f"sampled for human review ({obligations.review_sample_rate:.0%} of cases)",
+                f"sampled for human review ({rate:.0%} of cases)",
             )
         )
     if checks:

@@ -1,0 +1,377 @@
+"""Use cases of dynamic autonomy. Keyword-only, take a session, never commit.
+
+``current_level`` is what routing reads for every proposal. ``evaluate`` is the
+controller: it lowers a level at once when an agent's recent decisions breach a
+threshold (review calls it after each human decision and each upheld appeal; the
+pipeline may call it after a negative-list hit; ``cogov autonomy evaluate`` runs it
+for every agent). ``raise_level`` is the only way up, and only the agent's guardian
+on duty can sign it off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cogov.control.autonomy import repository
+from cogov.control.autonomy.errors import InvalidAutonomyInput, NotTheGuardian, RaiseRefused
+from cogov.control.autonomy.models import AgentAutonomy, AutonomyChange
+from cogov.control.autonomy.rules import (
+    MAX_LEVEL,
+    Decision,
+    Observation,
+    check_raise,
+    clamp_level,
+    decide,
+    effective_level,
+)
+from cogov.control.autonomy.schemas import (
+    AutonomyChangeRead,
+    AutonomyPolicy,
+    AutonomyRead,
+    Evaluation,
+)
+from cogov.control.models import ProposalRecord
+from cogov.core.canonical import canonical_json
+from cogov.core.clock import Clock, SystemClock, iso_utc, parse_iso_utc
+from cogov.core.ids import new_id
+from cogov.core.settings import load_settings
+from cogov.identity import require_active_user
+from cogov.intake import list_cases
+from cogov.ledger import Responsible, append
+from cogov.registry.errors import AgentNotFound
+from cogov.registry.service import get_agent, get_filing
+from cogov.review import repository as review_repository
+
+CONTROLLER = "system:autonomy"
+_SYSTEM_CLOCK = SystemClock()
+_DEFAULT_POLICY: list[AutonomyPolicy] = []
+
+
+def default_policy() -> AutonomyPolicy:
+    """The policy from the settings (environment / .env), read once."""
+    if not _DEFAULT_POLICY:
+        _DEFAULT_POLICY.append(AutonomyPolicy.from_settings(load_settings()))
+    return _DEFAULT_POLICY[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Oversight:
+    """What the registry says about an agent: its guardians and its grade's ceiling."""
+
+    guardian: str | None
+    backup_guardian: str | None
+    ceiling: int
+
+
+def _oversight(session: Session, agent_id: str) -> _Oversight:
+    """An agent not in the registry, or with no active version, may not act at all:
+    its ceiling is 0 (suggest only)."""
+    try:
+        agent = get_agent(session, agent_id=agent_id)
+    except AgentNotFound:
+        return _Oversight(None, None, 0)
+    if agent.active_version is None:
+        ceiling = 0
+    elif agent.active_version == agent.latest.version:
+        ceiling = agent.latest.obligations.max_autonomy_level
+    else:
+        filing = get_filing(session, agent_id=agent_id, version=agent.active_version)
+        ceiling = filing.obligations.max_autonomy_level
+    return _Oversight(agent.guardian, agent.backup_guardian, ceiling)
+
+
+def current_level(session: Session, agent_id: str, *, ceiling: int | None = None) -> int:
+    """The autonomy level in force for ``agent_id`` (0-3): the level it holds (the
+    initial level from the settings when never set), capped by its grade's
+    ``max_autonomy_level``. Pass ``ceiling`` when the caller already has it from the
+    registry's gate, to save the registry lookup."""
+    stored = repository.level_of(session, agent_id)
+    held = default_policy().initial_level if stored is None else stored
+    cap = _oversight(session, agent_id).ceiling if ceiling is None else ceiling
+    return effective_level(held, cap)
+
+
+def get_autonomy(
+    session: Session, *, agent_id: str, policy: AutonomyPolicy | None = None, history: int = 20
+) -> AutonomyRead:
+    """An agent's autonomy now, with its latest changes (newest first)."""
+    policy = policy or default_policy()
+    row = repository.get(session, agent_id)
+    oversight = _oversight(session, agent_id)
+    held = policy.initial_level if row is None else row.level
+    return AutonomyRead(
+        agent_id=agent_id,
+        level=held,
+        ceiling=oversight.ceiling,
+        effective=effective_level(held, oversight.ceiling),
+        changed_at=None if row is None else row.changed_at,
+        changed_by=None if row is None else row.changed_by,
+        evaluated_at=None if row is None else row.evaluated_at,
+        last_metrics=None if row is None or row.last_metrics is None else json.loads(row.last_metrics),
+        history=tuple(_change_read(c) for c in repository.changes(session, agent_id, limit=history)),
+    )
+
+
+def _change_read(row: AutonomyChange) -> AutonomyChangeRead:
+    return AutonomyChangeRead(
+        agent_id=row.agent_id,
+        from_level=row.from_level,
+        to_level=row.to_level,
+        direction=row.direction,
+        changed_by=row.changed_by,
+        reason=row.reason,
+        evidence=json.loads(row.evidence),
+        changed_at=row.changed_at,
+    )
+
+
+def observations(
+    session: Session, *, agent_id: str, since: str, limit: int
+) -> list[Observation]:
+    """The agent's recent decisions as the controller sees them: what happened to
+    each proposal, whether a rule spoke against it, whether an appeal about it was
+    upheld, and the group attributes of its case."""
+    rows = repository.recent_proposals(session, agent_id, since=since, limit=limit)
+    if not rows:
+        return []
+    case_ids = sorted({row.case_id for row in rows})
+    groups = {
+        case.id: {key: _group_value(value) for key, value in case.group_attributes.items()}
+        for case in list_cases(session, ids=case_ids, limit=len(case_ids))
+    }
+    upheld = review_repository.upheld_proposal_ids(session, [row.id for row in rows])
+    return [_observation(row, groups.get(row.case_id, {}), row.id in upheld) for row in rows]
+
+
+def _group_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _observation(row: ProposalRecord, groups: dict[str, str], upheld: bool) -> Observation:
+    reasons = json.loads(row.reasons) if row.reasons else []
+    rule_hit = row.verdict_by.startswith("rule:") or any(
+        str(entry.get("ref", "")).startswith("rule:") for entry in reasons
+    )
+    return Observation(
+        proposal_id=row.id,
+        at=parse_iso_utc(row.created_at),
+        handled_without_human=row.state == "applied",
+        reviewed=row.state == "decided",
+        overridden=row.outcome in ("edited", "rejected"),
+        rule_hit=rule_hit,
+        appeal_upheld=upheld,
+        groups=groups,
+    )
+
+
+def _judge(
+    session: Session,
+    row: AgentAutonomy,
+    *,
+    current: int,
+    ceiling: int,
+    policy: AutonomyPolicy,
+    now: datetime,
+) -> tuple[Decision, str]:
+    """The controller's decision over the agent's window, and where the window starts:
+    ``window_days`` back, but never before the level last changed."""
+    since = row.changed_at
+    start = iso_utc(now - timedelta(days=policy.thresholds.window_days))
+    if since is not None and since > start:
+        start = since
+    seen = observations(
+        session, agent_id=row.agent_id, since=start, limit=policy.thresholds.window_decisions
+    )
+    decision = decide(
+        current=current,
+        ceiling=ceiling,
+        observations=seen,
+        now=now,
+        since=parse_iso_utc(since) if since else None,
+        thresholds=policy.thresholds,
+    )
+    return decision, start
+
+
+def evaluate(
+    session: Session,
+    *,
+    agent_id: str,
+    policy: AutonomyPolicy | None = None,
+    clock: Clock | None = None,
+) -> Evaluation:
+    """Run the controller for one agent: compute its window's numbers and, past a
+    threshold, lower its level at once (``autonomy.changed`` in the ledger with the
+    numbers that caused it). Never raises a level."""
+    policy = policy or default_policy()
+    now = (clock or _SYSTEM_CLOCK).now()
+    now_text = iso_utc(now)
+    row = repository.lock_or_create(session, agent_id, level=policy.initial_level)
+    oversight = _oversight(session, agent_id)
+    decision, start = _judge(
+        session, row, current=row.level, ceiling=oversight.ceiling, policy=policy, now=now
+    )
+    metrics = decision.metrics.as_payload()
+    breaches = tuple(breach.as_payload() for breach in decision.breaches)
+    row.evaluated_at = now_text
+    row.last_metrics = canonical_json(metrics)
+    row.version += 1
+    from_level = int(row.level)
+    if decision.lowers and decision.breaches:
+        reason = "; ".join(
+            f"{b.metric} {b.value:.3f} is above {b.threshold:.3f}" for b in decision.breaches
+        )
+        _change(
+            session,
+            row,
+            to_level=decision.target,
+            direction="lowered",
+            by=CONTROLLER,
+            reason=reason,
+            evidence={
+                "metrics": metrics,
+                "breaches": list(breaches),
+                "ceiling": oversight.ceiling,
+                "window_since": start,
+            },
+            responsible=Responsible(
+                guardian=f"user:{oversight.guardian}" if oversight.guardian else None
+            ),
+            now=now_text,
+            clock=clock,
+        )
+    session.flush()
+    return Evaluation(
+        agent_id=agent_id,
+        from_level=from_level,
+        to_level=int(row.level),
+        metrics=metrics,
+        breaches=breaches,
+        evaluated_at=now_text,
+    )
+
+
+def evaluate_all(
+    session: Session,
+    *,
+    agent_ids: Sequence[str],
+    policy: AutonomyPolicy | None = None,
+    clock: Clock | None = None,
+) -> list[Evaluation]:
+    return [
+        evaluate(session, agent_id=agent_id, policy=policy, clock=clock) for agent_id in agent_ids
+    ]
+
+
+def raise_level(
+    session: Session,
+    *,
+    agent_id: str,
+    to_level: int,
+    by: str,
+    reason: str,
+    policy: AutonomyPolicy | None = None,
+    clock: Clock | None = None,
+) -> AutonomyRead:
+    """Raise an agent's autonomy level: only its guardian on duty may sign it off,
+    never above its grade's ceiling, and not while the numbers since its last change
+    still breach a threshold. Ledger: autonomy.changed (raised), naming the guardian."""
+    policy = policy or default_policy()
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidAutonomyInput("reason", "is required: say why the agent may act more alone")
+    if len(text) > 2_000:
+        raise InvalidAutonomyInput("reason", "is longer than 2000 characters")
+    if not isinstance(to_level, int) or not 0 <= to_level <= MAX_LEVEL:
+        raise InvalidAutonomyInput("to_level", f"must be a level from 0 to {MAX_LEVEL}")
+    require_active_user(session, username=by)
+    oversight = _oversight(session, agent_id)
+    if oversight.guardian is None or by != oversight.guardian:
+        # The registry must know the agent; an unknown agent has no guardian to sign.
+        get_agent(session, agent_id=agent_id)
+        raise NotTheGuardian(agent_id, by, oversight.guardian)
+    row = repository.lock_or_create(session, agent_id, level=policy.initial_level)
+    current = effective_level(row.level, oversight.ceiling)
+    refusal = check_raise(current=current, to_level=to_level, ceiling=oversight.ceiling)
+    if refusal is not None:
+        raise RaiseRefused(agent_id, to_level, refusal)
+    now = (clock or _SYSTEM_CLOCK).now()
+    decision, _ = _judge(
+        session, row, current=current, ceiling=oversight.ceiling, policy=policy, now=now
+    )
+    if decision.breaches:
+        still = "; ".join(
+            f"{b.metric} {b.value:.3f} is above {b.threshold:.3f}" for b in decision.breaches
+        )
+        raise RaiseRefused(agent_id, to_level, f"its recent decisions still breach: {still}")
+    _change(
+        session,
+        row,
+        to_level=to_level,
+        direction="raised",
+        by=f"user:{by}",
+        reason=text,
+        evidence={"metrics": decision.metrics.as_payload(), "ceiling": oversight.ceiling},
+        responsible=Responsible(operator=f"user:{by}", guardian=f"user:{by}"),
+        now=iso_utc(now),
+        clock=clock,
+    )
+    session.flush()
+    return get_autonomy(session, agent_id=agent_id, policy=policy)
+
+
+def _change(
+    session: Session,
+    row: AgentAutonomy,
+    *,
+    to_level: int,
+    direction: str,
+    by: str,
+    reason: str,
+    evidence: dict[str, Any],
+    responsible: Responsible,
+    now: str,
+    clock: Clock | None,
+) -> None:
+    from_level = int(row.level)
+    row.level = int(clamp_level(to_level))
+    row.changed_at = now
+    row.changed_by = by
+    row.version += 1
+    repository.add_change(
+        session,
+        AutonomyChange(
+            id=new_id(),
+            agent_id=row.agent_id,
+            from_level=from_level,
+            to_level=row.level,
+            direction=direction,
+            changed_by=by,
+            reason=reason,
+            evidence=canonical_json(evidence),
+            changed_at=now,
+        ),
+    )
+    append(
+        session,
+        kind="autonomy.changed",
+        actor=by,
+        payload={
+            "agent_id": row.agent_id,
+            "from_level": from_level,
+            "to_level": row.level,
+            "direction": direction,
+            "reason": reason,
+            **evidence,
+        },
+        responsible=responsible,
+        clock=clock,
+    )

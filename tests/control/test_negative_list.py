@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cogov.control import ConfigInvalid, RuleCompileError, load_negative_list, parse_negative_list
+from cogov.control.negative_list import RuleVerdict, mentions_any, mentions_group
+
+DEFAULT = load_negative_list()
+
+
+def proposal(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "action": "route",
+        "value": "Sanitation",
+        "confidence": 0.95,
+        "threshold": 0.8,
+        "ai_drafted": False,
+        "summary": "route -> Sanitation",
+        "evidence": [{"kind": "token", "label": "rubbish", "weight": 0.4}],
+        "evidence_labels": ["rubbish"],
+    }
+    base.update(overrides)
+    return base
+
+
+def case(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "service_code": "illegal_dumping",
+        "state": "triaged",
+        "channel": "web",
+        "language": "en",
+        "assisted": False,
+        "description": "mattress on the kerb",
+        "group": {},
+        "group_names": [],
+    }
+    base.update(overrides)
+    return base
+
+
+AGENT = {
+    "id": "router",
+    "version": "1",
+    "grade": "II",
+    "autonomy_level": 2,
+    "engine": "e",
+    "features": ["description"],
+}
+
+
+def hits(p: dict[str, Any], c: dict[str, Any], agent: dict[str, Any] | None = None) -> set[str]:
+    return {h.rule_id for h in DEFAULT.evaluate(proposal=p, case=c, agent=agent or AGENT)}
+
+
+def rule(when: str, *, verdict: str = "deny", rule_id: str = "r") -> str:
+    return (
+        "rules:\n"
+        f"  - id: {rule_id}\n"
+        f"    verdict: {verdict}\n"
+        "    reason: {en: a, zh: b}\n"
+        f"    when: {when}\n"
+    )
+
+
+class TestDefaults:
+    def test_a_plain_route_passes(self) -> None:
+        assert hits(proposal(), case()) == set()
+
+    @pytest.mark.parametrize("action", ["close", "reject"])
+    def test_never_closes_or_rejects(self, action: str) -> None:
+        assert "no_reject_or_close" in hits(proposal(action=action), case())
+
+    def test_never_decides_benefits_penalties_enforcement(self) -> None:
+        assert "no_benefit_penalty_enforcement_decision" in hits(
+            proposal(action="impose_penalty"), case()
+        )
+        assert "decision_service_needs_human" in hits(
+            proposal(), case(service_code="benefits_enquiry")
+        )
+
+    def test_never_uses_a_group_attribute(self) -> None:
+        found = hits(
+            proposal(evidence_labels=["age_band=65_plus"]),
+            case(group={"age_band": "65_plus"}, group_names=["age_band"]),
+        )
+        assert "no_protected_attributes" in found
+        assert "no_protected_attributes" in hits(
+            proposal(), case(), {**AGENT, "features": ["description", "gender"]}
+        )
+
+    def test_a_word_that_contains_a_protected_term_is_not_a_hit(self) -> None:
+        assert hits(proposal(evidence_labels=["garbage", "damage", "racetrack"]), case()) == set()
+
+    def test_needs_assistance_goes_to_a_person(self) -> None:
+        found = DEFAULT.evaluate(
+            proposal=proposal(),
+            case=case(group={"needs_assistance": True}, group_names=["needs_assistance"]),
+            agent=AGENT,
+        )
+        assert [(h.rule_id, h.verdict) for h in found] == [
+            ("needs_assistance_human", RuleVerdict.REQUIRE_HUMAN)
+        ]
+
+    @pytest.mark.parametrize(
+        "text", ["You may qualify for a housing subsidy.", "关于低保申请，请携带身份证。"]
+    )
+    def test_replies_on_listed_topics_go_to_a_person(self, text: str) -> None:
+        assert "reply_topics_human" in hits(proposal(action="draft_reply", value=text), case())
+
+    def test_reasons_are_bilingual(self) -> None:
+        for item in DEFAULT.rules:
+            assert item.reason.en
+            assert item.reason.zh
+
+
+class TestLoad:
+    def test_syntax_error_names_line_and_reason(self) -> None:
+        text = "params: {}\n" + rule("proposal.action ==")
+        with pytest.raises(RuleCompileError) as caught:
+            parse_negative_list(text, source="mine.yaml")
+        assert caught.value.line == 6
+        assert caught.value.rule_id == "r"
+        assert "mine.yaml:6" in caught.value.message
+        assert "Syntax error" in caught.value.message
+
+    @pytest.mark.parametrize(
+        ("when", "reason"),
+        [
+            ("proposal.acton == 'x'", "no such field 'acton'"),
+            ("propsal.action == 'x'", "propsal"),
+            ("proposal.confidence", "must be true or false"),
+            ("no_such_function(proposal.value)", "no_such_function"),
+        ],
+    )
+    def test_unknown_names_are_refused_at_load(self, when: str, reason: str) -> None:
+        with pytest.raises(RuleCompileError, match=reason):
+            parse_negative_list(rule(when))
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [
+            (rule("'true'", verdict="maybe"), "verdict must be deny or require_human"),
+            (rule("'true'", rule_id="Bad Id"), "must be lower-case"),
+            (rule("'true'") + rule("'true'").removeprefix("rules:\n"), "appears twice"),
+            (
+                "rules:\n  - id: r\n    verdict: deny\n    reason: {en: a}\n    when: 'true'\n",
+                "en and zh",
+            ),
+            ("rules: [\n", "not valid YAML"),
+            ("surprise: 1\n", "unknown keys"),
+        ],
+    )
+    def test_malformed_rules_are_refused(self, text: str, reason: str) -> None:
+        with pytest.raises(ConfigInvalid, match=reason):
+            parse_negative_list(text)
+
+    def test_params_are_visible_to_rules(self) -> None:
+        listed = parse_negative_list(
+            "params: {banned: [Parks]}\n" + rule("proposal.value in params.banned")
+        )
+        found = listed.evaluate(proposal=proposal(value="Parks"), case=case(), agent=AGENT)
+        assert [h.rule_id for h in found] == ["r"]
+
+    def test_an_optional_field_read_without_has_is_refused_with_a_hint(self) -> None:
+        with pytest.raises(RuleCompileError, match=r"has\(\.\.\.\)"):
+            parse_negative_list(rule("case.group.age_band == 'x'"))
+
+    def test_a_rule_that_fails_at_run_time_fails_closed(self) -> None:
+        listed = parse_negative_list(
+            rule("proposal.evidence.size() != 2 || proposal.evidence[5].kind == 'x'")
+        )
+        two = proposal(evidence=[{"kind": "token", "label": "a", "weight": 1.0}] * 2)
+        (hit,) = listed.evaluate(proposal=two, case=case(), agent=AGENT)
+        assert hit.verdict is RuleVerdict.REQUIRE_HUMAN
+        assert hit.error
+
+    def test_agency_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "negative-list.yaml"
+        path.write_text(rule("proposal.action == 'route'"), encoding="utf-8")
+        listed = load_negative_list(path)
+        assert listed.source == str(path)
+        assert [r.id for r in listed.rules] == ["r"]
+
+
+class TestMentions:
+    def test_latin_terms_match_whole_words_and_chinese_anywhere(self) -> None:
+        assert mentions_any("A FINE day", ["fine"])
+        assert not mentions_any("define", ["fine"])
+        assert mentions_any("申请补贴流程", ["补贴"])
+        assert mentions_group(["x", "age_band=65_plus"], ["age_band"])
+        assert not mentions_group([], ["age"])
