@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from tests.control.conftest import CONTROL, INTAKE, make_agent, make_proposal
 
 from cogov.control import (
+    InvalidDecision,
     Obligations,
     Outcome,
     ProposalState,
+    TransitionRefused,
     Verdict,
     apply_human_decision,
     get_workflow,
@@ -149,9 +151,8 @@ class TestNothingHeldBackIsApplied:
                     reviewer="r.li",
                     config=CONTROL,
                 )
-            except Exception as refused:
-                assert proposals_for_case(db_session, case_id=case.id)  # still readable
-                assert type(refused).__name__ in {"InvalidDecision", "TransitionRefused"}
+            except (InvalidDecision, TransitionRefused):
+                continue  # refused (e.g. a reply on a merged case): nothing changed
 
         final = proposals_for_case(db_session, case_id=case.id)
         entries = ledger_for(db_session, case.id)
