@@ -1,0 +1,67 @@
+"""Every query on the registry's tables. Nothing else touches them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cogov.registry.models import RegistryAgent, RegistryEvent, RegistryFiling
+
+
+def agent(session: Session, agent_id: str, *, for_update: bool = False) -> RegistryAgent | None:
+    query = select(RegistryAgent).where(RegistryAgent.agent_id == agent_id)
+    if for_update:
+        # Serialise lifecycle steps on one agent (PostgreSQL; SQLite has one writer).
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def agents(session: Session) -> Sequence[RegistryAgent]:
+    return session.scalars(select(RegistryAgent).order_by(RegistryAgent.agent_id)).all()
+
+
+def active_agents(session: Session) -> Sequence[RegistryAgent]:
+    query = (
+        select(RegistryAgent)
+        .where(RegistryAgent.active_version.is_not(None))
+        .order_by(RegistryAgent.agent_id)
+    )
+    return session.scalars(query).all()
+
+
+def filing(session: Session, agent_id: str, version: int) -> RegistryFiling | None:
+    query = select(RegistryFiling).where(
+        RegistryFiling.agent_id == agent_id, RegistryFiling.version == version
+    )
+    return session.scalars(query).one_or_none()
+
+
+def latest_version(session: Session, agent_id: str) -> int | None:
+    query = select(func.max(RegistryFiling.version)).where(RegistryFiling.agent_id == agent_id)
+    value = session.scalar(query)
+    return int(value) if value is not None else None
+
+
+def filings(session: Session, agent_id: str) -> Sequence[RegistryFiling]:
+    query = (
+        select(RegistryFiling)
+        .where(RegistryFiling.agent_id == agent_id)
+        .order_by(RegistryFiling.version)
+    )
+    return session.scalars(query).all()
+
+
+def events(session: Session, agent_id: str) -> Sequence[RegistryEvent]:
+    query = (
+        select(RegistryEvent)
+        .where(RegistryEvent.agent_id == agent_id)
+        .order_by(RegistryEvent.ledger_seq)
+    )
+    return session.scalars(query).all()
+
+
+def add(session: Session, row: RegistryAgent | RegistryFiling | RegistryEvent) -> None:
+    session.add(row)
+    session.flush()
