@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from cogov.api.state import AppState
 from cogov.core.clock import Clock
 from cogov.core.settings import Settings
-from cogov.db.session import unit_of_work
+from cogov.db.session import session_factory
+from cogov.registry import RefusalRecorded
 
 
 def app_state(request: Request) -> AppState:
@@ -32,10 +33,26 @@ def get_clock(request: Request) -> Clock:
     return app_state(request).clock
 
 
+# Refusals the domain records in the ledger: the record is committed, then the
+# refusal is reported (e.g. approving a filing that declares a prohibited use).
+COMMIT_THEN_RAISE: tuple[type[Exception], ...] = (RefusalRecorded,)
+
+
 def db_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request (shared by every dependency of that request)."""
-    with unit_of_work(app_state(request).engine) as session:
+    """One unit of work per request (shared by every dependency of that request):
+    commit when the route returns, roll back when it raises."""
+    session = session_factory(app_state(request).engine)()
+    try:
         yield session
+        session.commit()
+    except COMMIT_THEN_RAISE:
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 # scope="function": the commit runs when the route returns, before the response is sent.

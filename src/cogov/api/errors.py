@@ -4,7 +4,7 @@
 | --- | --- |
 | ValidationFailed (or an error with ``field`` and ``reason``), bad input | 422 (Open311: 400) |
 | NotAuthenticated, InvalidCredentials | 401 |
-| NotPermitted, identity.MissingRole, CSRF failure | 403 |
+| NotPermitted (api, registry), identity.MissingRole, CSRF failure | 403 |
 | NotFound | 404 |
 | Conflict, and any other refusal by a domain rule | 409 |
 | RateLimited | 429 with Retry-After |
@@ -32,6 +32,7 @@ from cogov.api.auth import NotAuthenticated, NotPermitted
 from cogov.core.errors import CogovError, Conflict, NotFound, ValidationFailed
 from cogov.identity.access.errors import InvalidCredentials
 from cogov.identity.errors import MissingRole
+from cogov.registry import NotPermitted as RegistryNotPermitted
 
 
 class RateLimited(CogovError):
@@ -99,7 +100,7 @@ def problem_for(exc: Exception) -> Problem:
         return Problem(
             401, "not_authenticated", exc.message, headers={"WWW-Authenticate": "Bearer"}
         )
-    if isinstance(exc, NotPermitted | MissingRole):
+    if isinstance(exc, NotPermitted | MissingRole | RegistryNotPermitted):
         return Problem(403, "forbidden", exc.message)
     if isinstance(exc, NotFound):
         return Problem(404, "not_found", exc.message)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from cogov.api import open311
 from cogov.api.staff import auth as auth_routes
 from cogov.api.staff import ledger as ledger_routes
+from cogov.api.staff import registry as registry_routes
 from cogov.api.system import router as system_router
 
 ROUTERS: list[APIRouter] = [
@@ -14,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     open311.router,
     auth_routes.router,
     ledger_routes.router,
+    registry_routes.router,
 ]
