@@ -27,6 +27,7 @@ from cogov.intake.service import (
     list_cases,
     parse_request,
     submit,
+    validate,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "parse_request",
     "service_code_for",
     "submit",
+    "validate",
 ]

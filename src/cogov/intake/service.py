@@ -60,6 +60,33 @@ def _reason(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def validate(
+    body: ServiceRequestIn | Mapping[str, Any],
+    *,
+    config: IntakeConfig,
+    idempotency_key: str | None = None,
+    entered_by: str | None = None,
+) -> ServiceRequestIn:
+    """Every check that needs no database: the fields, the service and its
+    attributes, the group attributes. Raises InvalidRequest naming each problem."""
+    request = parse_request(body)
+    problems: list[tuple[str, str]] = []
+    if idempotency_key is not None and not 1 <= len(idempotency_key.strip()) <= IDEMPOTENCY_KEY_MAX:
+        problems.append(("idempotency_key", f"must be 1-{IDEMPOTENCY_KEY_MAX} characters"))
+    if entered_by is not None and not entered_by.strip():
+        problems.append(("entered_by", "must name the staff user who entered the request"))
+    service = config.catalogue.get(request.service_code)
+    if service is None:
+        problems.append(
+            ("service_code", f"{request.service_code!r} is not a service of this agency")
+        )
+    else:
+        problems += check_request(request, service, config.groups)
+    if problems:
+        raise InvalidRequest(problems)
+    return request
+
+
 def submit(
     session: Session,
     body: ServiceRequestIn | Mapping[str, Any],
@@ -79,24 +106,10 @@ def submit(
     the same case (``replayed``); with a different body it raises IdempotencyConflict.
     Raises InvalidRequest naming every field at fault.
     """
-    request = parse_request(body)
+    request = validate(body, config=config, idempotency_key=idempotency_key, entered_by=entered_by)
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()
-        if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
-            raise InvalidRequest(
-                [("idempotency_key", f"must be 1-{IDEMPOTENCY_KEY_MAX} characters")]
-            )
-    service = config.catalogue.get(request.service_code)
-    if service is None:
-        raise InvalidRequest(
-            [("service_code", f"{request.service_code!r} is not a service of this agency")]
-        )
-    problems = check_request(request, service, config.groups)
-    if entered_by is not None and not entered_by.strip():
-        problems.append(("entered_by", "must name the staff user who entered the request"))
-    if problems:
-        raise InvalidRequest(problems)
-
+    service = config.catalogue.by_code[request.service_code]
     body_hash = request_hash(request, entered_by=entered_by)
     if idempotency_key is not None:
         earlier = repository.by_idempotency_key(session, idempotency_key)
