@@ -102,11 +102,10 @@ def sign_checkpoint(
     private_key: Ed25519PrivateKey, *, origin: str, size: int, root: bytes, time: str
 ) -> Checkpoint:
     """Make the signed note of a checkpoint; the key is named after the origin."""
-    body = checkpoint_body(origin, size, root, time)
-    hashed = key_hash(origin, private_key.public_key())
-    signature = private_key.sign(body.encode())
-    line = f"{SIGNATURE_PREFIX}{origin} {base64.b64encode(hashed + signature).decode()}\n"
-    return Checkpoint(origin, size, root, time, f"{body}\n{line}", origin, hashed)
+    note = sign_note(private_key, origin, checkpoint_body(origin, size, root, time))
+    return Checkpoint(
+        origin, size, root, time, note, origin, key_hash(origin, private_key.public_key())
+    )
 
 
 def parse_checkpoint_body(body: str) -> tuple[str, int, bytes, str]:
@@ -128,17 +127,22 @@ def parse_checkpoint_body(body: str) -> tuple[str, int, bytes, str]:
     return origin, int(size_text), root, time
 
 
-def verify_checkpoint(note: str, public_key: Ed25519PublicKey) -> Checkpoint:
-    """Parse a signed checkpoint and check its signature by ``public_key``.
+def sign_note(private_key: Ed25519PrivateKey, name: str, text: str) -> str:
+    """Sign note ``text`` (ending in a newline) as key ``name``: the signed note."""
+    if not KEY_NAME_PATTERN.match(name) or not text.endswith("\n"):
+        raise CheckpointError("a note's key name has no space or '+', its text ends in \\n")
+    blob = key_hash(name, private_key.public_key()) + private_key.sign(text.encode())
+    return f"{text}\n{SIGNATURE_PREFIX}{name} {base64.b64encode(blob).decode()}\n"
 
-    Accepts the note if a signature line names a key whose hash matches
-    (name, public_key) and that signature verifies; raises CheckpointError otherwise.
-    """
-    body, separator, signatures = note.rpartition("\n\n")
+
+def verify_note(note: str, public_key: Ed25519PublicKey) -> tuple[str, str, bytes]:
+    """Check a signed note's signature by ``public_key``; return (text, key name,
+    key hash). Accepts the note if one signature line names a key whose hash matches
+    (name, public_key) and that signature verifies; raises CheckpointError otherwise."""
+    text, separator, signatures = note.rpartition("\n\n")
     if not separator or not signatures.endswith("\n"):
         raise CheckpointError("not a signed note: no blank line before the signatures")
-    body += "\n"
-    origin, size, root, time = parse_checkpoint_body(body)
+    text += "\n"
     problem = "no signature line"
     for line in signatures[:-1].split("\n"):
         if not line.startswith(SIGNATURE_PREFIX):
@@ -154,9 +158,18 @@ def verify_checkpoint(note: str, public_key: Ed25519PublicKey) -> Checkpoint:
             problem = f"no signature by this public key under the name {name!r}"
             continue
         try:
-            public_key.verify(blob[4:], body.encode())
+            public_key.verify(blob[4:], text.encode())
         except InvalidSignature:
             problem = f"the signature by {name!r} does not verify with the public key"
             continue
-        return Checkpoint(origin, size, root, time, note, name, expected_hash)
+        return text, name, expected_hash
     raise CheckpointError(problem)
+
+
+def verify_checkpoint(note: str, public_key: Ed25519PublicKey) -> Checkpoint:
+    """Check a signed checkpoint's signature by ``public_key`` and parse it."""
+    text, name, hashed = verify_note(note, public_key)
+    origin, size, root, time = parse_checkpoint_body(text)
+    if name != origin:
+        raise CheckpointError(f"signed by {name!r}, not by the log's own key {origin!r}")
+    return Checkpoint(origin, size, root, time, note, name, hashed)

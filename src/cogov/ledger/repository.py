@@ -6,11 +6,11 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cogov.ledger.merkle import NodeId
-from cogov.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerTreeNode
+from cogov.ledger.models import LedgerCheckpoint, LedgerEntry
 
 # Any 64-bit constant; it names "the ledger writer" among PostgreSQL advisory locks.
 LEDGER_ADVISORY_LOCK = 0x636F676F76  # "cogov"
@@ -53,10 +53,30 @@ def add(session: Session, entry: LedgerEntry) -> None:
     session.add(entry)
 
 
-def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many entries with one executemany (no ORM objects)."""
-    if rows:
-        session.execute(insert(LedgerEntry), rows)
+def execute_many(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One DBAPI executemany in the session's transaction (``?`` placeholders): bulk
+    inserts without building a SQLAlchemy parameter dict per row."""
+    if not rows:
+        return
+    connection = session.connection()
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if connection.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    try:
+        for start in range(0, len(rows), _STREAM_BATCH):
+            cursor.executemany(sql, rows[start : start + _STREAM_BATCH])
+    finally:
+        cursor.close()
+
+
+def insert_entries(session: Session, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many entries, each a tuple in ENTRY_COLUMNS order."""
+    execute_many(
+        session,
+        f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) "
+        f"VALUES ({_marks(len(ENTRY_COLUMNS))})",
+        rows,
+    )
 
 
 def stream(session: Session, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
@@ -79,6 +99,25 @@ def stream(session: Session, sql: str, params: Sequence[Any] = ()) -> Iterator[t
         yield from cursor
     finally:
         cursor.close()
+
+
+def fetch(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """All rows of a small read-only query through the raw DBAPI cursor (``?``
+    placeholders). Proof generation runs a handful of these, and SQLAlchemy's
+    statement building would cost more than the lookups themselves."""
+    connection = session.connection()
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if connection.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    try:
+        cursor.execute(sql, tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
 
 
 def stream_entries(session: Session, *, after_seq: int = 0) -> Iterator[tuple[Any, ...]]:
@@ -114,6 +153,14 @@ def entry(session: Session, seq: int) -> LedgerEntry | None:
     return session.get(LedgerEntry, seq)
 
 
+def entry_row(session: Session, seq: int) -> tuple[Any, ...] | None:
+    """The hashed columns of entry ``seq`` (ENTRY_COLUMNS without entry_hash)."""
+    rows = fetch(
+        session, f"SELECT {', '.join(ENTRY_COLUMNS[:-1])} FROM ledger_entries WHERE seq = ?", (seq,)
+    )
+    return rows[0] if rows else None
+
+
 def entries_for_case(session: Session, case_id: str) -> list[LedgerEntry]:
     return list(
         session.scalars(
@@ -125,47 +172,49 @@ def entries_for_case(session: Session, case_id: str) -> list[LedgerEntry]:
 def leaf_hashes(session: Session, indexes: Iterable[int]) -> dict[int, bytes]:
     """Entry hashes (Merkle leaves) by leaf index (``seq - 1``)."""
     wanted = sorted(set(indexes))
-    found: dict[int, bytes] = {}
     if not wanted:
-        return found
-    if len(wanted) > 64:  # a contiguous run: one range scan beats a long IN list
-        query = select(LedgerEntry.seq, LedgerEntry.entry_hash).where(
-            LedgerEntry.seq >= wanted[0] + 1, LedgerEntry.seq <= wanted[-1] + 1
+        return {}
+    if len(wanted) > 64:  # a long run: one range scan beats a long IN list
+        rows = fetch(
+            session,
+            "SELECT seq, entry_hash FROM ledger_entries WHERE seq >= ? AND seq <= ?",
+            (wanted[0] + 1, wanted[-1] + 1),
         )
     else:
-        query = select(LedgerEntry.seq, LedgerEntry.entry_hash).where(
-            LedgerEntry.seq.in_([index + 1 for index in wanted])
+        rows = fetch(
+            session,
+            f"SELECT seq, entry_hash FROM ledger_entries WHERE seq IN ({_marks(len(wanted))})",
+            [index + 1 for index in wanted],
         )
     wanted_set = set(wanted)
-    for seq, entry_hash in session.execute(query):
-        if seq - 1 in wanted_set:
-            found[seq - 1] = bytes.fromhex(entry_hash)
-    return found
+    return {seq - 1: bytes.fromhex(digest) for seq, digest in rows if seq - 1 in wanted_set}
 
 
 def tree_nodes(session: Session, nodes: Iterable[NodeId]) -> dict[NodeId, bytes]:
-    wanted = list(set(nodes))
-    found: dict[NodeId, bytes] = {}
-    for start in range(0, len(wanted), 200):
-        chunk = wanted[start : start + 200]
-        key = tuple_(LedgerTreeNode.level, LedgerTreeNode.node_index)
-        query = select(
-            LedgerTreeNode.level, LedgerTreeNode.node_index, LedgerTreeNode.digest
-        ).where(key.in_(chunk))
-        for level, index, digest in session.execute(query):
-            found[(level, index)] = bytes(digest)
-    return found
+    by_level: dict[int, list[int]] = {}
+    for level, index in set(nodes):
+        by_level.setdefault(level, []).append(index)
+    if not by_level:
+        return {}
+    # One (level = ? AND node_index IN (...)) term per level: each is a primary-key
+    # lookup, where a row-value IN list would scan the table on SQLite.
+    terms, params = [], []
+    for level, indexes in by_level.items():
+        terms.append(f"(level = ? AND node_index IN ({_marks(len(indexes))}))")
+        params += [level, *indexes]
+    rows = fetch(
+        session,
+        f"SELECT level, node_index, digest FROM ledger_tree_nodes WHERE {' OR '.join(terms)}",
+        params,
+    )
+    return {(level, index): bytes(digest) for level, index, digest in rows}
 
 
 def insert_tree_nodes(session: Session, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-    for start in range(0, len(nodes), _STREAM_BATCH):
-        session.execute(
-            insert(LedgerTreeNode),
-            [
-                {"level": level, "node_index": index, "digest": digest}
-                for level, index, digest in nodes[start : start + _STREAM_BATCH]
-            ],
-        )
+    """Insert ``(level, node_index, digest)`` rows."""
+    execute_many(
+        session, "INSERT INTO ledger_tree_nodes (level, node_index, digest) VALUES (?, ?, ?)", nodes
+    )
 
 
 def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:

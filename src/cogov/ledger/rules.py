@@ -27,6 +27,7 @@ is what lets :func:`verify` check a million entries in a few seconds.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring as _json_string
@@ -69,22 +70,43 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+# dict and list first: isinstance tries them in order, and ABC checks are slow.
+_MAPS = (dict, Mapping)
+_CONTAINERS = (dict, list, tuple, Mapping)
+
+
 def find_personal_key(value: Any, path: str = "") -> str | None:
-    """Return the dotted path of the first personal-data key in ``value``, or None."""
-    if isinstance(value, Mapping):
+    """Return the dotted path of the first personal-data key in ``value``, or None.
+
+    Raises ValueError naming the path of a map key that is not a string (JSON has none).
+    """
+    if isinstance(value, _MAPS):
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if str(key).lower() in PERSONAL_KEYS:
+            if not isinstance(key, str):
+                raise ValueError(f"{path or '$'}: map key {key!r} is not a string")
+            where = f"{path}.{key}" if path else key
+            if key.lower() in PERSONAL_KEYS:
                 return where
-            found = find_personal_key(item, where)
-            if found:
-                return found
+            if isinstance(item, _CONTAINERS):
+                found = find_personal_key(item, where)
+                if found:
+                    return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = find_personal_key(item, f"{path}[{index}]")
-            if found:
-                return found
+            if isinstance(item, _CONTAINERS):
+                found = find_personal_key(item, f"{path}[{index}]")
+                if found:
+                    return found
     return None
+
+
+def payload_text(body: Mapping[str, Any]) -> str:
+    """The canonical JSON text of a payload whose keys :func:`find_personal_key` has
+    checked: the same text as cogov.core.canonical_json (sorted keys, no spaces,
+    UTF-8), produced in one pass; raises ValueError for NaN or infinity."""
+    return json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def header_problem(kind: str, actor: str, case_id: str | None) -> tuple[str, str] | None:

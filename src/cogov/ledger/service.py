@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -27,10 +28,10 @@ from cogov.ledger.note import Checkpoint, sign_checkpoint
 from cogov.ledger.proofs import verify_consistency, verify_inclusion
 from cogov.ledger.rules import (
     GENESIS_HASH,
-    entry_bytes,
     find_personal_key,
     header_problem,
     leaf_input,
+    payload_text,
 )
 from cogov.ledger.schemas import (
     AppendedRange,
@@ -43,7 +44,6 @@ from cogov.ledger.schemas import (
 
 _TAIL_KEY = "cogov.ledger.tail"
 _SYSTEM_CLOCK = SystemClock()
-_EMPTY_RESPONSIBLE = canonical_json({})
 
 
 def _forget_tail(session: Session, *_args: Any) -> None:
@@ -77,18 +77,21 @@ def _checked_texts(
     problem = header_problem(kind, actor, case_id)
     if problem:
         raise InvalidEntry(f"{where}{problem[0]}", problem[1])
-    body = dict(payload or {})
-    leaked = find_personal_key(body)
-    if leaked:
-        raise PersonalDataInPayload(leaked, where=where)
+    body = payload if payload is not None else {}
     try:
-        payload_text = canonical_json(body)
+        leaked = find_personal_key(body)
+        if leaked:
+            raise PersonalDataInPayload(leaked, where=where)
+        text = payload_text(body)
     except (TypeError, ValueError) as exc:
         raise InvalidEntry(f"{where}payload", f"not canonical JSON: {exc}") from exc
-    responsible_text = (
-        canonical_json(responsible.as_dict()) if responsible is not None else _EMPTY_RESPONSIBLE
-    )
-    return payload_text, responsible_text
+    return text, _responsible_text(responsible)
+
+
+@functools.lru_cache(maxsize=1024)
+def _responsible_text(responsible: Responsible | None) -> str:
+    # Cached: a batch usually names the same few parties many times over.
+    return canonical_json(responsible.as_dict()) if responsible is not None else "{}"
 
 
 def append(
@@ -106,11 +109,11 @@ def append(
     Raises InvalidEntry for a malformed kind, actor or case id, PersonalDataInPayload
     when the payload carries a key that may hold contact or personal data.
     """
-    payload_text, responsible_text = _checked_texts(kind, actor, case_id, payload, responsible)
+    payload_json, responsible_text = _checked_texts(kind, actor, case_id, payload, responsible)
     last_seq, last_hash = _locked_tail(session)
     seq, recorded_at = last_seq + 1, iso_utc((clock or _SYSTEM_CLOCK).now())
     data = leaf_input(
-        seq, recorded_at, kind, case_id, actor, responsible_text, payload_text, last_hash
+        seq, recorded_at, kind, case_id, actor, responsible_text, payload_json, last_hash
     )
     digest = hashlib.sha256(data).hexdigest()
     entry = LedgerEntry(
@@ -120,7 +123,7 @@ def append(
         case_id=case_id,
         actor=actor,
         responsible=responsible_text,
-        payload=payload_text,
+        payload=payload_json,
         prev_hash=last_hash,
         entry_hash=digest,
     )
@@ -154,35 +157,19 @@ def append_many(
     last_seq, last_hash = _locked_tail(session)
     first_seq = last_seq + 1
     sha = hashlib.sha256
-    rows: list[dict[str, Any]] = []
-    for draft, payload_text, responsible_text in checked:
+    rows: list[tuple[Any, ...]] = []
+    recorded_at = iso_utc(clock.now())  # one batch, one moment of recording
+    for draft, payload_json, responsible_text in checked:
         last_seq += 1
-        recorded_at = iso_utc(clock.now())
-        digest = sha(
-            leaf_input(
-                last_seq,
-                recorded_at,
-                draft.kind,
-                draft.case_id,
-                draft.actor,
-                responsible_text,
-                payload_text,
-                last_hash,
-            )
-        ).hexdigest()
-        rows.append(
-            {
-                "seq": last_seq,
-                "recorded_at": recorded_at,
-                "kind": draft.kind,
-                "case_id": draft.case_id,
-                "actor": draft.actor,
-                "responsible": responsible_text,
-                "payload": payload_text,
-                "prev_hash": last_hash,
-                "entry_hash": digest,
-            }
+        kind, case_id, actor = draft.kind, draft.case_id, draft.actor
+        data = leaf_input(
+            last_seq, recorded_at, kind, case_id, actor, responsible_text, payload_json, last_hash
         )
+        digest = sha(data).hexdigest()
+        rows.append(
+            (last_seq, recorded_at, kind, case_id, actor, responsible_text, payload_json,
+             last_hash, digest)
+        )  # fmt: skip
         last_hash = digest
     session.flush()  # pending ORM rows of this transaction go first, in order
     repository.insert_entries(session, rows)
@@ -329,11 +316,6 @@ def make_checkpoint(session: Session, *, key: LedgerKey, clock: Clock | None = N
 # --- proofs ----------------------------------------------------------------------
 
 
-def _integrated_size(session: Session) -> int:
-    row = repository.latest_checkpoint(session)
-    return row.tree_size if row else 0
-
-
 def _node_hashes(
     session: Session, wanted: Iterable[merkle.NodeId], *, integrated: int
 ) -> dict[merkle.NodeId, bytes]:
@@ -369,59 +351,65 @@ def _node_hashes(
     return hashes
 
 
-def _check_size(session: Session, size: int, field: str) -> None:
-    count = entry_count(session)
-    if not 0 <= size <= count:
-        raise NoSuchEntry(field, f"tree size {size} is not between 0 and {count} (entries so far)")
+class _TreeView:
+    """What a proof needs to know about the tree: the latest checkpoint (whose size
+    is how far the node store reaches) and the number of entries, read once."""
 
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.latest = repository.latest_checkpoint(session)
+        self.integrated = self.latest.tree_size if self.latest else 0
 
-def _default_size(session: Session, size: int | None) -> int:
-    if size is not None:
+    def size_or_latest(self, size: int | None, field: str) -> int:
+        if size is None:
+            if self.latest is None:
+                raise NoCheckpoint("no checkpoint yet: make one first (`cogov ledger checkpoint`)")
+            return self.latest.tree_size
+        if size > self.integrated or size < 0:
+            count = entry_count(self.session)
+            if not 0 <= size <= count:
+                raise NoSuchEntry(
+                    field, f"tree size {size} is not between 0 and {count} (entries so far)"
+                )
         return size
-    latest = repository.latest_checkpoint(session)
-    if latest is None:
-        raise NoCheckpoint("no checkpoint yet: make one first (`cogov ledger checkpoint`)")
-    return latest.tree_size
+
+    def checkpoint(self, size: int) -> Checkpoint | None:
+        if self.latest is not None and self.latest.tree_size == size:
+            return _checkpoint_of(self.latest)
+        if size > self.integrated:
+            return None
+        return checkpoint_at(self.session, size)
+
+    def nodes(self, wanted: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        return _node_hashes(self.session, wanted, integrated=self.integrated)
 
 
 def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:
     """Proof that entry ``seq`` is in the tree of ``size`` entries (default: the
     latest checkpoint's size). When a checkpoint of that size exists the proof is
     checked against its signed root before it is returned, and carries it."""
-    size = _default_size(session, size)
-    _check_size(session, size, "size")
+    tree = _TreeView(session)
+    size = tree.size_or_latest(size, "size")
     if not 1 <= seq <= size:
         raise NoSuchEntry("seq", f"{seq} is not in a tree of {size} entries (1..{size})")
     ranges = merkle.inclusion_ranges(seq - 1, size)
-    frontier = merkle.frontier_nodes(size)
-    nodes = _node_hashes(
-        session,
-        {*merkle.proof_nodes(ranges), *frontier},
-        integrated=_integrated_size(session),
-    )
+    checkpoint = tree.checkpoint(size)
+    wanted = merkle.proof_nodes(ranges)
+    if checkpoint is None:
+        wanted |= set(merkle.frontier_nodes(size))
+    nodes = tree.nodes(wanted)
     path = [merkle.range_root(start, end, nodes) for start, end in ranges]
-    root = merkle.range_root(0, size, nodes)
-    stored = repository.entry(session, seq)
-    if stored is None:
+    root = checkpoint.root if checkpoint else merkle.range_root(0, size, nodes)
+    row = repository.entry_row(session, seq)
+    if row is None:
         raise TreeInconsistent(f"entry {seq} is missing")
-    data = entry_bytes(
-        seq=stored.seq,
-        recorded_at=stored.recorded_at,
-        kind=stored.kind,
-        case_id=stored.case_id,
-        actor=stored.actor,
-        responsible=stored.responsible,
-        payload=stored.payload,
-        prev_hash=stored.prev_hash,
-    )
-    leaf = merkle.leaf_hash(data)
-    checkpoint = checkpoint_at(session, size)
-    signed_root = checkpoint.root if checkpoint else root
-    if not verify_inclusion(leaf, seq - 1, size, path, signed_root):
+    data = leaf_input(*row)
+    leaf = hashlib.sha256(data).digest()
+    if not verify_inclusion(leaf, seq - 1, size, path, root):
         raise TreeInconsistent(
             f"entry {seq} does not prove into the tree of size {size}; run `cogov ledger verify`"
         )
-    return InclusionProof(seq, size, data, leaf, path, signed_root, checkpoint)
+    return InclusionProof(seq, size, data[1:], leaf, path, root, checkpoint)
 
 
 def consistency_proof(
@@ -430,22 +418,18 @@ def consistency_proof(
     """Proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``
     (default: the latest checkpoint's size), checked against the signed roots of
     any checkpoints of those sizes before it is returned."""
-    new_size = _default_size(session, new_size)
-    _check_size(session, new_size, "new_size")
+    tree = _TreeView(session)
+    new_size = tree.size_or_latest(new_size, "new_size")
     if not 0 <= old_size <= new_size:
         raise NoSuchEntry("old_size", f"{old_size} is not between 0 and {new_size}")
     ranges = merkle.consistency_ranges(old_size, new_size)
-    nodes = _node_hashes(
-        session,
-        {
-            *merkle.proof_nodes(ranges),
-            *merkle.frontier_nodes(old_size),
-            *merkle.frontier_nodes(new_size),
-        },
-        integrated=_integrated_size(session),
-    )
+    old_cp, new_cp = tree.checkpoint(old_size), tree.checkpoint(new_size)
+    wanted = merkle.proof_nodes(ranges)
+    for size, known in ((old_size, old_cp), (new_size, new_cp)):
+        if known is None:
+            wanted |= set(merkle.frontier_nodes(size))
+    nodes = tree.nodes(wanted)
     path = [merkle.range_root(start, end, nodes) for start, end in ranges]
-    old_cp, new_cp = checkpoint_at(session, old_size), checkpoint_at(session, new_size)
     old_root = old_cp.root if old_cp else _root(old_size, nodes)
     new_root = new_cp.root if new_cp else _root(new_size, nodes)
     if not verify_consistency(old_size, new_size, old_root, new_root, path):

@@ -14,6 +14,7 @@ checkpoint by the checkpoint's number.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,16 +40,18 @@ def verify(
     public_key: Ed25519PublicKey | None,
     progress: Progress | None = None,
 ) -> VerifyReport:
-    """Check the chain, every entry hash, and every checkpoint (root, signature with
-    ``public_key``, order, consistency). Read-only. ``progress`` is called with the
-    number of entries checked so far, every 65,536 entries."""
-    checkpoints = repository.checkpoints(session)
-    roots = {row.tree_size: row for row in checkpoints}
-    scan = _scan(repository.stream_entries(session), roots, progress)
+    """Check the chain, every entry hash, and every checkpoint (signature with
+    ``public_key``, order, root, consistency). Read-only. ``progress`` is called with
+    the number of entries checked so far, every 65,536 entries."""
+    rows = repository.checkpoints(session)
+    checkpoint_problems, signed = _check_checkpoints(rows, public_key)
+    # Entries are compared with the SIGNED roots only: a checkpoint whose signature
+    # fails says nothing about the entries.
+    scan = _scan(repository.stream_entries(session), signed, progress)
     problems: list[Problem] = []
     if scan.problem is not None:
         problems.append(_diagnose(session, scan.problem))
-    latest = checkpoints[-1] if checkpoints else None
+    latest = signed[max(signed)] if signed else None
     if scan.problem is None and latest is not None and scan.count < latest.tree_size:
         problems.append(
             Problem(
@@ -60,13 +63,16 @@ def verify(
                 checkpoint=latest.number,
             )
         )
-    problems.extend(_check_checkpoints(session, checkpoints, public_key))
+    problems += checkpoint_problems
+    if not problems:
+        problems += _check_consistency(session, rows)
+    newest = rows[-1] if rows else None
     return VerifyReport(
         entries=scan.count,
         head_hash=scan.head_hash,
-        checkpoints=len(checkpoints),
-        checkpoint_size=latest.tree_size if latest else None,
-        checkpoint_root=latest.root_hash if latest else None,
+        checkpoints=len(rows),
+        checkpoint_size=newest.tree_size if newest else None,
+        checkpoint_root=newest.root_hash if newest else None,
         problems=problems,
     )
 
@@ -233,34 +239,32 @@ def _first_changed_pair(session: Session, start_seq: int, size: int) -> int | No
 
 
 def _check_checkpoints(
-    session: Session,
-    checkpoints: list[LedgerCheckpoint],
-    public_key: Ed25519PublicKey | None,
-) -> list[Problem]:
-    if not checkpoints:
-        return []
+    rows: list[LedgerCheckpoint], public_key: Ed25519PublicKey | None
+) -> tuple[list[Problem], dict[int, LedgerCheckpoint]]:
+    """Check each checkpoint on its own and against the one before; return the first
+    problem and the checkpoints (by tree size) whose signed note vouches for them."""
+    if not rows:
+        return [], {}
     if public_key is None:
-        return [
-            Problem(
-                "no_public_key",
-                f"{len(checkpoints)} checkpoints cannot be checked without the public key",
-                checkpoint=checkpoints[0].number,
-            )
-        ]
+        problem = Problem(
+            "no_public_key",
+            f"{len(rows)} checkpoints cannot be checked without the public key",
+            checkpoint=rows[0].number,
+        )
+        return [problem], {}
+    signed: dict[int, LedgerCheckpoint] = {}
     before: LedgerCheckpoint | None = None
-    for row in checkpoints:
-        problem = _check_one(session, row, before, public_key)
-        if problem is not None:
-            return [problem]
+    for row in rows:
+        found = _check_one(row, before, public_key)
+        if found is not None:
+            return [found], signed
+        signed[row.tree_size] = row
         before = row
-    return []
+    return [], signed
 
 
 def _check_one(
-    session: Session,
-    row: LedgerCheckpoint,
-    before: LedgerCheckpoint | None,
-    public_key: Ed25519PublicKey,
+    row: LedgerCheckpoint, before: LedgerCheckpoint | None, public_key: Ed25519PublicKey
 ) -> Problem | None:
     number = row.number
     expected_number = before.number + 1 if before else 1
@@ -269,21 +273,22 @@ def _check_one(
             "checkpoint_missing", f"checkpoint {expected_number} is missing", checkpoint=number
         )
     try:
-        signed = verify_checkpoint(row.note, public_key)
+        note = verify_checkpoint(row.note, public_key)
     except CheckpointError as exc:
         return Problem(
             "checkpoint_signature",
             f"checkpoint {number} (tree size {row.tree_size}): {exc}",
             checkpoint=number,
         )
-    if (signed.size, signed.root.hex(), signed.origin) != (
+    if (note.size, note.root.hex(), note.origin, note.time) != (
         row.tree_size,
         row.root_hash,
         row.origin,
+        row.recorded_at,
     ):
         return Problem(
             "checkpoint_columns",
-            f"checkpoint {number}: stored size, root or origin differ from its signed note",
+            f"checkpoint {number}: stored size, root, origin or time differ from its signed note",
             checkpoint=number,
         )
     if before is None:
@@ -302,23 +307,25 @@ def _check_one(
             "(tree size must grow and time must not go back)",
             checkpoint=number,
         )
-    return _check_consistency(session, before, row)
-
-
-def _check_consistency(
-    session: Session, old: LedgerCheckpoint, new: LedgerCheckpoint
-) -> Problem | None:
-    problem = Problem(
-        "checkpoint_inconsistent",
-        f"checkpoint {new.number} (size {new.tree_size}) is not consistent with "
-        f"checkpoint {old.number} (size {old.tree_size})",
-        checkpoint=new.number,
-    )
-    try:
-        proof = consistency_proof(session, old.tree_size, new.tree_size)
-    except LedgerError:
-        return problem
-    old_root, new_root = bytes.fromhex(old.root_hash), bytes.fromhex(new.root_hash)
-    if not verify_consistency(old.tree_size, new.tree_size, old_root, new_root, proof.path):
-        return problem
     return None
+
+
+def _check_consistency(session: Session, rows: list[LedgerCheckpoint]) -> list[Problem]:
+    """Each checkpoint's tree extends the one before: an RFC 9162 consistency proof,
+    built from the node store and checked with the pure verifier against both
+    signed roots."""
+    for old, new in itertools.pairwise(rows):
+        problem = Problem(
+            "checkpoint_inconsistent",
+            f"checkpoint {new.number} (size {new.tree_size}) is not consistent with "
+            f"checkpoint {old.number} (size {old.tree_size})",
+            checkpoint=new.number,
+        )
+        try:
+            proof = consistency_proof(session, old.tree_size, new.tree_size)
+        except LedgerError:
+            return [problem]
+        old_root, new_root = bytes.fromhex(old.root_hash), bytes.fromhex(new.root_hash)
+        if not verify_consistency(old.tree_size, new.tree_size, old_root, new_root, proof.path):
+            return [problem]
+    return []
