@@ -7,12 +7,20 @@ citizen may see (no staff names, no other case's data) and words it in their lan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from cogov.api.state import AppState
+from cogov.control import (
+    ProposalRead,
+    WorkflowNotFound,
+    WorkflowRead,
+    get_workflow,
+    proposals_for_case,
+)
 from cogov.intake import CaseRead, case_for_token
 from cogov.ledger.schemas import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
@@ -46,6 +54,38 @@ STEP_LABELS = {
     "case.rated": N_("You rated the service"),
 }
 OTHER_STEP = N_("A step was recorded")
+STATE_LABELS = {
+    "received": N_("Received"),
+    "triaged": N_("Sorted"),
+    "assigned": N_("Assigned to a department"),
+    "in_progress": N_("Being worked on"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Closed"),
+    "merged": N_("Merged with an earlier report of the same problem"),
+    "rejected": N_("Not taken forward"),
+    "appealed": N_("Under appeal"),
+    "reopened": N_("Reopened"),
+}
+ACTION_LABELS = {
+    "route": N_("Which department should handle it"),
+    "categorise": N_("What kind of problem it is"),
+    "prioritise": N_("How urgent it is"),
+    "mark_duplicate": N_("Whether it repeats an earlier report"),
+    "draft_reply": N_("A draft reply"),
+}
+OUTCOME_LABELS = {
+    None: N_("Waiting for a person to decide"),
+    "applied": N_("Applied by the AI within the limits it is allowed"),
+    "approved": N_("Approved by a person"),
+    "edited": N_("Changed by a person"),
+    "rejected": N_("Rejected by a person"),
+}
+PRIORITY_LABELS = {
+    "low": N_("Low"),
+    "normal": N_("Normal"),
+    "high": N_("High"),
+    "urgent": N_("Urgent"),
+}
 ACTOR_LABELS = {
     "agent": N_("AI assistant"),
     "user": N_("Staff member"),
@@ -64,6 +104,23 @@ class Step:
     agent: str | None
 
 
+@dataclass(frozen=True)
+class AiContribution:
+    """One proposal an agent made for the case, as a citizen reads it."""
+
+    agent_id: str
+    agent_version: str
+    action: str
+    action_label: str
+    value: str
+    final_value: str | None
+    summary: str
+    evidence: list[str]
+    ai_drafted: bool
+    outcome: str | None
+    outcome_label: str
+
+
 @dataclass
 class CaseStory:
     case: CaseRead
@@ -75,7 +132,7 @@ class CaseStory:
     department: str | None = None
     reply: str | None = None
     reply_ai_drafted: bool = False
-    proposals: list[Any] = field(default_factory=list)
+    proposals: list[AiContribution] = field(default_factory=list)
 
 
 def _step(entry: LedgerEntryRead, page: Page) -> Step:
@@ -91,17 +148,64 @@ def _step(entry: LedgerEntryRead, page: Page) -> Step:
     )
 
 
+def state_label(state: str, gettext: Callable[[str], str]) -> str:
+    label = STATE_LABELS.get(state)
+    return gettext(label) if label else state
+
+
+def shown_value(action: str, value: str | None, gettext: Callable[[str], str]) -> str:
+    """A proposal's value as a person reads it (priorities translated)."""
+    if value is None:
+        return ""
+    if action == "prioritise" and value in PRIORITY_LABELS:
+        return gettext(PRIORITY_LABELS[value])
+    return value
+
+
+def contribution(proposal: ProposalRead, gettext: Callable[[str], str]) -> AiContribution:
+    explanation = proposal.explanation or {}
+    outcome = proposal.outcome.value if proposal.outcome else None
+    evidence = [str(item.get("label", "")) for item in explanation.get("evidence", [])][:8]
+    return AiContribution(
+        agent_id=proposal.agent_id,
+        agent_version=proposal.agent_version,
+        action=proposal.action,
+        action_label=gettext(ACTION_LABELS.get(proposal.action, OTHER_STEP)),
+        value=shown_value(proposal.action, proposal.value, gettext),
+        final_value=shown_value(proposal.action, proposal.final_value, gettext)
+        if proposal.final_value is not None and proposal.final_value != proposal.value
+        else None,
+        summary=str(explanation.get("summary", "")),
+        evidence=[label for label in evidence if label],
+        ai_drafted=proposal.ai_drafted,
+        outcome=outcome,
+        outcome_label=gettext(OUTCOME_LABELS.get(outcome, OUTCOME_LABELS[None])),
+    )
+
+
 def case_story(session: Session, *, token: str, state: AppState, page: Page) -> CaseStory:
     """The citizen's view of the case their token opens (raises CaseNotFound)."""
     case = case_for_token(session, token=token)
     service = state.intake.catalogue.get(case.service_code)
     lang = short_language(page.language)
     steps = [_step(entry, page) for entry in entries_for_case(session, case.id)]
-    agents = sorted({step.agent for step in steps if step.agent})
+    proposals = [
+        contribution(p, page.gettext) for p in proposals_for_case(session, case_id=case.id)
+    ]
+    agents = sorted({step.agent for step in steps if step.agent} | {p.agent_id for p in proposals})
+    try:
+        workflow: WorkflowRead | None = get_workflow(session, case_id=case.id)
+    except WorkflowNotFound:
+        workflow = None
     return CaseStory(
         case=case,
         service_name=service.name.get(lang) if service else case.service_code,
         channel=channel_label(case.channel, page.gettext),
         steps=steps,
         agents=agents,
+        status=state_label(workflow.state, page.gettext) if workflow else None,
+        department=workflow.department if workflow else None,
+        reply=workflow.reply if workflow else None,
+        reply_ai_drafted=bool(workflow and workflow.reply_ai_drafted),
+        proposals=proposals,
     )
