@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogov.api.auth import NotAuthenticated, NotPermitted
+from cogov.audit import BadColumn, MissingColumn, UnknownGroup
 from cogov.core.errors import CogovError, Conflict, NotFound, ValidationFailed
 from cogov.identity.access.errors import InvalidCredentials
 from cogov.identity.errors import MissingRole
@@ -106,6 +107,10 @@ def problem_for(exc: Exception) -> Problem:
         return Problem(404, "not_found", exc.message)
     if isinstance(exc, ValidationFailed):
         return Problem(422, "validation_failed", exc.message, exc.field, exc.reason)
+    if isinstance(exc, UnknownGroup | MissingColumn | BadColumn):
+        # The audit names CLI flags; over HTTP they are the query parameters.
+        parameter = "reference" if isinstance(exc, UnknownGroup) else "group"
+        return Problem(422, "validation_failed", exc.message, parameter, exc.message)
     if isinstance(exc, CogovError):
         field, reason = getattr(exc, "field", None), getattr(exc, "reason", None)
         if isinstance(field, str) and isinstance(reason, str):

@@ -69,7 +69,7 @@ class InclusionBundle(BaseModel):
     seq: int
     leaf_index: int
     tree_size: int
-    entry: dict[str, Any]
+    entry: list[Any] = Field(description="The entry's columns, in the order that is hashed.")
     entry_bytes: str
     entry_hash: str
     inclusion_path: list[str]
@@ -90,6 +90,11 @@ class ConsistencyBundle(BaseModel):
     checkpoint: str | None
     public_key_pem: str
     verifier_key: str
+
+
+class NoCheckpointYet(NoCheckpoint):
+    def __init__(self) -> None:
+        super().__init__("no checkpoint yet: POST /api/v1/ledger/checkpoint makes one")
 
 
 def _checkpoint_out(checkpoint: Checkpoint) -> CheckpointOut:
@@ -130,11 +135,6 @@ def latest(_who: Auditing, session: DbSession) -> CheckpointOut:
     if checkpoint is None:
         raise NoCheckpointYet()
     return _checkpoint_out(checkpoint)
-
-
-class NoCheckpointYet(NoCheckpoint):
-    def __init__(self) -> None:
-        super().__init__("no checkpoint yet: POST /api/v1/ledger/checkpoint makes one")
 
 
 @router.post(
