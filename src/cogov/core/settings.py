@@ -37,7 +37,8 @@ class Settings(BaseSettings):
         description="Directory with the agency's own configuration files, each optional: "
         "services.yaml (service catalogue), groups.yaml (group attributes recorded), "
         "processes.yaml (standard processes), negative-list.yaml (rules), routing.yaml "
-        "(routing policy). A file that is absent falls back to cogov's default.",
+        "(routing policy), review-reasons.yaml (reason codes of human review). A file that is "
+        "absent falls back to cogov's default.",
     )
     ledger_origin: str | None = Field(
         default=None,
@@ -96,6 +97,92 @@ class Settings(BaseSettings):
         default=False,
         description="Take the client address for rate limits from the first "
         "`X-Forwarded-For` entry. Turn on only behind a proxy that sets that header.",
+    )
+
+    # --- Human review and dynamic autonomy (cogov.review, cogov.control.autonomy) ---
+    review_deadline_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="A proposal queued for human review must be decided within this many "
+        "hours (when the caller names no deadline); past it, undecided, it is escalated to "
+        "the agent's backup guardian, never applied by default.",
+    )
+    review_claim_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="A reviewer's claim on a queue item lapses after this many minutes "
+        "undecided; the item is then open to the team again (and escalated if overdue).",
+    )
+    review_escalation_hours: float = Field(
+        default=8.0,
+        gt=0,
+        description="The backup guardian's deadline for an escalated item, in hours from "
+        "the escalation.",
+    )
+    autonomy_initial_level: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="Autonomy level (0 suggest only, 1 assist, 2 supervised, 3 autonomous) "
+        "of an agent whose level was never set; its grade's ceiling still caps it. Only the "
+        "agent's guardian can raise it.",
+    )
+    autonomy_window_decisions: int = Field(
+        default=200,
+        ge=1,
+        description="The autonomy controller judges each agent on at most this many of its "
+        "latest decisions (proposals).",
+    )
+    autonomy_window_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="The autonomy controller judges only decisions made within this many "
+        "days, and none made before the agent's level last changed.",
+    )
+    autonomy_min_decisions: int = Field(
+        default=30,
+        ge=1,
+        description="Decisions in the window before the upheld-appeal and negative-list rates "
+        "are judged (fewer: too few to judge).",
+    )
+    autonomy_min_reviewed: int = Field(
+        default=20,
+        ge=1,
+        description="Human-reviewed decisions in the window before the override rate is judged.",
+    )
+    autonomy_max_override_rate: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="Share of an agent's reviewed proposals that humans edited or rejected, "
+        "above which the controller lowers its level at once (two levels above twice this).",
+    )
+    autonomy_max_upheld_appeal_rate: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Share of an agent's decisions overturned by an upheld appeal, above "
+        "which the controller lowers its level at once.",
+    )
+    autonomy_max_negative_list_rate: float = Field(
+        default=0.10,
+        ge=0,
+        le=1,
+        description="Share of an agent's proposals a negative-list rule spoke against, above "
+        "which the controller lowers its level at once.",
+    )
+    autonomy_max_group_gap: float = Field(
+        default=0.20,
+        ge=0,
+        le=1,
+        description="Largest tolerated gap between groups (group attributes recorded at "
+        "intake) in the share of an agent's decisions handled without a human; wider, the "
+        "controller lowers its level at once.",
+    )
+    autonomy_min_group_size: int = Field(
+        default=20,
+        ge=1,
+        description="Decisions a group needs in the window before it counts in the group gap.",
     )
 
     @property

@@ -40,4 +40,3 @@ class RaiseRefused(AutonomyError, Conflict):
         self.agent_id = agent_id
         self.to_level = to_level
         self.reason = reason
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cogov.control.autonomy.rules import AutonomyLevel, Thresholds
@@ -14,7 +14,7 @@ class AutonomyPolicy:
     """The controller's settings: the initial level and the thresholds."""
 
     initial_level: int = 1
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AutonomyPolicy:

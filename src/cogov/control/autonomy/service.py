@@ -44,8 +44,7 @@ from cogov.core.settings import load_settings
 from cogov.identity import require_active_user
 from cogov.intake import list_cases
 from cogov.ledger import Responsible, append
-from cogov.registry.errors import AgentNotFound
-from cogov.registry.service import get_agent, get_filing
+from cogov.registry import AgentNotFound, get_agent, get_filing
 from cogov.review import repository as review_repository
 
 CONTROLLER = "system:autonomy"
@@ -113,8 +112,12 @@ def get_autonomy(
         changed_at=None if row is None else row.changed_at,
         changed_by=None if row is None else row.changed_by,
         evaluated_at=None if row is None else row.evaluated_at,
-        last_metrics=None if row is None or row.last_metrics is None else json.loads(row.last_metrics),
-        history=tuple(_change_read(c) for c in repository.changes(session, agent_id, limit=history)),
+        last_metrics=None
+        if row is None or row.last_metrics is None
+        else json.loads(row.last_metrics),
+        history=tuple(
+            _change_read(c) for c in repository.changes(session, agent_id, limit=history)
+        ),
     )
 
 
@@ -131,9 +134,7 @@ def _change_read(row: AutonomyChange) -> AutonomyChangeRead:
     )
 
 
-def observations(
-    session: Session, *, agent_id: str, since: str, limit: int
-) -> list[Observation]:
+def observations(session: Session, *, agent_id: str, since: str, limit: int) -> list[Observation]:
     """The agent's recent decisions as the controller sees them: what happened to
     each proposal, whether a rule spoke against it, whether an appeal about it was
     upheld, and the group attributes of its case."""
