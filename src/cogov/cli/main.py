@@ -6,7 +6,7 @@ import typer
 from click.exceptions import UsageError
 
 from cogov import __version__
-from cogov.cli import audit, db, registry, serve, tokens, users
+from cogov.cli import audit, db, registry, serve, tokens, triage, users
 
 app = typer.Typer(
     name="cogov",
@@ -20,6 +20,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(triage.app, name="triage")
 app.command("serve")(serve.serve_command)
 
 

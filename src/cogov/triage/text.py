@@ -67,3 +67,29 @@ def case_text(description: str, extra_text: Mapping[str, str], columns: Iterable
             parts.append(value)
             seen.add(value.strip())
     return join_fields(parts)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def readable_words(normalised: str) -> list[str]:
+    """The spaced words of a normalised text (a Chinese run counts as one "word")."""
+    return _WORD.findall(normalised)
+
+
+def readable_name(feature: str, words: list[str]) -> str | None:
+    """What a person should read for a model feature found in a text.
+
+    ``feature`` is a vectorizer feature name ("w__street sign", "c__ noi"). A
+    character n-gram inside a spaced, non-Chinese word is widened to that word;
+    Chinese n-grams stay as they are (the characters are the words). Punctuation
+    and white space alone name nothing (None).
+    """
+    name = feature.split("__", 1)[-1].strip()
+    if not any(ch.isalnum() for ch in name):
+        return None
+    if feature.startswith("c__") and not _CJK.search(name):
+        for word in words:
+            if name in word and not _CJK.search(word):
+                return word
+    return name
