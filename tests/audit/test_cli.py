@@ -125,3 +125,43 @@ def test_presets_listing() -> None:
     result = runner.invoke(app, ["audit", "presets", "--json"])
     assert result.exit_code == 0
     assert json.loads(result.output)["nyc311"]["columns"]["created_at"] == "Created Date"
+
+
+def test_live_database_audit_and_responsibility(tmp_path: Path) -> None:
+    from cogov.cli.context import session_for
+
+    from .test_live import walk
+
+    with session_for(tmp_path) as session:
+        ids = walk(session)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            "run",
+            "--data-dir",
+            str(tmp_path),
+            "--replicates",
+            "50",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["cases"] == 3
+    assert {item["case_id"] for item in data["responsibility"]} == {
+        ids["corrected"],
+        ids["appealed"],
+    }
+    assert (out / "responsibility.csv").exists()
+    assert "Responsibility" in (out / "report.html").read_text(encoding="utf-8")
+
+    one = runner.invoke(
+        app, ["audit", "responsibility", ids["appealed"], "--data-dir", str(tmp_path)]
+    )
+    assert one.exit_code == 0, one.output
+    assert "deployer" in one.output
+    assert "ledger" in one.output

@@ -14,7 +14,7 @@ from cogov.audit import (
     read_population,
     run_audit,
 )
-from conftest import shared_data
+from tests.conftest import shared_data
 
 pytestmark = pytest.mark.realdata
 QUICK = AuditOptions(fairness=FairnessOptions(replicates=100))

@@ -26,8 +26,15 @@ from cogov.audit.files import (
     read_targets,
 )
 from cogov.audit.frame import CASE_COLUMNS, CaseFrame, OnTimeRule, case_frame, derive
+from cogov.audit.live import cases_in_period, frame_from_database
 from cogov.audit.metrics import FAIRNESS_METRICS, Metric
 from cogov.audit.report import AuditOptions, AuditReport, run_audit, summary_lines, write_outputs
+from cogov.audit.responsibility import (
+    ProposalReport,
+    responsibility_for_case,
+    responsibility_for_period,
+)
+from cogov.audit.rules import Finding, GradeDuties, Party, ProposalFacts, attribute
 
 __all__ = [
     "CASE_COLUMNS",
@@ -45,23 +52,33 @@ __all__ = [
     "EfficiencyResult",
     "FairnessOptions",
     "FairnessResult",
+    "Finding",
+    "GradeDuties",
     "Metric",
     "MissingColumn",
     "OnTimeRule",
+    "Party",
     "Preset",
+    "ProposalFacts",
+    "ProposalReport",
     "UnknownGroup",
     "area_key",
+    "attribute",
     "case_frame",
+    "cases_in_period",
     "coverage",
     "derive",
     "efficiency",
     "fairness",
+    "frame_from_database",
     "frame_from_table",
     "population_table",
     "preset",
     "read_cases",
     "read_population",
     "read_targets",
+    "responsibility_for_case",
+    "responsibility_for_period",
     "run_audit",
     "summary_lines",
     "write_outputs",

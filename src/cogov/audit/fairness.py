@@ -22,6 +22,37 @@ DEFAULT_MIN_GROUP_SIZE: Final = 30
 DEFAULT_REPLICATES: Final = 1000
 
 
+_EMPTY_TABLE: Final = pl.DataFrame(
+    schema={
+        "group": pl.String,
+        "cases": pl.Int64,
+        "metric": pl.String,
+        "value": pl.Float64,
+        "n": pl.Int64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "reference": pl.String,
+        "reference_value": pl.Float64,
+        "disparity": pl.Float64,
+        "disparity_ci_low": pl.Float64,
+        "disparity_ci_high": pl.Float64,
+        "too_small": pl.Boolean,
+        "flagged": pl.Boolean,
+    }
+)
+_EMPTY_SUMMARY: Final = pl.DataFrame(
+    schema={
+        "metric": pl.String,
+        "min_group": pl.String,
+        "min": pl.Float64,
+        "max_group": pl.String,
+        "max": pl.Float64,
+        "ratio": pl.Float64,
+        "difference": pl.Float64,
+    }
+)
+
+
 @dataclass(frozen=True)
 class FairnessOptions:
     """``reference``: "largest" (most cases), "best" (the best value of each metric
@@ -82,6 +113,8 @@ def fairness(
     per_group = (
         data.group_by("group").agg(aggregations).sort(["cases", "group"], descending=[True, False])
     )
+    if per_group.is_empty():
+        return FairnessResult(group, _EMPTY_TABLE.clear(), _EMPTY_SUMMARY.clear(), ())
     labels = per_group.get_column("group").to_list()
     cases = per_group.get_column("cases").to_numpy().astype(np.int64)
     rng = np.random.default_rng(options.seed)
@@ -175,6 +208,8 @@ def _draws(
         )
         return rate_draws(successes, known, options.replicates, rng)
     by_group = sorted_values[metric.column]
+    if per_group.is_empty():
+        return FairnessResult(group, _EMPTY_TABLE.clear(), _EMPTY_SUMMARY.clear(), ())
     labels = per_group.get_column("group").to_list()
     return np.vstack(
         [quantile_draws(by_group[label], metric.q, options.replicates, rng) for label in labels]

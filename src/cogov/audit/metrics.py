@@ -91,7 +91,7 @@ FAIRNESS_METRICS: Final = (
         "rate",
         "overridden",
         Better.LOWER,
-        "cases with an AI proposal",
+        "cases a human decided on",
     ),
     Metric(
         "appeal_rate",

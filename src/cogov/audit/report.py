@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -84,6 +84,26 @@ class AuditReport:
         for result in self.fairness:
             out[f"fairness_{slug(result.group)}"] = result.table
             out[f"fairness_summary_{slug(result.group)}"] = result.summary
+        if self.responsibility:
+            out["responsibility"] = pl.DataFrame(
+                [
+                    {
+                        "case_id": item.get("case_id"),
+                        "proposal_id": item.get("proposal_id"),
+                        "party": finding["party"],
+                        "who": finding["who"],
+                        "rule": finding["rule"],
+                        "reason": finding["reason"],
+                        "ledger_seqs": " ".join(str(seq) for seq in finding["ledger_seqs"]),
+                    }
+                    for item in self.responsibility
+                    for finding in item.get("findings", [])
+                ],
+                schema=dict.fromkeys(
+                    ("case_id", "proposal_id", "party", "who", "rule", "reason", "ledger_seqs"),
+                    pl.String,
+                ),
+            )
         if self.coverage is not None:
             out["coverage"] = self.coverage.table
             out["coverage_channels"] = self.coverage.channel_mix
@@ -96,6 +116,7 @@ def run_audit(
     *,
     options: AuditOptions | None = None,
     population: pl.DataFrame | None = None,
+    responsibility: Sequence[Mapping[str, Any]] = (),
     clock: Clock | None = None,
 ) -> AuditReport:
     """Audit a case frame. ``population``: a table with columns ``area`` and
@@ -109,7 +130,9 @@ def run_audit(
         if derived.get_column(metric.column).null_count() < derived.height
     ]
     notes = list(frame.notes)
-    if not present:
+    if frame.rows == 0:
+        notes.append(f"No cases to audit in {frame.source or 'the data'}.")
+    if frame.rows and not present:
         notes.append(
             "No fairness metric has data: the source records no outcome this audit can compare."
         )
@@ -127,6 +150,7 @@ def run_audit(
         else coverage(derived, population, fraction=options.coverage_fraction),
         metrics_with_data=tuple(present),
         notes=tuple(notes),
+        responsibility=tuple(responsibility),
     )
 
 

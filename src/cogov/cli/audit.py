@@ -24,6 +24,8 @@ from cogov.audit import (
     write_outputs,
 )
 from cogov.audit.errors import BadInput
+from cogov.audit.live import frame_from_database
+from cogov.audit.responsibility import responsibility_for_case, responsibility_for_period
 from cogov.cli.context import (
     DataDirOption,
     JsonOption,
@@ -207,6 +209,7 @@ def run_command(
         "on_time": on_time,
         "groups": tuple(group or ()),
     }
+    findings: list[dict[str, object]] = []
     if data is not None:
         base = preset(preset_name).columns if preset_name else ColumnMap()
         columns = base.merged(flags)
@@ -218,16 +221,15 @@ def run_command(
             raise BadInput(
                 "--data", "column flags and --preset describe a file: name it with --data FILE"
             )
-        from cogov.audit.live import frame_from_database
-
         with session_for(data_dir) as session:
             frame = frame_from_database(session, groups=tuple(group or ()))
+            findings = [report.as_dict() for report in responsibility_for_period(session)]
     people = None
     if population is not None:
         if not area or not count:
             raise BadInput("--population", "also name its columns with --area COL and --count COL")
         people = read_population(population, area, count)
-    report = run_audit(frame, options=options, population=people)
+    report = run_audit(frame, options=options, population=people, responsibility=findings)
     written = write_outputs(report, out) if out else []
     if as_json:
         print_json(report.to_dict())
@@ -238,6 +240,50 @@ def run_command(
         console.print(
             f"wrote {len(written)} files to {out} (open {out / 'report.html'})", highlight=False
         )
+
+
+@app.command("responsibility")
+@handle_errors
+def responsibility_command(
+    case_id: Annotated[
+        str | None, typer.Argument(help="One case; omit for every wrong decision.")
+    ] = None,
+    received_from: Annotated[
+        datetime | None, typer.Option("--from", help="Cases received from (UTC).")
+    ] = None,
+    received_to: Annotated[
+        datetime | None, typer.Option("--to", help="Cases received up to (UTC).")
+    ] = None,
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Who answers for overridden proposals and upheld appeals, citing ledger entries."""
+    with session_for(data_dir) as session:
+        if case_id:
+            reports = responsibility_for_case(session, case_id=case_id)
+        else:
+            reports = responsibility_for_period(
+                session, received_from=received_from, received_to=received_to
+            )
+        items = [report.as_dict() for report in reports]
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        console.print("no overridden proposal or upheld appeal found")
+    for item in items:
+        state = "wrong" if item["wrong"] else "not found wrong"
+        console.print(
+            f"case {item['case_id']} {item['action']} ({state})", highlight=False, markup=False
+        )
+        for finding in item["findings"]:
+            seqs = ", ".join(str(seq) for seq in finding["ledger_seqs"])
+            console.print(
+                f"  {finding['party']} ({finding['who'] or 'unnamed'}): {finding['reason']} "
+                f"[ledger {seqs}]",
+                highlight=False,
+                markup=False,
+            )
 
 
 @app.command("presets")
