@@ -208,8 +208,6 @@ def _draws(
         )
         return rate_draws(successes, known, options.replicates, rng)
     by_group = sorted_values[metric.column]
-    if per_group.is_empty():
-        return FairnessResult(group, _EMPTY_TABLE.clear(), _EMPTY_SUMMARY.clear(), ())
     labels = per_group.get_column("group").to_list()
     return np.vstack(
         [quantile_draws(by_group[label], metric.q, options.replicates, rng) for label in labels]
