@@ -6,7 +6,7 @@ import typer
 from click.exceptions import UsageError
 
 from cogov import __version__
-from cogov.cli import audit, db, registry, serve, tokens, triage, users
+from cogov.cli import audit, db, ledger, registry, serve, tokens, triage, users
 
 app = typer.Typer(
     name="cogov",
@@ -16,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(ledger.app, name="ledger")
 app.add_typer(users.app, name="users")
 app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")

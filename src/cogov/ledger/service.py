@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -194,6 +194,17 @@ def read_entry(entry: LedgerEntry) -> LedgerEntryRead:
 def entries_for_case(session: Session, case_id: str) -> list[LedgerEntryRead]:
     """Every entry about one case, oldest first (the case's accountability trail)."""
     return [read_entry(entry) for entry in repository.entries_for_case(session, case_id)]
+
+
+def export_entries(session: Session) -> Iterator[str]:
+    """Every entry as one JSON line (payload and responsible as JSON objects), oldest
+    first, streamed. ``entry_bytes`` re-encodes a line's entry exactly (see rules.py)."""
+    columns = repository.ENTRY_COLUMNS
+    for row in repository.stream_entries(session):
+        record = dict(zip(columns, row, strict=True))
+        record["responsible"] = json.loads(record["responsible"])
+        record["payload"] = json.loads(record["payload"])
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def entry_count(session: Session) -> int:
@@ -391,7 +402,8 @@ def inclusion_proof(session: Session, seq: int, size: int | None = None) -> Incl
     tree = _TreeView(session)
     size = tree.size_or_latest(size, "size")
     if not 1 <= seq <= size:
-        raise NoSuchEntry("seq", f"{seq} is not in a tree of {size} entries (1..{size})")
+        span = f"1..{size}" if size else "the tree is empty"
+        raise NoSuchEntry("seq", f"{seq} is not in a tree of {size} entries ({span})")
     ranges = merkle.inclusion_ranges(seq - 1, size)
     checkpoint = tree.checkpoint(size)
     wanted = merkle.proof_nodes(ranges)
