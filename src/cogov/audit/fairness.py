@@ -14,7 +14,7 @@ import polars as pl
 from cogov.audit.bootstrap import FloatArray, percentile_interval, quantile_draws, rate_draws
 from cogov.audit.errors import BadInput, UnknownGroup
 from cogov.audit.frame import group_label
-from cogov.audit.metrics import FAIRNESS_METRICS, Better, Metric
+from cogov.audit.metrics import FAIRNESS_METRICS, METRICS_BY_NAME, Better, Metric
 
 #: A disparity (group / reference) outside this band is flagged (the "four-fifths" rule, both ways).
 DISPARITY_BAND: Final = (0.8, 1.25)
@@ -332,7 +332,7 @@ def _warnings(group: str, table: pl.DataFrame, options: FairnessOptions) -> list
     out: list[str] = []
     for (label,), rows in small.group_by("group", maintain_order=True):
         parts = ", ".join(
-            f"{name} ({n} cases)"
+            f"{_label(name)} ({n} cases)"
             for name, n in zip(rows.get_column("metric"), rows.get_column("n"), strict=True)
         )
         out.append(
@@ -340,3 +340,8 @@ def _warnings(group: str, table: pl.DataFrame, options: FairnessOptions) -> list
             f"{options.min_group_size} are needed before a difference means more than chance."
         )
     return out
+
+
+def _label(name: str) -> str:
+    metric = METRICS_BY_NAME.get(name)
+    return metric.label if metric else name
