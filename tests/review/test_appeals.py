@@ -1,0 +1,281 @@
+"""Appeals on SQLite and PostgreSQL: a citizen appeals with their case's token; a
+human who took no part in the decision upholds or dismisses it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.orm import Session
+
+from cogov.control import Actor, ControlConfig, get_workflow, transition
+from cogov.core.clock import FixedClock
+from cogov.identity import MissingRole
+from cogov.intake import CaseNotFound
+from cogov.review import (
+    AppealAlreadyDecided,
+    ConflictOfInterest,
+    InvalidReviewInput,
+    NotAppealable,
+    ReviewItemRead,
+    appeals_for_token,
+    claim,
+    decide,
+    decide_appeal,
+    file_appeal,
+    list_appeals,
+    release,
+)
+from tests.review.conftest import BACKUP, GUARDIAN, POLICY, Enqueue, MakePending, kinds, ledger
+
+
+@pytest.fixture
+def decided(
+    db_session: Session,
+    queued: Enqueue,
+    config: ControlConfig,
+    clock: FixedClock,
+    tokens: dict[str, str],
+) -> tuple[ReviewItemRead, str]:
+    """A routing the backup claimed and gave back, then the guardian approved; and the
+    citizen's token for that case."""
+    item = queued()
+    claim(db_session, item_id=item.id, reviewer=BACKUP, policy=POLICY, clock=clock)
+    release(db_session, item_id=item.id, reviewer=BACKUP, clock=clock)
+    decide(
+        db_session,
+        item_id=item.id,
+        reviewer=GUARDIAN,
+        decision="approve",
+        config=config,
+        policy=POLICY,
+        clock=clock,
+    )
+    return item, tokens[item.case_id]
+
+
+def resolve(session: Session, case_id: str, config: ControlConfig) -> None:
+    for state in ("in_progress", "resolved"):
+        transition(
+            session, case_id=case_id, to_state=state, actor=Actor.human("t.osei"), config=config
+        )
+
+
+class TestFileAppeal:
+    def test_a_citizen_appeals_a_human_decision_with_their_token(
+        self,
+        db_session: Session,
+        decided: tuple[ReviewItemRead, str],
+        config: ControlConfig,
+        clock: FixedClock,
+    ) -> None:
+        item, token = decided
+        appeal = file_appeal(
+            db_session,
+            token=token,
+            proposal_id=item.proposal_id,
+            grounds="My street is not the sanitation department's; call me on 555-0100.",
+            config=config,
+            clock=clock,
+        )
+        assert (appeal.state, appeal.case_id, appeal.review_item_id) == (
+            "filed",
+            item.case_id,
+            item.id,
+        )
+        assert appeal.excluded == {
+            GUARDIAN: "decided it",
+            BACKUP: "claimed it for review",
+        }
+        entry = ledger(db_session, "appeal.filed")[-1]
+        payload = json.loads(entry.payload)
+        assert entry.actor == f"citizen:{item.case_id}"
+        assert "grounds" not in payload
+        assert "555-0100" not in entry.payload
+        assert payload["decided_by"] == "human"
+        assert payload["grounds_sha256"]
+        assert [a.id for a in appeals_for_token(db_session, token=token)] == [appeal.id]
+
+    def test_a_decision_the_agent_took_alone_can_be_appealed(
+        self, db_session: Session, make_pending: MakePending, config: ControlConfig
+    ) -> None:
+        applied = make_pending(level=3)
+        appeal = file_appeal(
+            db_session,
+            token=applied.token,
+            proposal_id=applied.proposal.id,
+            grounds="Wrong department.",
+            config=config,
+        )
+        # Nobody reviewed it: the agent's guardians answer for it, so they may not hear it.
+        assert appeal.excluded == {
+            GUARDIAN: "guardian of the agent",
+            BACKUP: "backup guardian of the agent",
+        }
+        assert json.loads(ledger(db_session, "appeal.filed")[-1].payload)["decided_by"] == "agent"
+
+    def test_an_appeal_moves_a_resolved_case_to_appealed(
+        self,
+        db_session: Session,
+        decided: tuple[ReviewItemRead, str],
+        config: ControlConfig,
+    ) -> None:
+        item, token = decided
+        resolve(db_session, item.case_id, config)
+        file_appeal(
+            db_session, token=token, proposal_id=item.proposal_id, grounds="No.", config=config
+        )
+        assert get_workflow(db_session, case_id=item.case_id).state == "appealed"
+        assert kinds(db_session, item.case_id)[-2:] == ["case.transitioned", "appeal.filed"]
+
+    def test_refusals(
+        self,
+        db_session: Session,
+        decided: tuple[ReviewItemRead, str],
+        make_pending: MakePending,
+        config: ControlConfig,
+    ) -> None:
+        item, token = decided
+        with pytest.raises(CaseNotFound, match=r"for this token"):
+            file_appeal(
+                db_session, token="wrong", proposal_id=item.proposal_id, grounds="x", config=config
+            )
+        other = make_pending(level=3)
+        with pytest.raises(NotAppealable, match=r"there is no such decision on this case"):
+            file_appeal(
+                db_session, token=token, proposal_id=other.proposal.id, grounds="x", config=config
+            )
+        pending = make_pending()
+        with pytest.raises(NotAppealable, match=r"it is not decided yet"):
+            file_appeal(
+                db_session,
+                token=pending.token,
+                proposal_id=pending.proposal.id,
+                grounds="x",
+                config=config,
+            )
+        with pytest.raises(InvalidReviewInput, match=r"grounds: is required"):
+            file_appeal(
+                db_session, token=token, proposal_id=item.proposal_id, grounds=" ", config=config
+            )
+        file_appeal(
+            db_session, token=token, proposal_id=item.proposal_id, grounds="x", config=config
+        )
+        with pytest.raises(NotAppealable, match=r"it is already appealed"):
+            file_appeal(
+                db_session, token=token, proposal_id=item.proposal_id, grounds="y", config=config
+            )
+
+
+class TestDecideAppeal:
+    @pytest.fixture
+    def appeal_id(
+        self, db_session: Session, decided: tuple[ReviewItemRead, str], config: ControlConfig
+    ) -> str:
+        item, token = decided
+        resolve(db_session, item.case_id, config)
+        return file_appeal(
+            db_session, token=token, proposal_id=item.proposal_id, grounds="No.", config=config
+        ).id
+
+    @pytest.mark.parametrize(
+        ("who", "part"),
+        [(GUARDIAN, "decided it"), (BACKUP, "claimed it for review")],
+    )
+    def test_nobody_who_took_part_may_decide_it(
+        self, db_session: Session, appeal_id: str, config: ControlConfig, who: str, part: str
+    ) -> None:
+        with pytest.raises(
+            ConflictOfInterest,
+            match=rf"'{who}' may not decide appeal .*: they took part in the original decision "
+            rf"\({part}\)",
+        ):
+            decide_appeal(
+                db_session,
+                appeal_id=appeal_id,
+                by=who,
+                outcome="dismissed",
+                reason="fine",
+                config=config,
+            )
+        assert [a.id for a in list_appeals(db_session, eligible=who)] == []
+        assert [a.id for a in list_appeals(db_session, eligible="r.wu")] == [appeal_id]
+
+    def test_upheld_marks_the_decision_wrong_and_reopens_the_case(
+        self, db_session: Session, appeal_id: str, config: ControlConfig, clock: FixedClock
+    ) -> None:
+        result = decide_appeal(
+            db_session,
+            appeal_id=appeal_id,
+            by="r.wu",
+            outcome="upheld",
+            reason="The kerb is park land; sanitation cannot act there.",
+            config=config,
+            clock=clock,
+        )
+        assert (result.outcome, result.decided_by, result.original_decision_wrong) == (
+            "upheld",
+            "r.wu",
+            True,
+        )
+        assert get_workflow(db_session, case_id=result.case_id).state == "reopened"
+        entry = ledger(db_session, "appeal.decided")[-1]
+        payload = json.loads(entry.payload)
+        assert (payload["outcome"], payload["original_decision_wrong"]) == ("upheld", True)
+        assert payload["case_state"] == "reopened"
+        assert json.loads(entry.responsible)["operator"] == "user:r.wu"
+        assert json.loads(entry.responsible)["guardian"] == f"user:{GUARDIAN}"
+        with pytest.raises(AppealAlreadyDecided, match=r"was already upheld by 'r.wu'"):
+            decide_appeal(
+                db_session,
+                appeal_id=appeal_id,
+                by="s.kim",
+                outcome="dismissed",
+                reason="x",
+                config=config,
+            )
+
+    def test_dismissed_closes_the_appealed_case_again(
+        self, db_session: Session, appeal_id: str, config: ControlConfig
+    ) -> None:
+        result = decide_appeal(
+            db_session,
+            appeal_id=appeal_id,
+            by="s.kim",
+            outcome="dismissed",
+            reason="Routing was right.",
+            config=config,
+        )
+        assert not result.original_decision_wrong
+        assert get_workflow(db_session, case_id=result.case_id).state == "closed"
+
+    def test_refuses_bad_input_and_non_reviewers(
+        self, db_session: Session, appeal_id: str, config: ControlConfig
+    ) -> None:
+        with pytest.raises(InvalidReviewInput, match=r"outcome: 'maybe' is not one of upheld"):
+            decide_appeal(
+                db_session,
+                appeal_id=appeal_id,
+                by="r.wu",
+                outcome="maybe",
+                reason="x",
+                config=config,
+            )
+        with pytest.raises(InvalidReviewInput, match=r"reason: is required"):
+            decide_appeal(
+                db_session,
+                appeal_id=appeal_id,
+                by="r.wu",
+                outcome="upheld",
+                reason="",
+                config=config,
+            )
+        with pytest.raises(MissingRole, match=r"'f.ali' does not hold the reviewer role"):
+            decide_appeal(
+                db_session,
+                appeal_id=appeal_id,
+                by="f.ali",
+                outcome="upheld",
+                reason="x",
+                config=config,
+            )
