@@ -14,10 +14,22 @@ from sqlalchemy import Engine
 
 from cogov.core.types import Role
 
+_DATA_DIRS: dict[str, Path] = {}
+
 
 @pytest.fixture
-def app(engine: Engine, tmp_path: Path) -> FastAPI:
-    return build_app(engine, tmp_path)
+def data_dir(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory per database, as in a deployment: the ledger's signing key
+    and the citizen-token key belong with the database they sign and open."""
+    key = engine.url.render_as_string()
+    if key not in _DATA_DIRS:
+        _DATA_DIRS[key] = tmp_path_factory.mktemp("data")
+    return _DATA_DIRS[key]
+
+
+@pytest.fixture
+def app(engine: Engine, data_dir: Path) -> FastAPI:
+    return build_app(engine, data_dir)
 
 
 @pytest.fixture

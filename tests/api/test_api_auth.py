@@ -41,9 +41,9 @@ class TestPasswordSignIn:
         assert body["roles"] == ["reviewer"]
         assert len(body["csrf_token"]) >= 40
 
-    def test_secure_cookie_when_configured(self, engine: Engine, tmp_path: Path) -> None:
+    def test_secure_cookie_when_configured(self, engine: Engine, data_dir: Path) -> None:
         user = make_staff(engine, Role.AUDITOR)
-        app = build_app(engine, tmp_path, session_cookie_secure=True)
+        app = build_app(engine, data_dir, session_cookie_secure=True)
         with TestClient(app) as client:
             response = client.post(SESSION, json={"username": user.username, "password": PASSWORD})
         assert "Secure" in response.headers["set-cookie"]

@@ -196,9 +196,9 @@ class TestPostRequest:
 
 class TestApiKeyAndJurisdiction:
     def test_api_key_required_when_configured(
-        self, engine: Engine, tmp_path: Path, staff: dict[Role, Staff]
+        self, engine: Engine, data_dir: Path, staff: dict[Role, Staff]
     ) -> None:
-        app = build_app(engine, tmp_path, open311_api_key_required=True)
+        app = build_app(engine, data_dir, open311_api_key_required=True)
         body = {"service_code": "noise", "description": "Drilling"}
         with TestClient(app) as client:
             missing = client.post(f"{V2}/requests.json", data=body)
@@ -216,8 +216,8 @@ class TestApiKeyAndJurisdiction:
         response = post_form(client, api_key="cgv_nope")
         assert response.status_code == 403
 
-    def test_jurisdiction(self, engine: Engine, tmp_path: Path) -> None:
-        app = build_app(engine, tmp_path, open311_jurisdiction_id="city.example")
+    def test_jurisdiction(self, engine: Engine, data_dir: Path) -> None:
+        app = build_app(engine, data_dir, open311_jurisdiction_id="city.example")
         with TestClient(app) as client:
             assert client.get(f"{V2}/services.json?jurisdiction_id=city.example").status_code == 200
             assert client.get(f"{V2}/services.json").status_code == 200
@@ -318,14 +318,14 @@ class TestServices:
 
 class TestRateLimit:
     def test_public_posts_are_limited_per_client_across_app_instances(
-        self, engine: Engine, tmp_path: Path
+        self, engine: Engine, data_dir: Path
     ) -> None:
         # Two applications stand for two worker processes sharing the database.
         settings = {"rate_limit_per_minute": 1, "rate_limit_burst": 2}
         address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.1"
         headers = {"X-Forwarded-For": address}
-        first = build_app(engine, tmp_path, trust_forwarded_for=True, **settings)
-        second = build_app(engine, tmp_path, trust_forwarded_for=True, **settings)
+        first = build_app(engine, data_dir, trust_forwarded_for=True, **settings)
+        second = build_app(engine, data_dir, trust_forwarded_for=True, **settings)
         body = {"service_code": "noise", "description": "x"}
         with TestClient(first) as one, TestClient(second) as two:
             assert one.post(f"{V2}/requests.json", data=body, headers=headers).status_code == 200
@@ -339,9 +339,9 @@ class TestRateLimit:
         assert limited.json()[0]["code"] == 429
         assert other_client.status_code == 200
 
-    def test_bad_requests_count_too(self, engine: Engine, tmp_path: Path) -> None:
+    def test_bad_requests_count_too(self, engine: Engine, data_dir: Path) -> None:
         app = build_app(
-            engine, tmp_path, rate_limit_per_minute=1, rate_limit_burst=1, trust_forwarded_for=True
+            engine, data_dir, rate_limit_per_minute=1, rate_limit_burst=1, trust_forwarded_for=True
         )
         headers = {"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250}"}
         with TestClient(app) as client:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cogov.api import open311
+from cogov.api.staff import audits as audit_routes
 from cogov.api.staff import auth as auth_routes
 from cogov.api.staff import ledger as ledger_routes
 from cogov.api.staff import registry as registry_routes
@@ -16,4 +17,5 @@ ROUTERS: list[APIRouter] = [
     auth_routes.router,
     ledger_routes.router,
     registry_routes.router,
+    audit_routes.router,
 ]
