@@ -52,7 +52,8 @@ def gate(
             reasons.append(
                 f"Version {wanted} of agent {agent_id!r} is {row.status}, not active; {active}."
             )
-    if row is None:
+    if row is None or reasons:
+        # Nothing else matters until the version asked about is active: say that alone.
         return GateDecision(
             allowed=False, reasons=reasons, agent_id=agent_id, service_code=service_code,
             checked_at=now,
