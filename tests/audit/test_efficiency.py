@@ -128,3 +128,17 @@ def test_frame_keeps_documented_types() -> None:
     frame = case_frame(cases())
     assert frame.data.schema["created_at"] == pl.Datetime("us")
     assert frame.data.schema["handled_without_human"] == pl.Boolean
+
+
+def test_routing_per_route_recall_and_precision() -> None:
+    rows = [
+        {"created_at": T0, "proposed_route": p, "final_route": f}
+        for p, f in [("A", "A"), ("A", "B"), ("B", "B"), ("B", "B"), ("C", "B"), ("A", "A")]
+    ]
+    routes = efficiency(derive(case_frame(rows))).routes
+    table = {row["route"]: row for row in routes.iter_rows(named=True)}
+    assert table["B"]["final_cases"] == 4
+    assert table["B"]["recall"] == pytest.approx(0.5)
+    assert table["A"]["precision"] == pytest.approx(2 / 3)
+    assert table["C"]["final_cases"] == 0
+    assert table["C"]["precision"] == pytest.approx(0.0)

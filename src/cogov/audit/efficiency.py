@@ -46,11 +46,33 @@ def efficiency_aggregations() -> list[pl.Expr]:
 @dataclass(frozen=True)
 class EfficiencyResult:
     """``overall``: one row. ``by``: dimension name -> one row per value
-    (``agent``, ``service``, ``period`` where the data has them)."""
+    (``agent``, ``service``, ``channel``, ``period`` where the data has them).
+    ``routes``: per route, how often the AI's route matched the human's final one."""
 
     overall: pl.DataFrame
     by: dict[str, pl.DataFrame]
     period: str
+    routes: pl.DataFrame
+
+
+def routing_by_route(derived: pl.DataFrame) -> pl.DataFrame:
+    """Routing per class (many classes): for each route, the cases a human finally
+    sent there, the share of them the AI had proposed (recall), the cases the AI
+    proposed for it, and the share of those that stayed there (precision)."""
+    both = derived.filter(pl.col("routed_correctly").is_not_null())
+    final = both.group_by(pl.col("final_route").alias("route")).agg(
+        pl.len().alias("final_cases"),
+        pl.col("routed_correctly").cast(pl.Float64).mean().alias("recall"),
+    )
+    proposed = both.group_by(pl.col("proposed_route").alias("route")).agg(
+        pl.len().alias("proposed_cases"),
+        pl.col("routed_correctly").cast(pl.Float64).mean().alias("precision"),
+    )
+    return (
+        final.join(proposed, on="route", how="full", coalesce=True)
+        .with_columns(pl.col("final_cases", "proposed_cases").fill_null(0))
+        .sort(["final_cases", "route"], descending=[True, False])
+    )
 
 
 def efficiency(
@@ -83,4 +105,4 @@ def efficiency(
             .agg(efficiency_aggregations())
             .sort("period")
         )
-    return EfficiencyResult(overall, by, period)
+    return EfficiencyResult(overall, by, period, routing_by_route(derived))

@@ -134,6 +134,15 @@ def _efficiency_section(report: AuditReport, data: dict[str, Any]) -> str:
                     by_name.select(keep).head(MAX_BARS),
                 )
             )
+    routes = report.efficiency.routes
+    if routes.height:
+        html.append(
+            _details_table(
+                f"Routing by route: AI proposal against the human's final choice "
+                f"(largest {min(MAX_BARS, routes.height)} of {routes.height})",
+                routes.head(MAX_BARS),
+            )
+        )
     html.append("</section>")
     return "".join(html)
 

@@ -62,6 +62,7 @@ class AuditReport:
                 if self.efficiency.overall.height
                 else {},
                 "by": {name: rows(table) for name, table in self.efficiency.by.items()},
+                "routes": rows(self.efficiency.routes),
             },
             "fairness": [
                 {
@@ -81,6 +82,8 @@ class AuditReport:
         """Every table of the report by a file-safe name (what the CSV files hold)."""
         out: dict[str, pl.DataFrame] = {"efficiency_overall": self.efficiency.overall}
         out |= {f"efficiency_by_{name}": table for name, table in self.efficiency.by.items()}
+        if self.efficiency.routes.height:
+            out["routing_by_route"] = self.efficiency.routes
         for result in self.fairness:
             out[f"fairness_{slug(result.group)}"] = result.table
             out[f"fairness_summary_{slug(result.group)}"] = result.summary
