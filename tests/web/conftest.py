@@ -20,20 +20,28 @@ from cogov.identity import add_user
 PASSWORD = "correct horse battery staple"
 STAFF = {
     "admin": (Role.ADMINISTRATOR,),
+    "admin2": (Role.ADMINISTRATOR,),
     "rita": (Role.REVIEWER,),
     "rob": (Role.REVIEWER,),
+    "ray": (Role.REVIEWER,),  # no part in the router's decisions: may hear appeals
     "aud": (Role.AUDITOR,),
     "fay": (Role.FIELD_STAFF,),
 }
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_app(data_dir: Path) -> FastAPI:
+def make_app(data_dir: Path, *, agents: bool = False) -> FastAPI:
+    """The application on a fresh data directory with the staff above; with
+    ``agents``, the test router is filed, activated and deployed (see agency.py)."""
     settings = load_settings(data_dir=data_dir, rate_limit_per_minute=0)
     app = create_app(settings)
     with unit_of_work(app.state.cogov.engine) as session:
         for username, roles in STAFF.items():
             add_user(session, username=username, roles=roles, password=PASSWORD)
+    if agents:
+        from web.agency import deploy_router
+
+        deploy_router(app)
     return app
 
 

@@ -21,9 +21,13 @@ from cogov.control import (
     get_workflow,
     proposals_for_case,
 )
+from cogov.core.clock import Clock
+from cogov.core.errors import Conflict, ValidationFailed
 from cogov.intake import CaseRead, case_for_token
+from cogov.ledger import append
 from cogov.ledger.schemas import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
+from cogov.review import appeals_for_token
 from cogov.web.forms import channel_label, short_language
 from cogov.web.i18n import N_
 
@@ -80,6 +84,12 @@ OUTCOME_LABELS = {
     "edited": N_("Changed by a person"),
     "rejected": N_("Rejected by a person"),
 }
+APPEAL_LABELS = {
+    None: N_("A person who took no part in the decision will look at it"),
+    "upheld": N_("Upheld: the decision was wrong and has been reopened"),
+    "dismissed": N_("Not upheld: the decision stands"),
+}
+RATED = "case.rated"
 PRIORITY_LABELS = {
     "low": N_("Low"),
     "normal": N_("Normal"),
@@ -108,6 +118,7 @@ class Step:
 class AiContribution:
     """One proposal an agent made for the case, as a citizen reads it."""
 
+    id: str
     agent_id: str
     agent_version: str
     action: str
@@ -119,6 +130,21 @@ class AiContribution:
     ai_drafted: bool
     outcome: str | None
     outcome_label: str
+
+    @property
+    def appealable(self) -> bool:
+        """Decided (by the agent within its limits, or by a person): open to appeal."""
+        return self.outcome is not None
+
+
+@dataclass(frozen=True)
+class AppealView:
+    proposal_id: str
+    filed_at: str
+    state: str
+    outcome: str | None
+    outcome_label: str
+    reason: str | None
 
 
 @dataclass
@@ -133,6 +159,11 @@ class CaseStory:
     reply: str | None = None
     reply_ai_drafted: bool = False
     proposals: list[AiContribution] = field(default_factory=list)
+    appeals: list[AppealView] = field(default_factory=list)
+    rating: int | None = None
+
+    def appeal_for(self, proposal_id: str) -> AppealView | None:
+        return next((a for a in self.appeals if a.proposal_id == proposal_id), None)
 
 
 def _step(entry: LedgerEntryRead, page: Page) -> Step:
@@ -167,6 +198,7 @@ def contribution(proposal: ProposalRead, gettext: Callable[[str], str]) -> AiCon
     outcome = proposal.outcome.value if proposal.outcome else None
     evidence = [str(item.get("label", "")) for item in explanation.get("evidence", [])][:8]
     return AiContribution(
+        id=proposal.id,
         agent_id=proposal.agent_id,
         agent_version=proposal.agent_version,
         action=proposal.action,
@@ -188,7 +220,24 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
     case = case_for_token(session, token=token)
     service = state.intake.catalogue.get(case.service_code)
     lang = short_language(page.language)
-    steps = [_step(entry, page) for entry in entries_for_case(session, case.id)]
+    entries = entries_for_case(session, case.id)
+    steps = [_step(entry, page) for entry in entries]
+    ratings = [
+        int(entry.payload["score"])
+        for entry in entries
+        if entry.kind == RATED and isinstance(entry.payload.get("score"), int)
+    ]
+    appeals = [
+        AppealView(
+            proposal_id=appeal.proposal_id,
+            filed_at=appeal.filed_at,
+            state=appeal.state,
+            outcome=appeal.outcome,
+            outcome_label=page.gettext(APPEAL_LABELS.get(appeal.outcome, APPEAL_LABELS[None])),
+            reason=appeal.reason,
+        )
+        for appeal in appeals_for_token(session, token=token)
+    ]
     proposals = [
         contribution(p, page.gettext) for p in proposals_for_case(session, case_id=case.id)
     ]
@@ -208,4 +257,32 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
         reply=workflow.reply if workflow else None,
         reply_ai_drafted=bool(workflow and workflow.reply_ai_drafted),
         proposals=proposals,
+        appeals=appeals,
+        rating=ratings[-1] if ratings else None,
     )
+
+
+def rate_case(session: Session, *, token: str, score: int, clock: Clock) -> None:
+    """Record the citizen's rating (1-5) of how their request was handled, once per
+    case, as a ``case.rated`` ledger entry (read back by this page and the audits).
+
+    No domain package offers ratings yet; this keeps the rating in the ledger only,
+    the one place every other step of the case is recorded too."""
+    if not 1 <= score <= 5:
+        raise ValidationFailed("score", "must be a whole number from 1 to 5")
+    case = case_for_token(session, token=token)
+    if any(entry.kind == RATED for entry in entries_for_case(session, case.id)):
+        raise AlreadyRated(case.id)
+    append(
+        session,
+        kind=RATED,
+        actor=f"citizen:{case.id}",
+        case_id=case.id,
+        payload={"score": score},
+        clock=clock,
+    )
+
+
+class AlreadyRated(Conflict):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} is already rated")

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cogov.web.routes import citizen, ledger, registry, site
+from cogov.web.routes import audits, citizen, ledger, registry, review, site
 
-ROUTERS: list[APIRouter] = [site.router, citizen.router, registry.router, ledger.router]
+ROUTERS: list[APIRouter] = [
+    site.router,
+    citizen.router,
+    registry.router,
+    ledger.router,
+    audits.router,
+    review.router,
+]
 
 # Errors under these paths are pages (in the visitor's language), not JSON. The home
 # page "/" is matched exactly by its route and cannot fail in a way that needs one.

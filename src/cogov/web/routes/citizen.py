@@ -13,8 +13,17 @@ from sqlalchemy.orm import Session
 from cogov.api.auth import Principal, require_roles
 from cogov.api.deps import DbSession, app_state
 from cogov.api.ratelimit import public_post_limit
+from cogov.core.errors import Conflict, ValidationFailed
 from cogov.core.types import Channel, Role
-from cogov.intake import CaseNotFound, IdempotencyConflict, InvalidRequest, Submission, submit
+from cogov.intake import (
+    CaseNotFound,
+    IdempotencyConflict,
+    InvalidRequest,
+    case_for_token,
+    submit,
+)
+from cogov.pipeline import process
+from cogov.review import ReviewError, file_appeal
 from cogov.web.forms import (
     ASSISTED_CHANNELS,
     RequestForm,
@@ -26,7 +35,8 @@ from cogov.web.forms import (
     value_label,
 )
 from cogov.web.pages import AnonymousFormGuard, Page, PageDep
-from cogov.web.tracking import case_story
+from cogov.web.services import deployment_of, services
+from cogov.web.tracking import case_story, rate_case
 
 router = APIRouter()
 ASSISTED_ENTRY_ROLES = (Role.ADMINISTRATOR, Role.REVIEWER, Role.FIELD_STAFF)
@@ -56,19 +66,29 @@ def _blank_form(service_code: str = "") -> RequestForm:
 
 def _receive(
     page: Page, session: Session, form: RequestForm, *, channel: Channel, entered_by: str | None
-) -> Submission | dict[str, str]:
-    """Hand the request to intake; on refusal, the messages for the form."""
+) -> str | dict[str, str]:
+    """Walk the request through the governed path (or, where the application runs no
+    engines, store it with intake for people to route). Returns the citizen's secret
+    token, or on refusal the messages for the form."""
     state = app_state(page.request)
     body = form.body(channel=channel, language=page.language, groups=state.intake.groups)
+    key = form.values.get("idempotency_key") or None
+    deployment = deployment_of(page.request)
     try:
-        return submit(
+        if deployment is not None:
+            outcome = process(
+                session, body, deployment=deployment, idempotency_key=key, entered_by=entered_by
+            )
+            return outcome.citizen_token
+        submission = submit(
             session,
             body,
             config=state.intake,
-            idempotency_key=form.values.get("idempotency_key") or None,
+            idempotency_key=key,
             entered_by=entered_by,
             clock=state.clock,
         )
+        return submission.citizen_token
     except InvalidRequest as refused:
         return refusal_messages(refused.problems, form, page.gettext)
     except IdempotencyConflict:
@@ -96,7 +116,7 @@ async def create_request(page: PageDep, session: DbSession, request: Request) ->
         return page.render(
             "citizen/new.html", status_code=422, **_form_context(page, form, outcome)
         )
-    return page.redirect(f"/track/{outcome.citizen_token}?received=1")
+    return page.redirect(f"/track/{outcome}?received=1")
 
 
 @router.get("/track")
@@ -132,7 +152,25 @@ def track(
         return page.render(
             "citizen/find.html", status_code=404, errors={"link": message}, value=token
         )
-    return page.render("citizen/track.html", story=story, token=token, received=received)
+    return page.render(
+        "citizen/track.html",
+        story=story,
+        token=token,
+        received=received,
+        errors={},
+        notice=_track_notice(page),
+        grounds="",
+    )
+
+
+def _track_notice(page: Page) -> str | None:
+    if page.request.query_params.get("appealed"):
+        return page.gettext(
+            "Your appeal was sent. A person who took no part in the decision will look at it."
+        )
+    if page.request.query_params.get("rated"):
+        return page.gettext("Thank you for your rating.")
+    return None
 
 
 @router.get("/staff/intake")
@@ -165,9 +203,75 @@ async def assisted_submit(
             "staff/intake.html", status_code=422, **_form_context(page, form, outcome)
         )
     # Shown once, on this page only: the staff member reads or hands the link to the citizen.
+    case = case_for_token(session, token=outcome)
     return page.render(
         "staff/intake_done.html",
-        submission=outcome,
+        case=case,
         channel_label=channel_label(channel, page.gettext),
-        link=str(page.request.base_url).rstrip("/") + f"/track/{outcome.citizen_token}",
+        link=str(page.request.base_url).rstrip("/") + f"/track/{outcome}",
     )
+
+
+def _track_page(
+    page: Page, session: Session, token: str, *, errors: dict[str, str] | None = None,
+    notice: str | None = None, status_code: int = 200, grounds: str = "",
+) -> Response:  # fmt: skip
+    story = case_story(session, token=token, state=app_state(page.request), page=page)
+    return page.render(
+        "citizen/track.html",
+        status_code=status_code,
+        story=story,
+        token=token,
+        received=False,
+        errors=errors or {},
+        notice=notice,
+        grounds=grounds,
+    )
+
+
+@router.post("/track/{token}/appeal", dependencies=[Depends(public_post_limit), AnonymousFormGuard])
+def appeal(
+    page: PageDep,
+    session: DbSession,
+    token: str,
+    proposal_id: Annotated[str, Form(max_length=64)] = "",
+    grounds: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The citizen asks a person to look again at one decision on their case."""
+    case_for_token(session, token=token)  # an unknown link is a 404 before anything else
+    field = f"grounds-{proposal_id}"
+    if not grounds.strip():
+        message = page.gettext("Tell us why you think the decision is wrong.")
+        return _track_page(page, session, token, errors={field: message}, status_code=422)
+    try:
+        file_appeal(
+            session, token=token, proposal_id=proposal_id, grounds=grounds.strip(),
+            config=services(page.request).control, clock=app_state(page.request).clock,
+        )  # fmt: skip
+    except (ReviewError, Conflict, ValidationFailed):
+        message = page.gettext("This decision cannot be appealed now (it may already be appealed).")
+        return _track_page(page, session, token, errors={field: message}, status_code=409,
+                           grounds=grounds)  # fmt: skip
+    return page.redirect(f"/track/{token}?appealed=1#ai-title")
+
+
+@router.post("/track/{token}/rating", dependencies=[Depends(public_post_limit), AnonymousFormGuard])
+def rating(
+    page: PageDep,
+    session: DbSession,
+    token: str,
+    score: Annotated[str, Form(max_length=2)] = "",
+) -> Response:
+    case_for_token(session, token=token)
+    try:
+        rate_case(session, token=token, score=int(score), clock=app_state(page.request).clock)
+    except ValueError:
+        message = page.gettext("Choose from 1 to 5 stars.")
+        return _track_page(page, session, token, errors={"score": message}, status_code=422)
+    except ValidationFailed:
+        message = page.gettext("Choose from 1 to 5 stars.")
+        return _track_page(page, session, token, errors={"score": message}, status_code=422)
+    except Conflict:
+        message = page.gettext("You have already rated this request.")
+        return _track_page(page, session, token, errors={"score": message}, status_code=409)
+    return page.redirect(f"/track/{token}?rated=1#rating")
