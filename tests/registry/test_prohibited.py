@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cogov.registry import ProhibitedUse, detect_prohibited
 
@@ -112,3 +114,37 @@ class TestFindings:
             "for penalties. Infer the religion of callers."
         )
         assert [f.use for f in detect_prohibited(text)] == sorted([SOCIAL, TRAIT])
+
+
+VERBS = st.sampled_from(["rate", "score", "rank", "grade", "evaluate"])
+PERSONS = st.sampled_from(["citizens", "residents", "applicants", "callers", "households"])
+DETERMINERS = st.sampled_from(["", "all ", "the ", "each of the ", "local "])
+BASES = st.sampled_from(["behaviour", "behavior", "conduct", "social behaviour", "trustworthiness"])
+OUTCOMES = st.sampled_from(["rewards", "penalties", "benefits", "sanctions", "access to services"])
+THINGS = st.sampled_from(
+    ["the road surface condition", "the noise level", "the streetlight outage", "the pothole"]
+)
+NEGATIONS = st.sampled_from(["we never", "the agent does not", "we will not", "it cannot"])
+
+
+class TestGrammarProperties:
+    @given(VERBS, DETERMINERS, PERSONS, BASES, OUTCOMES)
+    def test_scoring_people_on_conduct_for_an_outcome_is_found(
+        self, verb: str, det: str, person: str, basis: str, outcome: str
+    ) -> None:
+        text = f"{verb} {det}{person} based on their {basis} for {outcome}"
+        assert SOCIAL in uses(text)
+
+    @given(NEGATIONS, VERBS, DETERMINERS, PERSONS, BASES, OUTCOMES)
+    def test_a_negation_cancels_it(
+        self, negation: str, verb: str, det: str, person: str, basis: str, outcome: str
+    ) -> None:
+        text = f"{negation} {verb} {det}{person} based on their {basis} for {outcome}"
+        assert uses(text) == set()
+
+    @given(VERBS, THINGS, PERSONS, OUTCOMES)
+    def test_rating_a_thing_people_reported_is_not_scoring_people(
+        self, verb: str, thing: str, person: str, outcome: str
+    ) -> None:
+        text = f"{verb} {thing} reported by {person} to decide repair {outcome}"
+        assert uses(text) == set()
