@@ -210,12 +210,15 @@ def select_window(
     thresholds: Thresholds,
 ) -> list[Observation]:
     """The rolling window: the latest ``window_decisions`` decisions within
-    ``window_days`` of ``now`` and not before ``since`` (the last level change, so
-    each level is judged only on the decisions taken at that level)."""
+    ``window_days`` of ``now`` and after ``since`` (the last level change, so each
+    level is judged only on the decisions taken at that level)."""
     start = now - timedelta(days=thresholds.window_days)
-    if since is not None and since > start:
-        start = since
-    recent = [item for item in observations if start <= item.at <= now]
+    # Strictly after the change: the decisions that caused it never count again.
+    recent = [
+        item
+        for item in observations
+        if start <= item.at <= now and (since is None or item.at > since)
+    ]
     recent.sort(key=lambda item: (item.at, item.proposal_id), reverse=True)
     return recent[: thresholds.window_decisions]
 
