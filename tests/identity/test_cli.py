@@ -56,3 +56,25 @@ class TestUsersCommands:
         code, out = run(tmp_path, "users", "disable", "ghost", "--by", "x", "--reason", "r")
         assert code == 3
         assert "not found" in out
+
+    def test_enable_roles_and_password(self, tmp_path: Path) -> None:
+        run(tmp_path, "users", "add", "admin", "--role", "administrator")
+        run(tmp_path, "users", "add", "r1", "--role", "reviewer", "--by", "admin")
+        code, out = run(tmp_path, "users", "disable", "r1", "--by", "admin", "--reason", "leave")
+        code, out = run(tmp_path, "users", "enable", "r1", "--by", "admin", "--reason", "back")
+        assert code == 0, out
+        code, out = run(
+            tmp_path, "users", "roles", "r1", "--role", "reviewer", "--role", "auditor",
+            "--by", "admin", "--reason", "audits too",
+        )  # fmt: skip
+        assert code == 0, out
+        code, out = run(tmp_path, "users", "password", "r1", "--by", "r1", stdin="short\n")
+        assert code == 2
+        assert "password: must be at least 12 characters" in out
+        code, out = run(tmp_path, "users", "password", "r1", stdin="a long enough secret\n")
+        assert code == 0, out
+        code, out = run(tmp_path, "users", "list", "--json")
+        [r1] = [u for u in json.loads(out) if u["username"] == "r1"]
+        assert r1["roles"] == ["auditor", "reviewer"]
+        assert r1["active"] is True
+        assert r1["has_password"] is True

@@ -17,7 +17,15 @@ from cogov.cli.context import (
     session_for,
 )
 from cogov.core.types import Role
-from cogov.identity import UserRead, add_user, disable_user, list_users
+from cogov.identity import (
+    UserRead,
+    add_user,
+    disable_user,
+    enable_user,
+    list_users,
+    set_password,
+    set_roles,
+)
 
 app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
 
@@ -121,3 +129,50 @@ def disable_command(
     with session_for(data_dir) as session:
         user = disable_user(session, username=username, by=by, reason=reason)
     console.print(f"disabled user [bold]{user.username}[/]", highlight=False)
+
+
+@app.command("enable")
+@handle_errors
+def enable_command(
+    username: Annotated[str, typer.Argument(help="The user to enable again.")],
+    by: ByOption,
+    reason: ReasonOption,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Let a disabled user sign in and act again."""
+    with session_for(data_dir) as session:
+        user = enable_user(session, username=username, by=by, reason=reason)
+    console.print(f"enabled user [bold]{user.username}[/]", highlight=False)
+
+
+@app.command("roles")
+@handle_errors
+def roles_command(
+    username: Annotated[str, typer.Argument(help="The user whose roles change.")],
+    role: Annotated[list[Role], typer.Option("--role", help="A role to hold (repeat).")],
+    by: ByOption,
+    reason: ReasonOption,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replace the roles a user holds."""
+    with session_for(data_dir) as session:
+        user = set_roles(session, username=username, roles=role, by=by, reason=reason)
+    roles = ", ".join(r.value for r in user.roles)
+    console.print(f"{user.username} now holds: {roles}", highlight=False)
+
+
+@app.command("password")
+@handle_errors
+def password_command(
+    username: Annotated[str, typer.Argument(help="The user whose password is set.")],
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="The user themself or an administrator (omit: the operator)."),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Set a password, read from standard input (never from the command line)."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with session_for(data_dir) as session:
+        set_password(session, username=username, password=password, by=by)
+    console.print(f"password set for [bold]{username}[/]", highlight=False)

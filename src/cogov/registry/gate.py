@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from cogov.registry import repository
 from cogov.registry.rules import FilingStatus
 from cogov.registry.schemas import GateDecision, responsible_for
-from cogov.registry.service import _filing_read, guardian_problems
+from cogov.registry.service import filing_from_row, guardian_problems
 
 
 def gate(
@@ -58,7 +58,7 @@ def gate(
             allowed=False, reasons=reasons, agent_id=agent_id, service_code=service_code,
             checked_at=now,
         )  # fmt: skip
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     doc = filing.document
     if agent.paused:
         reasons.append(

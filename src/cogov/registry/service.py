@@ -54,7 +54,8 @@ SYSTEM_ACTOR = "system:admin-cli"
 
 
 # --- reading ---------------------------------------------------------------------------
-def _filing_read(row: RegistryFiling) -> FilingRead:
+def filing_from_row(row: RegistryFiling) -> FilingRead:
+    """The read model of one stored filing version (for the registry's own modules)."""
     return FilingRead(
         agent_id=row.agent_id,
         version=row.version,
@@ -87,7 +88,7 @@ def _agent_read(session: Session, agent: RegistryAgent) -> AgentRead:
         paused_at=agent.paused_at,
         paused_by=agent.paused_by,
         pause_reason=agent.pause_reason,
-        latest=_filing_read(latest),
+        latest=filing_from_row(latest),
     )
 
 
@@ -124,12 +125,12 @@ def get_filing(session: Session, *, agent_id: str, version: int | None = None) -
     """One version of an agent's filing (the latest when ``version`` is None)."""
     _load_agent(session, agent_id)
     wanted = version if version is not None else _latest(session, agent_id)
-    return _filing_read(_load_filing(session, agent_id, wanted))
+    return filing_from_row(_load_filing(session, agent_id, wanted))
 
 
 def list_filings(session: Session, *, agent_id: str) -> list[FilingRead]:
     _load_agent(session, agent_id)
-    return [_filing_read(row) for row in repository.filings(session, agent_id)]
+    return [filing_from_row(row) for row in repository.filings(session, agent_id)]
 
 
 def history(session: Session, *, agent_id: str) -> list[HistoryEvent]:
@@ -294,7 +295,7 @@ def file_agent(
         status_changed_at=now,
     )
     repository.add(session, row)
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     _record(
         session,
         kind="filing.filed",
@@ -478,7 +479,7 @@ def attach_sandbox_report(
     row.sandbox_report_approved_by = by
     row.sandbox_report_approved_at = (clock or _SYSTEM_CLOCK).now()
     session.flush()
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     _record(
         session,
         kind="filing.sandbox_report_attached",
@@ -508,7 +509,7 @@ def _refuse_and_record(
     payload: dict[str, Any],
     clock: Clock | None,
 ) -> None:
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     _record(
         session,
         kind=kind,
@@ -528,7 +529,7 @@ def _refuse_and_record(
 def _check_approval(
     session: Session, row: RegistryFiling, by: str, actor: str, reason: str, clock: Clock | None
 ) -> None:
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     label = f"{row.agent_id} v{row.version}"
     if filing.prohibited:
         uses = sorted({f.use for f in filing.assessment.prohibited})
@@ -577,7 +578,7 @@ def _check_activation(
     clock: Clock | None,
 ) -> tuple[str | None, str | None]:
     """Checks before activation; returns the guardian pair to put on duty."""
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     label = f"{row.agent_id} v{row.version}"
     if filing.prohibited:  # never approved, so never here; kept as a second lock
         raise TransitionRefused(f"cannot activate {label}: it describes a prohibited use")
@@ -656,7 +657,7 @@ def _transition(
     if step is Step.SUBMIT:
         row.submitted_by = by
     session.flush()
-    filing = _filing_read(row)
+    filing = filing_from_row(row)
     _record(
         session,
         kind=kind,
@@ -683,7 +684,7 @@ def _supersede(
     old.status = FilingStatus.RETIRED.value
     old.status_changed_at = (clock or _SYSTEM_CLOCK).now()
     session.flush()
-    filing = _filing_read(old)
+    filing = filing_from_row(old)
     _record(
         session,
         kind="filing.retired",
@@ -753,7 +754,7 @@ def public_register(session: Session) -> list[PublicRegisterEntry]:
     entries = []
     for agent in repository.active_agents(session):
         assert agent.active_version is not None
-        filing = _filing_read(_load_filing(session, agent.agent_id, agent.active_version))
+        filing = filing_from_row(_load_filing(session, agent.agent_id, agent.active_version))
         doc = filing.document
         obligations = obligations_for(filing.grade)
         periods = active_periods(session, agent_id=agent.agent_id)
