@@ -212,11 +212,15 @@ def _coverage_section(data: dict[str, Any]) -> str:
     html.append(
         _bar_chart(
             f"Requests per 1,000 residents, lowest {len(shown)} areas",
-            "Horizontal bars; the line marks the flagging threshold; flagged areas are marked ⚑.",
+            "Horizontal bars; the dashed line marks the flagging threshold; flagged areas are "
+            "marked ⚑ with the channels their requests came through.",
             [str(row["area"]) for row in shown],
             [row["rate_per_1000"] or 0.0 for row in shown],
             marks=[bool(row["possibly_unreached"]) for row in shown],
             threshold=data["threshold_per_1000"],
+            notes=[
+                str(row["channels"] or "") if row["possibly_unreached"] else "" for row in shown
+            ],
         )
     )
     html.append(
@@ -365,8 +369,9 @@ def _bar_chart(
     *,
     marks: list[bool],
     threshold: float | None,
+    notes: list[str] | None = None,
 ) -> str:
-    width, left, right, bar, gap = 900, 260, 150, 14, 5
+    width, left, right, bar, gap = 1000, 250, 330, 14, 5
     plot = width - left - right
     top = max([*values, threshold or 0.0, 1e-9])
     height = 20 + len(values) * (bar + gap) + 10
@@ -380,7 +385,8 @@ def _bar_chart(
         body.append(
             _el("rect", x=left, y=y, width=max(0.5, plot * value / top), height=bar, fill=colour)
         )
-        shown = f"{value:,.2f}{' ⚑' if flagged else ''}"
+        note = f"  {notes[index]}" if notes and notes[index] else ""
+        shown = escape(f"{value:,.2f}{' ⚑' if flagged else ''}{_clip(note, 46)}")
         body.append(_el("text", shown, x=width - right + 6, y=y + bar - 3))
     if threshold is not None:
         tx = left + plot * threshold / top
