@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.control.conftest import CONTROL, INTAKE, make_agent, make_proposal
 
 from cogov.control import (
     InvalidDecision,
@@ -29,6 +28,7 @@ from cogov.control import (
 from cogov.control.service import open_workflow, record_config
 from cogov.intake import submit
 from cogov.ledger import LedgerEntry
+from tests.control.conftest import CONTROL, INTAKE, make_agent, make_proposal
 
 ACTIONS = ["categorise", "prioritise", "route", "mark_duplicate", "draft_reply"]
 VALUES = {

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.control.conftest import make_agent, make_proposal
 
 from cogov.control import (
     Actor,
@@ -28,6 +27,7 @@ from cogov.control import (
 )
 from cogov.intake import CaseRead
 from cogov.ledger import LedgerEntry
+from tests.control.conftest import make_agent, make_proposal
 
 
 def kinds(session: Session, case_id: str) -> list[str]:

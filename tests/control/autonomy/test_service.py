@@ -9,17 +9,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.registry.conftest import filing_data
-from tests.review.conftest import (
-    BACKUP,
-    GUARDIAN,
-    POLICY,
-    Enqueue,
-    MakePending,
-    file_active_agent,
-    ledger,
-    quiet_policy,
-)
 
 from cogov.control import ControlConfig
 from cogov.control.autonomy import (
@@ -34,6 +23,17 @@ from cogov.control.autonomy import (
 from cogov.core.clock import FixedClock
 from cogov.registry import AgentNotFound, file_agent, parse_filing
 from cogov.review import decide, decide_appeal, file_appeal
+from tests.registry.conftest import filing_data
+from tests.review.conftest import (
+    BACKUP,
+    GUARDIAN,
+    POLICY,
+    Enqueue,
+    MakePending,
+    file_active_agent,
+    ledger,
+    quiet_policy,
+)
 
 QUIET = quiet_policy(initial_level=1)
 
