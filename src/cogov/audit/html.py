@@ -218,9 +218,7 @@ def _coverage_section(data: dict[str, Any]) -> str:
             [row["rate_per_1000"] or 0.0 for row in shown],
             marks=[bool(row["possibly_unreached"]) for row in shown],
             threshold=data["threshold_per_1000"],
-            notes=[
-                str(row["channels"] or "") if row["possibly_unreached"] else "" for row in shown
-            ],
+            notes=[_coverage_note(row) for row in shown],
         )
     )
     html.append(
@@ -240,6 +238,14 @@ def _coverage_section(data: dict[str, Any]) -> str:
         html.append(_details_table("Channels, all areas", pl.DataFrame(data["channels_overall"])))
     html.append("</section>")
     return "".join(html)
+
+
+def _coverage_note(row: dict[str, Any]) -> str:
+    if not row["possibly_unreached"]:
+        return ""
+    if not row["requests"]:
+        return "no requests at all"
+    return str(row["channels"] or "")
 
 
 def _responsibility_section(items: Sequence[dict[str, Any]]) -> str:
