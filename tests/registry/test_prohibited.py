@@ -27,6 +27,8 @@ class TestProhibitedEnglish:
             ("Scoring of residents by their conduct, with penalties for low scores.", {SOCIAL}),
             ("Give residents a social credit score that restricts access to housing", {SOCIAL}),
             ("compute a trust score for each resident", {SOCIAL}),
+            ("decide residents' access to services based on their social credit score",
+             {SOCIAL}),
             ("We do not score citizens; we rank residents by their conduct for benefits.",
              {SOCIAL}),
             ("infer callers' ethnicity from their names", {TRAIT}),
@@ -60,6 +62,8 @@ class TestProhibitedEnglish:
             "Prioritise requests from elderly residents for faster service",
             "identify residents who need assistance",
             "flag repeated abusive behaviour by callers to a supervisor",
+            # creditworthiness is not social scoring
+            "check applicants' credit score for housing loan eligibility",
             # negated
             "we never score citizens",
             "We never score citizens on their behaviour for rewards or penalties.",
@@ -81,6 +85,8 @@ class TestProhibitedChinese:
             ("推断来电人的民族和宗教信仰", {TRAIT}),
             ("通过声纹对来电人进行分类", {BIOMETRIC}),
             ("诱导投诉人撤回申诉", {MANIPULATION}),
+            ("根据居民的社会信用分决定其能否享受公共服务", {SOCIAL}),
+            ("利用人脸识别对来电人按民族进行分类", {BIOMETRIC, TRAIT}),
         ],
     )
     def test_prohibited(self, text: str, expected: set[ProhibitedUse]) -> None:
@@ -93,6 +99,7 @@ class TestProhibitedChinese:
             "我们绝不对市民的行为进行评分或奖惩",
             "本系统不会推断来电人的民族或宗教信仰",
             "将市民诉求分派到相应的职能部门",
+            "我们不使用居民的社会信用分，也不会限制其享受公共服务",
         ],
     )
     def test_not_prohibited(self, text: str) -> None:

@@ -141,11 +141,12 @@ CONDUCT = frozenset(
         "behaviour", "behaviours", "behavior", "behaviors", "behavioural", "behavioral",
         "conduct", "social", "trustworthiness", "trustworthy", "trust", "reliability",
         "obedience", "compliance", "loyalty", "lifestyle", "lifestyles", "habits", "activity",
-        "activities", "online", "posts", "reputation", "credit", "civility", "morality",
+        "activities", "online", "posts", "reputation", "civility", "morality",
         "moral", "attitude", "attitudes", "character", "honesty", "integrity", "civic",
     }
 )  # fmt: skip
-TRUST_BASIS = frozenset({"trustworthiness", "trustworthy", "trust", "credit", "social", "loyalty"})
+# "credit" alone is creditworthiness; "social" covers "social credit".
+TRUST_BASIS = frozenset({"trustworthiness", "trustworthy", "trust", "social", "loyalty"})
 TRAITS = frozenset(
     {
         "ethnicity", "ethnic", "race", "racial", "religion", "religious", "faith", "sexuality",
@@ -235,10 +236,17 @@ def _acts(tokens: list[str], verbs: frozenset[str]) -> list[_Act]:
         # "give residents a (social credit) score", "residents' trust scores"
         if token in SCORE_NOUNS:
             person = next(
-                (i for i in range(index - 1, max(-1, index - 5), -1) if tokens[i] in PEOPLE), None
+                (
+                    i
+                    for i in range(index - 1, max(-1, index - 5), -1)
+                    if tokens[i] in PEOPLE or tokens[i] in POSSESSIVES
+                ),
+                None,
             )
             if person is not None:
-                acts.append(_Act(token, index, tokens[person], person))
+                # "their social credit score": a possessive stands for the person
+                head = tokens[person] if tokens[person] in PEOPLE else "people"
+                acts.append(_Act(token, index, head, person))
         head, head_at = _object_head(tokens, start)
         acts.append(_Act(token, index, head, head_at))
     return acts
@@ -339,9 +347,12 @@ ZH_CONDUCT = _alternation(
     "行为", "表现", "信用", "诚信", "品行", "守信", "失信", "言论", "社交", "态度", "文明",
 )  # fmt: skip
 ZH_TRUST = _alternation("信用", "诚信", "守信", "失信")
+ZH_SOCIAL_SCORE = _alternation(
+    "社会信用分", "社会信用评分", "信用积分", "诚信分", "文明积分", "社会评分"
+)
 ZH_OUTCOME = _alternation(
     "奖励", "惩罚", "奖惩", "处罚", "惩戒", "福利", "优待", "限制", "黑名单", "红名单",
-    "待遇", "资格", "优先", "补贴", "扣分", "加分",
+    "待遇", "资格", "优先", "补贴", "扣分", "加分", "享受", "能否", "准入",
 )  # fmt: skip
 ZH_TRAITS = _alternation(
     "民族", "种族", "宗教", "信仰", "性取向", "健康状况", "疾病", "病史", "政治倾向",
@@ -350,7 +361,7 @@ ZH_TRAITS = _alternation(
 ZH_BIOMETRIC = _alternation("人脸", "面部", "声纹", "指纹", "步态", "虹膜", "生物特征")
 # Negation words; a bare 不 counts only where it negates a verb (不会, 不对 ...),
 # so 不文明行为 ("uncivil behaviour") is not read as a negation.
-ZH_NEGATION = re.compile(r"从不|绝不|决不|从未|并不|禁止|严禁|不得|没有|无需|不[会对将能做进用向]")
+ZH_NEGATION = re.compile(r"从不|绝不|决不|从未|并不|禁止|严禁|不得|没有|无需|不[会对将能做进用向使采依根按]")
 _CLAUSE_SPLIT_ZH = re.compile(r"[。；！？\n;!?]+|但是|但|然而|而是")
 
 
@@ -374,6 +385,9 @@ def _chinese_clause(clause: str) -> set[ProhibitedUse]:
     conduct = re.search(ZH_CONDUCT, clause) and not (reported and not re.search(ZH_TRUST, clause))
     outcome = re.search(ZH_OUTCOME, clause) or re.search(ZH_TRUST, clause)
     if _zh_act(clause, ZH_EVALUATE) is not None and conduct and outcome:
+        found.add(ProhibitedUse.SOCIAL_SCORING)
+    # "根据居民的社会信用分决定其能否享受公共服务": a score of persons used for an outcome
+    if _zh_act(clause, ZH_SOCIAL_SCORE) is not None and re.search(ZH_OUTCOME, clause):
         found.add(ProhibitedUse.SOCIAL_SCORING)
     traits = re.search(ZH_TRAITS, clause)
     biometric = re.search(ZH_BIOMETRIC, clause)
