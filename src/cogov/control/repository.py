@@ -11,7 +11,9 @@ from cogov.control.models import CaseWorkflow, ControlConfig, ProposalRecord
 def get_workflow(
     session: Session, case_id: str, *, for_update: bool = False
 ) -> CaseWorkflow | None:
-    if for_update:
+    # SQLite transactions begin IMMEDIATE (one writer at a time): the row is already
+    # ours, and the identity map answers without a query.
+    if for_update and session.get_bind().dialect.name != "sqlite":
         return session.scalars(
             select(CaseWorkflow).where(CaseWorkflow.case_id == case_id).with_for_update()
         ).first()
@@ -33,7 +35,7 @@ def get_config(session: Session, config_hash: str) -> ControlConfig | None:
 def get_proposal(
     session: Session, proposal_id: str, *, for_update: bool = False
 ) -> ProposalRecord | None:
-    if for_update:
+    if for_update and session.get_bind().dialect.name != "sqlite":
         return session.scalars(
             select(ProposalRecord).where(ProposalRecord.id == proposal_id).with_for_update()
         ).first()

@@ -37,10 +37,49 @@ from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.intake import CaseRead
-from cogov.ledger import Responsible, append
+from cogov.ledger import EntryDraft, Responsible, append, append_many
 from cogov.triage.protocol import Proposal
 
 _SYSTEM_CLOCK = SystemClock()
+
+
+class _Ledger:
+    """Where control's entries go: straight into the ledger, or collected and
+    written with one bulk insert (govern), in the same transaction either way."""
+
+    def __init__(self, session: Session, clock: Clock | None, *, collect: bool) -> None:
+        self.session = session
+        self.clock = clock
+        self.drafts: list[EntryDraft] | None = [] if collect else None
+
+    def add(
+        self,
+        *,
+        kind: str,
+        actor: str,
+        case_id: str,
+        payload: dict[str, Any],
+        responsible: Responsible | None,
+    ) -> None:
+        if self.drafts is None:
+            append(
+                self.session,
+                kind=kind,
+                actor=actor,
+                case_id=case_id,
+                payload=payload,
+                responsible=responsible,
+                clock=self.clock,
+            )
+        else:
+            self.drafts.append(EntryDraft(kind, actor, payload, case_id, responsible))
+
+    def write(self) -> None:
+        if self.drafts:
+            append_many(self.session, self.drafts, clock=self.clock)
+            self.drafts = []
+
+
 _KNOWN_CONFIGS = "cogov.control.known_configs"
 # The state an action moves a case to when it takes effect (if any).
 IMPLIED_STATE = {"route": "assigned", "mark_duplicate": "merged"}
@@ -52,10 +91,16 @@ VIA_STATE = "triaged"
 
 
 def record_config(
-    session: Session, *, config: ControlConfig, thresholds: dict[str, float], clock: Clock | None
+    session: Session,
+    *,
+    config: ControlConfig,
+    thresholds: dict[str, float],
+    clock: Clock | None,
+    config_hash: str | None = None,
 ) -> str:
-    """Store the configuration in force (once per hash) and return its hash."""
-    config_hash = config.hash(thresholds)
+    """Store the configuration in force (once per hash) and return its hash
+    (``config_hash``, when the caller computed it already, saves hashing again)."""
+    config_hash = config_hash or config.hash(thresholds)
     known: set[str] = session.info.setdefault(_KNOWN_CONFIGS, set())
     if config_hash in known:
         return config_hash
@@ -126,12 +171,13 @@ def transition(
     the process does not have, or one this kind of actor may not take."""
     row = _workflow_row(session, case_id)
     process = config.processes.get(row.process_id)
-    _step(session, row, process, to_state, actor, reason, responsible, clock)
+    _step(_Ledger(session, clock, collect=False), row, process, to_state, actor, reason,
+          responsible, clock)  # fmt: skip
     return WorkflowRead.of(row)
 
 
 def _step(
-    session: Session,
+    ledger: _Ledger,
     row: CaseWorkflow,
     process: Process,
     to_state: str,
@@ -159,14 +205,12 @@ def _step(
         payload["reason"] = reason
     if trigger:
         payload["proposal_id"] = trigger
-    append(
-        session,
+    ledger.add(
         kind="case.transitioned",
         actor=actor.ledger_actor,
         case_id=row.case_id,
         payload=payload,
         responsible=responsible,
-        clock=clock,
     )
 
 
@@ -281,6 +325,7 @@ def govern(
     actor = Actor.agent(agent.agent_id)
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
     ordered = sorted(proposals, key=lambda p: config.routing.rank(p.action.value))
+    ledger = _Ledger(session, clock, collect=True)
 
     records: list[tuple[Proposal, ProposalRecord]] = []
     for proposal in ordered:
@@ -307,8 +352,7 @@ def govern(
         )
         repository.add(session, record)
         records.append((proposal, record))
-        append(
-            session,
+        ledger.add(
             kind="proposal.made",
             actor=actor.ledger_actor,
             case_id=case.id,
@@ -326,12 +370,11 @@ def govern(
                 "ai_drafted": record.ai_drafted,
             },
             responsible=responsible,
-            clock=clock,
         )
 
     # The agent has looked at the case: received -> triaged, where the process lets it.
     if records and process.refusal(row.state, VIA_STATE, ActorKind.AGENT) is None:
-        _step(session, row, process, VIA_STATE, actor, None, responsible, clock)
+        _step(ledger, row, process, VIA_STATE, actor, None, responsible, clock)
 
     draw = sample_draw(f"{case.id}:{agent.agent_id}")
     agent_context = agent.as_rule_context()
@@ -369,8 +412,7 @@ def govern(
         record.verdict = decision.verdict.value
         record.verdict_by = decision.decided_by
         record.reasons = canonical_json(reasons)
-        append(
-            session,
+        ledger.add(
             kind="control.verdict",
             actor="system:control",
             case_id=case.id,
@@ -387,15 +429,15 @@ def govern(
                 "config_hash": config_hash,
             },
             responsible=responsible,
-            clock=clock,
         )
         if decision.verdict is Verdict.APPLY:
-            _apply(session, row, process, record, record.value, actor, responsible, clock)
+            _apply(ledger, row, process, record, record.value, actor, responsible, clock)
             record.state = ProposalState.APPLIED.value
             record.outcome = Outcome.APPLIED.value
             record.final_value = record.value
             record.decided_at = now
     session.flush()
+    ledger.write()
     return GovernedCase(
         workflow=WorkflowRead.of(row),
         proposals=tuple(ProposalRead.of(record) for _, record in records),
@@ -403,7 +445,7 @@ def govern(
 
 
 def _apply(
-    session: Session,
+    ledger: _Ledger,
     row: CaseWorkflow,
     process: Process,
     record: ProposalRecord,
@@ -440,8 +482,7 @@ def _apply(
         raise InvalidDecision("action", f"{action!r} is not an action control can apply")
     row.updated_at = now
     row.version += 1
-    append(
-        session,
+    ledger.add(
         kind="proposal.applied",
         actor=actor.ledger_actor,
         case_id=row.case_id,
@@ -452,11 +493,10 @@ def _apply(
             "by": actor.kind.value,
         },
         responsible=responsible,
-        clock=clock,
     )
     if target is not None:
         for state in path or []:
-            _step(session, row, process, state, actor, None, responsible, clock, trigger=record.id)
+            _step(ledger, row, process, state, actor, None, responsible, clock, trigger=record.id)
 
 
 def developer_ref(agent_id: str, version: str, model_hash: str) -> str:
@@ -508,7 +548,8 @@ def apply_human_decision(
         refusal = process_refusal(process, row.state, record.action, ActorKind.HUMAN)
         if refusal is not None:
             raise TransitionRefused(row.case_id, row.state, record.action, refusal)
-        _apply(session, row, process, record, final, Actor.human(reviewer), responsible, clock)
+        ledger = _Ledger(session, clock, collect=False)
+        _apply(ledger, row, process, record, final, Actor.human(reviewer), responsible, clock)
     record.state = ProposalState.DECIDED.value
     record.outcome = outcome.value
     record.final_value = final if outcome is not Outcome.REJECTED else None

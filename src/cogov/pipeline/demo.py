@@ -1,0 +1,390 @@
+"""`cogov demo` without the terminal: set up an agency from nothing, learn from
+the first part of a real history, and replay the rest as live requests through
+the whole governed path. Where a human is needed, the replay decides as the
+agency really did (its real department and outcome) and counts those decisions
+as such; nothing is invented."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cogov.control import ControlConfig, ProposalRead, Verdict
+from cogov.core.canonical import canonical_json, sha256_hex
+from cogov.core.clock import Clock, parse_iso_utc
+from cogov.control.autonomy.service import current_level, raise_level
+from cogov.core.types import Role
+from cogov.db.session import unit_of_work
+from cogov.identity.service import add_user
+from cogov.ledger import make_checkpoint, verify
+from cogov.ledger.keys import LedgerKey
+from cogov.pipeline.deployment import Deployment
+from cogov.pipeline.history import HistoryRecord, SplitHistory
+from cogov.pipeline.walk import BatchItem, CaseOutcome, process_batch
+from cogov.registry import service as registry
+from cogov.registry.filing_file import parse_filing
+from cogov.review import decide
+from cogov.triage.classifier import TrainedEngine, train
+from cogov.triage.protocol import ActionKind
+
+AGENT_ID = "demo-router"
+ADMIN, APPROVER, GUARDIAN, BACKUP = "demo.admin", "demo.approver", "demo.guardian", "demo.backup"
+TEAM = "Demo 311 service centre"
+
+Report = Callable[[str, int, int], None]
+
+
+def _quiet(_what: str, _done: int, _total: int) -> None:
+    return None
+
+
+def train_router(split: SplitHistory, *, progress: Report = _quiet) -> TrainedEngine:
+    """The default engine, trained on the first part of the history: request text ->
+    the department the agency really chose."""
+    return train(
+        [record.text for record in split.train],
+        [record.department for record in split.train],
+        case_ids=[record.ref for record in split.train],
+        action=ActionKind.ROUTE,
+        text_columns=(),  # the replayed description already joins the history's text columns
+        label_column=split.columns.label,
+        progress=progress,
+    )
+
+
+def filing(split: SplitHistory, engine: TrainedEngine) -> dict[str, Any]:
+    """The demo router's filing: what it does, who answers for it, its model and data."""
+    snapshot = sha256_hex(canonical_json([[r.ref, r.text, r.department] for r in split.train]))
+    return {
+        "agent_id": AGENT_ID,
+        "name": "Demo request router",
+        "purpose": "Suggests the department for each replayed request so it reaches the "
+        "right team faster. It never rejects or closes a request.",
+        "services": list(split.catalogue.codes),
+        "algorithm_type": "supervised-classification",
+        "model": {
+            "description": "cogov's default engine: calibrated linear model over word and "
+            "character n-grams; explains each output with the words and similar past cases.",
+            "version": engine.identity.version,
+            "hash": engine.identity.model_hash,
+        },
+        "training_data": {
+            "description": f"The first {len(split.train)} requests of the history "
+            f"(text, and the department ({split.columns.label}) that handled them).",
+            "snapshot_hash": snapshot,
+        },
+        "developer": {"organisation": "cogov demo", "contact": "demo@cogov.invalid"},
+        "deployer": {"organisation": TEAM, "contact": "demo@cogov.invalid"},
+        "operating_department": TEAM,
+        "guardian": GUARDIAN,
+        "backup_guardian": BACKUP,
+        "security_responsible": "Demo security officer",
+        "legal_basis": "Demonstration on public open data; no decision affects anyone.",
+        "human_intervention": "Below its confidence threshold, where a rule says so, and "
+        "for a sample of its cases, the guardian's team decides.",
+        "appeal": "Every decision can be appealed to a person who took no part in it.",
+        "languages": ["en", "zh"],
+        "confidence_threshold": round(engine.threshold, 6),
+        "impact_assessment": {
+            "answers": {
+                "decision_affects": "routing",
+                "autonomy": "acts_with_sampling",
+                "reversibility": "easily_reversible",
+                "duration": "days",
+                "vulnerability": "includes_vulnerable",
+                "data_sensitivity": "personal",
+                "scale": "large",
+                "explainability": "partly",
+                "data_sources": "own_records",
+                "scores_people_behaviour": "no",
+                "infers_protected_traits": "no",
+                "biometric_categorisation": "no",
+                "manipulation": "no",
+                "mitigations": [
+                    "documented_human_review",
+                    "appeal_to_human",
+                    "bias_tested",
+                    "group_monitoring",
+                    "explanation_to_person",
+                    "data_quality_checked",
+                    "guardian_trained",
+                    "publicly_registered",
+                ],
+            }
+        },
+        "security_assessment": {"status": "passed", "reference": "DEMO-SA-1", "date": "2026-01-01"},
+        "ethics_review": {"status": "not_required"},
+        "public_summary": "An AI assistant suggests which team should handle each request. "
+        "When it is unsure, a person decides; you can always appeal to a person.",
+        "technical_detail": "Calibrated linear model over TF-IDF word and character n-grams, "
+        "trained on the agency's own past requests.",
+        "public_contact": "demo@cogov.invalid",
+    }
+
+
+def set_up_agency(
+    session: Session, *, split: SplitHistory, engine: TrainedEngine, clock: Clock
+) -> None:
+    """Users (administrators, the guardian and a backup), then the router filed,
+    submitted, approved by another administrator, and activated: every step in
+    the ledger, as for a real agent."""
+    add_user(session, username=ADMIN, roles=[Role.ADMINISTRATOR], display_name="Demo admin",
+             clock=clock)  # fmt: skip
+    for username, roles, name in (
+        (APPROVER, [Role.ADMINISTRATOR], "Demo approving administrator"),
+        (GUARDIAN, [Role.REVIEWER], "Demo guardian"),
+        (BACKUP, [Role.REVIEWER], "Demo backup guardian"),
+    ):
+        add_user(session, username=username, roles=roles, display_name=name, by=ADMIN,
+                 clock=clock)  # fmt: skip
+    registry.file_agent(session, document=parse_filing(filing(split, engine)), by=ADMIN,
+                        clock=clock)  # fmt: skip
+    steps = (
+        (registry.submit, ADMIN, "Demo agent filed for approval"),
+        (registry.approve, APPROVER, "Security assessment passed; grade obligations accepted"),
+        (registry.activate, ADMIN, "Guardians on duty; demo replay starts"),
+    )
+    for step, by, reason in steps:
+        step(session, agent_id=AGENT_ID, by=by, reason=reason, clock=clock)
+    # A new agent starts at the initial autonomy level; only its guardian may raise
+    # it (here to its grade's ceiling), and the controller lowers it again at once if
+    # the human decisions that follow show it is wrong too often.
+    ceiling = registry.get_agent(session, agent_id=AGENT_ID).latest.obligations.max_autonomy_level
+    if current_level(session, AGENT_ID) < ceiling:
+        raise_level(
+            session,
+            agent_id=AGENT_ID,
+            to_level=ceiling,
+            by=GUARDIAN,
+            reason="Cross-validated precision above the threshold; supervised start",
+            clock=clock,
+        )
+
+
+@dataclass
+class ReplayTally:
+    """What the replay did, case by case, and the human decisions it stood in for."""
+
+    outcomes: list[CaseOutcome] = field(default_factory=list)
+    records: list[HistoryRecord] = field(default_factory=list)
+    human_decisions: Counter[str] = field(default_factory=Counter)
+    left_for_people: int = 0
+    refused: list[tuple[int, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _agency_decision(
+    proposal: ProposalRead, record: HistoryRecord
+) -> tuple[str, str | None, str | None]:
+    """(decision, reason code, new value) as the agency really decided."""
+    if proposal.action == "route":
+        if proposal.value == record.department:
+            return "approve", "confirmed", None
+        return "edit", "wrong_department", record.department
+    if proposal.action == "categorise":
+        if proposal.value == record.service_name:
+            return "approve", "confirmed", None
+        return "edit", "wrong_category", record.service_name
+    if proposal.action == "mark_duplicate":
+        return (
+            ("approve", "confirmed", None)
+            if record.was_duplicate
+            else ("reject", "not_duplicate", None)
+        )
+    raise LookupError(proposal.action)
+
+
+def decide_as_the_agency(
+    session: Session,
+    *,
+    outcome: CaseOutcome,
+    record: HistoryRecord,
+    config: ControlConfig,
+    clock: Clock,
+    tally: ReplayTally,
+) -> None:
+    """Every proposal of this case that waits for a human is decided by the guardian
+    as the agency really decided it (recorded like any human decision)."""
+    for run in outcome.runs:
+        if run.governed is None:
+            continue
+        for proposal, item_id in zip(run.governed.pending, run.review_item_ids, strict=True):
+            try:
+                decision, code, value = _agency_decision(proposal, record)
+            except LookupError:
+                tally.left_for_people += 1  # the history holds no such decision to replay
+                continue
+            decide(
+                session,
+                item_id=item_id,
+                reviewer=GUARDIAN,
+                decision=decision,
+                config=config,
+                reason_code=code,
+                new_value=value,
+                clock=clock,
+            )
+            tally.human_decisions[decision] += 1
+
+
+def replay(
+    db: Engine,
+    split: SplitHistory,
+    deployment: Deployment,
+    *,
+    batch_size: int = 250,
+    progress: Report = _quiet,
+) -> ReplayTally:
+    """Replay the history's second part as live requests, batch by batch."""
+    tally = ReplayTally()
+    started = time.perf_counter()
+    total = len(split.replay)
+    for start in range(0, total, batch_size):
+        chunk = split.replay[start : start + batch_size]
+        items = [BatchItem(request=r.request(), source_ref=r.ref) for r in chunk]
+        report = process_batch(db, items, deployment=deployment, batch_size=batch_size)
+        tally.refused += [(start + i, f, r) for i, f, r in report.refused]
+        refused_at = {i for i, _, _ in report.refused}
+        kept = [record for i, record in enumerate(chunk) if i not in refused_at]
+        with unit_of_work(db) as session:
+            for outcome, record in zip(report.outcomes, kept, strict=True):
+                decide_as_the_agency(
+                    session,
+                    outcome=outcome,
+                    record=record,
+                    config=deployment.control,
+                    clock=deployment.clock,
+                    tally=tally,
+                )
+        tally.outcomes += report.outcomes
+        tally.records += kept
+        progress("replay", min(start + batch_size, total), total)
+    tally.seconds = time.perf_counter() - started
+    return tally
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Both logics side by side: efficiency and co-governance."""
+
+    cases: int
+    without_human: int
+    auto_routed: int
+    auto_routed_correct: int
+    route_ms_median: float | None
+    route_ms_p90: float | None
+    cases_per_second: float
+    human_decisions: dict[str, int]
+    verdicts: dict[str, int]
+    decided_by: dict[str, int]
+    proposals: int
+    explained: int
+    left_for_people: int
+    ledger_entries: int
+    ledger_ok: bool
+    ledger_problem: str | None
+    checkpoint_size: int | None
+
+    @property
+    def overrides(self) -> int:
+        return self.human_decisions.get("edit", 0) + self.human_decisions.get("reject", 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "efficiency": {
+                "cases": self.cases,
+                "handled_without_a_human": self.without_human,
+                "share_without_a_human": _share(self.without_human, self.cases),
+                "auto_routed": self.auto_routed,
+                "auto_routed_matching_the_agency": _share(
+                    self.auto_routed_correct, self.auto_routed
+                ),
+                "time_to_route_ms_median": self.route_ms_median,
+                "time_to_route_ms_p90": self.route_ms_p90,
+                "cases_per_second": round(self.cases_per_second, 1),
+            },
+            "co_governance": {
+                "human_decisions": dict(self.human_decisions),
+                "human_decisions_replayed_from_the_agency_record": True,
+                "overrides": self.overrides,
+                "override_rate": _share(self.overrides, sum(self.human_decisions.values())),
+                "verdicts": self.verdicts,
+                "decided_by": self.decided_by,
+                "explanation_coverage": _share(self.explained, self.proposals),
+                "left_for_people": self.left_for_people,
+                "ledger_entries": self.ledger_entries,
+                "ledger_verified": self.ledger_ok,
+                "ledger_problem": self.ledger_problem,
+                "signed_checkpoint_size": self.checkpoint_size,
+            },
+        }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _percentile(values: Sequence[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
+
+
+def measure(tally: ReplayTally, *, db: Engine, key: LedgerKey, clock: Clock) -> Measures:
+    """Count what happened, sign a checkpoint, and verify the whole ledger."""
+    route_ms: list[float] = []
+    auto_routed = auto_correct = without_human = explained = 0
+    verdicts: Counter[str] = Counter()
+    decided_by: Counter[str] = Counter()
+    proposals = 0
+    for outcome, record in zip(tally.outcomes, tally.records, strict=True):
+        made = outcome.proposals
+        proposals += len(made)
+        for proposal in made:
+            verdicts[proposal.verdict.value] += 1
+            if proposal.verdict is not Verdict.APPLY:
+                decided_by[proposal.verdict_by] += 1
+            if proposal.explanation.get("summary") and proposal.explanation.get("evidence"):
+                explained += 1
+        if made and not outcome.needs_human:
+            without_human += 1
+        routed = [p for p in made if p.action == "route" and p.verdict is Verdict.APPLY]
+        if routed and outcome.workflow.routed_at:
+            auto_routed += 1
+            auto_correct += int(routed[0].value == record.department)
+            received = parse_iso_utc(outcome.case.received_at)
+            done: datetime = parse_iso_utc(outcome.workflow.routed_at)
+            route_ms.append((done - received).total_seconds() * 1000)
+    with unit_of_work(db) as session:
+        checkpoint = make_checkpoint(session, key=key, clock=clock)
+    with unit_of_work(db) as session:
+        report = verify(session, public_key=key.public_key)
+    cases = len(tally.outcomes)
+    return Measures(
+        cases=cases,
+        without_human=without_human,
+        auto_routed=auto_routed,
+        auto_routed_correct=auto_correct,
+        route_ms_median=round(statistics.median(route_ms), 2) if route_ms else None,
+        route_ms_p90=_percentile(route_ms, 0.9),
+        cases_per_second=cases / tally.seconds if tally.seconds else 0.0,
+        human_decisions=dict(tally.human_decisions),
+        verdicts=dict(verdicts),
+        decided_by=dict(decided_by.most_common(6)),
+        proposals=proposals,
+        explained=explained,
+        left_for_people=tally.left_for_people,
+        ledger_entries=report.entries,
+        ledger_ok=report.ok,
+        ledger_problem=report.problem.message if report.problem else None,
+        checkpoint_size=checkpoint.size,
+    )

@@ -1,0 +1,329 @@
+"""A real agency's history, read for the demo and the sandbox: which columns say
+what (presets for the public 311 exports, or column flags), split in time into a
+part to learn from and a part to replay as live requests, each replayed request
+carrying what the agency really did with it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cogov.core.errors import ValidationFailed
+from cogov.core.types import Channel
+from cogov.intake import Catalogue, service_code_for
+from cogov.triage.history import read_table
+from cogov.triage.text import join_fields
+
+_CHANNELS = {
+    "phone": Channel.PHONE,
+    "call": Channel.PHONE,
+    "voicemail": Channel.PHONE,
+    "online": Channel.WEB,
+    "web": Channel.WEB,
+    "self service": Channel.WEB,
+    "mobile": Channel.APP,
+    "mobile app": Channel.APP,
+    "mobile/open311": Channel.OPEN311,
+    "api": Channel.OPEN311,
+    "email": Channel.EMAIL,
+    "e-mail": Channel.EMAIL,
+    "walk-in": Channel.COUNTER,
+    "counter": Channel.COUNTER,
+    "sms": Channel.SMS,
+    "text": Channel.SMS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryColumns:
+    """Which column holds what. ``text`` columns are what the engine reads;
+    ``label`` is the department the agency really sent the request to."""
+
+    text: tuple[str, ...]
+    label: str
+    id: str | None = None
+    created: str | None = None
+    service: str | None = None
+    channel: str | None = None
+    outcome: str | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+    address: str | None = None
+    # A case the agency closed as a duplicate says so in ``outcome`` (regex, any case).
+    duplicate_pattern: str | None = None
+    created_formats: tuple[str, ...] = ()
+
+    def named(self) -> dict[str, str]:
+        """Every column named, by role (for checking the file has them)."""
+        roles = {
+            "--id-col": self.id,
+            "--created-col": self.created,
+            "--label-col": self.label,
+            "--service-col": self.service,
+            "--channel-col": self.channel,
+            "--outcome-col": self.outcome,
+            "--lat-col": self.latitude,
+            "--long-col": self.longitude,
+            "--address-col": self.address,
+        }
+        found = {flag: column for flag, column in roles.items() if column}
+        for column in self.text:
+            found.setdefault("--text-col", column)
+        return found
+
+
+PRESETS: Mapping[str, HistoryColumns] = {
+    # NYC Open Data "311 Service Requests" as exported (CSV headers in Title Case).
+    "nyc311": HistoryColumns(
+        text=("Complaint Type", "Descriptor", "Location Type"),
+        label="Agency",
+        id="Unique Key",
+        created="Created Date",
+        service="Complaint Type",
+        channel="Open Data Channel Type",
+        outcome="Resolution Description",
+        latitude="Latitude",
+        longitude="Longitude",
+        address="Incident Address",
+        duplicate_pattern=r"\bduplicate\b",
+        created_formats=("%m/%d/%y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"),
+    ),
+    # The same data through NYC's SODA API (what `cogov demo` downloads).
+    "nyc311-api": HistoryColumns(
+        text=("complaint_type", "descriptor", "location_type"),
+        label="agency",
+        id="unique_key",
+        created="created_date",
+        service="complaint_type",
+        channel="open_data_channel_type",
+        outcome="resolution_description",
+        latitude="latitude",
+        longitude="longitude",
+        address="incident_address",
+        duplicate_pattern=r"\bduplicate\b",
+        created_formats=("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"),
+    ),
+    "sf311": HistoryColumns(
+        text=("category", "complaint_type", "descriptor"),
+        label="agency_name",
+        id="unique_key",
+        created="created_date",
+        service="category",
+        channel="source",
+        outcome="status_notes",
+        latitude="latitude",
+        longitude="longitude",
+        address="incident_address",
+        duplicate_pattern=r"duplicate",
+        created_formats=("%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%d %H:%M:%S"),
+    ),
+    "baltimore311": HistoryColumns(
+        text=("SRType",),
+        label="Agency",
+        id="ServiceRequestNum",
+        created="CreatedDate",
+        service="SRType",
+        channel="MethodReceived",
+        outcome="SRStatus",
+        latitude="Latitude",
+        longitude="Longitude",
+        address="Address",
+        duplicate_pattern=r"duplicate",
+        created_formats=("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"),
+    ),
+    "la311": HistoryColumns(
+        text=("RequestType",),
+        label="Owner",
+        id="SRNumber",
+        created="CreatedDate",
+        service="RequestType",
+        channel="RequestSource",
+        latitude="Latitude",
+        longitude="Longitude",
+        address="Address",
+        created_formats=("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"),
+    ),
+    "cfpb": HistoryColumns(
+        text=("Issue", "Sub-issue", "Consumer complaint narrative"),
+        label="Product",
+        id="Complaint ID",
+        created="Date received",
+        channel="Submitted via",
+        created_formats=("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """One past request: what the citizen asked, and what the agency really did."""
+
+    ref: str
+    text: str
+    service_name: str
+    department: str
+    channel: Channel
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+    was_duplicate: bool = False
+
+    @property
+    def service_code(self) -> str:
+        return service_code_for(self.service_name)
+
+    def request(self) -> dict[str, Any]:
+        """The request as a citizen (or the call centre) would have sent it."""
+        body: dict[str, Any] = {
+            "service_code": self.service_code,
+            "description": self.text[:4000],
+            "channel": self.channel.value,
+        }
+        if self.latitude is not None and self.longitude is not None:
+            body["lat"], body["long"] = self.latitude, self.longitude
+        if self.address:
+            body["address_string"] = self.address[:500]
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class SplitHistory:
+    train: tuple[HistoryRecord, ...]
+    replay: tuple[HistoryRecord, ...]
+    rows_read: int
+    dropped: int
+    columns: HistoryColumns
+    catalogue: Catalogue = field(repr=False)
+
+
+def columns_for(preset: str | None, overrides: Mapping[str, Any]) -> HistoryColumns:
+    """The preset's columns with any flag given on top (None means "not given")."""
+    if preset is not None and preset not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        raise ValidationFailed("--preset", f"{preset!r} is not a preset ({known})")
+    given = {key: value for key, value in overrides.items() if value not in (None, (), [])}
+    if preset is None:
+        if "text" not in given or "label" not in given:
+            raise ValidationFailed(
+                "--text-col/--label-col",
+                "name the text and label columns, or choose a --preset "
+                f"({', '.join(sorted(PRESETS))})",
+            )
+        return HistoryColumns(**{**given, "text": tuple(given["text"])})
+    if "text" in given:
+        given["text"] = tuple(given["text"])
+    return replace(PRESETS[preset], **given)
+
+
+def _parse_created(frame: pl.DataFrame, column: str, formats: Sequence[str]) -> pl.Series:
+    text = frame[column].str.strip_chars()
+    parsed = pl.Series(column, [None] * frame.height, dtype=pl.Datetime("us"))
+    for fmt in formats:
+        attempt = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        if attempt.dtype != pl.Datetime("us"):
+            attempt = attempt.dt.replace_time_zone(None).cast(pl.Datetime("us"))
+        parsed = parsed.fill_null(attempt)
+    return parsed
+
+
+def _float(value: str | None) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value.replace(",", ""))
+    except ValueError:
+        return None
+    return number if number == number else None
+
+
+def read_split(
+    path: Path,
+    columns: HistoryColumns,
+    *,
+    train_share: float = 0.5,
+    replay_limit: int | None = None,
+) -> SplitHistory:
+    """Read the history, order it by time (file order where there is no usable
+    date), and split it: the first ``train_share`` teaches, the rest is replayed
+    (at most ``replay_limit`` requests)."""
+    if not 0.05 <= train_share <= 0.95:
+        raise ValidationFailed("--train-share", "must be between 0.05 and 0.95")
+    frame = read_table(path)
+    for flag, column in columns.named().items():
+        if column not in frame.columns:
+            available = ", ".join(frame.columns)
+            raise ValidationFailed(flag, f"no column {column!r} in {path.name}; has: {available}")
+    for column in columns.text:
+        if column not in frame.columns:
+            raise ValidationFailed("--text-col", f"no column {column!r} in {path.name}")
+    rows_read = frame.height
+    frame = frame.with_row_index("__row")
+    if columns.created and columns.created_formats:
+        created = _parse_created(frame, columns.created, columns.created_formats)
+        if created.null_count() < frame.height:
+            frame = frame.with_columns(created.alias("__created")).sort(
+                ["__created", "__row"], nulls_last=True
+            )
+    duplicate = (
+        re.compile(columns.duplicate_pattern, re.IGNORECASE) if columns.duplicate_pattern else None
+    )
+    records: list[HistoryRecord] = []
+    dropped = 0
+    for row in frame.iter_rows(named=True):
+        text = join_fields([(row.get(c) or "").strip() for c in columns.text])
+        department = (row.get(columns.label) or "").strip()
+        if not text or not department:
+            dropped += 1
+            continue
+        service = (row.get(columns.service) or "").strip() if columns.service else ""
+        channel_text = (row.get(columns.channel) or "").strip().lower() if columns.channel else ""
+        outcome = (row.get(columns.outcome) or "") if columns.outcome else ""
+        latitude = _float(row.get(columns.latitude)) if columns.latitude else None
+        longitude = _float(row.get(columns.longitude)) if columns.longitude else None
+        if latitude is not None and not -90 <= latitude <= 90:
+            latitude = None
+        if longitude is not None and not -180 <= longitude <= 180:
+            longitude = None
+        if latitude is None or longitude is None:
+            latitude = longitude = None
+        records.append(
+            HistoryRecord(
+                ref=str(row.get(columns.id) or row["__row"] + 1)
+                if columns.id
+                else str(row["__row"] + 1),
+                text=text,
+                service_name=service or "General",
+                department=department,
+                channel=_CHANNELS.get(channel_text, Channel.OTHER),
+                latitude=latitude,
+                longitude=longitude,
+                address=(row.get(columns.address) or "").strip() or None
+                if columns.address
+                else None,
+                was_duplicate=bool(duplicate and duplicate.search(outcome)),
+            )
+        )
+    if len(records) < 20:
+        raise ValidationFailed(
+            "--history", f"{path.name} has {len(records)} usable rows; the demo needs at least 20"
+        )
+    cut = int(len(records) * train_share)
+    train, replay = records[:cut], records[cut:]
+    if replay_limit is not None:
+        replay = replay[:replay_limit]
+    catalogue = Catalogue.of_names(
+        sorted({record.service_name for record in records}), group="Services from the history"
+    )
+    return SplitHistory(
+        train=tuple(train),
+        replay=tuple(replay),
+        rows_read=rows_read,
+        dropped=dropped,
+        columns=columns,
+        catalogue=catalogue,
+    )
