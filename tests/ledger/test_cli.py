@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,38 @@ class TestExportAndKey:
         assert len(bytes.fromhex(key_hash)) == 4
         assert key.startswith("A")  # base64 of the Ed25519 algorithm byte 0x01 first
         assert (data_dir / "ledger" / "signing-key.pem").stat().st_mode & 0o077 == 0
+
+
+class TestDocumentedThirdPartyCheck:
+    def test_the_script_in_docs_ledger_md_checks_a_real_proof(
+        self, data_dir: Path, tmp_path: Path
+    ) -> None:
+        # docs/ledger.md promises a third party can check a proof with the standard
+        # library, `cryptography`, the public key and the checkpoint: run that script.
+        docs = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
+        script = re.search(r"```python\n(import base64.*?)```", docs.read_text(), re.S)
+        assert script is not None
+        cli(data_dir, "checkpoint")
+        proof, key = tmp_path / "proof.json", tmp_path / "key.pem"
+        proof.write_text(cli(data_dir, "prove", "11")[1])
+        key.write_text(cli(data_dir, "public-key")[1])
+        (tmp_path / "check.py").write_text(script.group(1))
+        done = subprocess.run(
+            [sys.executable, str(tmp_path / "check.py"), str(proof), str(key)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("entry 11 is in cogov.ledger/")
+        bundle = json.loads(proof.read_text())
+        bundle["entry_bytes"] = bundle["entry_bytes"].replace('"i":10', '"i":99')
+        proof.write_text(json.dumps(bundle))
+        done = subprocess.run(
+            [sys.executable, str(tmp_path / "check.py"), str(proof), str(key)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode != 0
+        assert "not included" in done.stderr
