@@ -165,3 +165,20 @@ def test_live_database_audit_and_responsibility(tmp_path: Path) -> None:
     assert one.exit_code == 0, one.output
     assert "deployer" in one.output
     assert "ledger" in one.output
+
+
+def test_period_bounds_on_a_file(tmp_path: Path) -> None:
+    args = [
+        "audit",
+        "run",
+        "--data",
+        str(cases_file(tmp_path)),
+        *FLAGS,
+        "--replicates",
+        "0",
+        "--json",
+    ]
+    whole = json.loads(runner.invoke(app, args).output)["cases"]
+    part = runner.invoke(app, [*args, "--from", "2024-03-01", "--to", "2024-03-31T23:59:59"])
+    assert part.exit_code == 0, part.output
+    assert 0 < json.loads(part.output)["cases"] < whole

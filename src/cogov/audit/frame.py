@@ -9,8 +9,8 @@ way and simply comes out null (and is reported as "no data") where nothing fed i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Final
 
 import polars as pl
@@ -78,6 +78,22 @@ class CaseFrame:
     @property
     def rows(self) -> int:
         return self.data.height
+
+
+def within(frame: CaseFrame, start: datetime | None, end: datetime | None) -> CaseFrame:
+    """The cases created in [start, end] (naive times are UTC; either bound may be open)."""
+    if start is None and end is None:
+        return frame
+    condition = pl.lit(True)
+    if start is not None:
+        condition = condition & (pl.col("created_at") >= _naive(start))
+    if end is not None:
+        condition = condition & (pl.col("created_at") <= _naive(end))
+    return replace(frame, data=frame.data.filter(condition))
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def empty_column(name: str, height: int) -> pl.Series:

@@ -24,6 +24,7 @@ from cogov.audit import (
     write_outputs,
 )
 from cogov.audit.errors import BadInput
+from cogov.audit.frame import within
 from cogov.audit.live import frame_from_database
 from cogov.audit.responsibility import responsibility_for_case, responsibility_for_period
 from cogov.cli.context import (
@@ -167,6 +168,12 @@ def run_command(
             "--coverage-fraction", help="Flag areas below this fraction of the median rate."
         ),
     ] = 0.5,
+    received_from: Annotated[
+        datetime | None, typer.Option("--from", help="Only cases created from this time (UTC).")
+    ] = None,
+    received_to: Annotated[
+        datetime | None, typer.Option("--to", help="Only cases created up to this time (UTC).")
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Directory for audit.json, CSV tables and report.html."),
@@ -215,15 +222,23 @@ def run_command(
         columns = base.merged(flags)
         if channel and "channel" not in columns.groups and not group:
             columns = columns.merged({"groups": (*columns.groups, "channel")})
-        frame = read_cases(data, columns)
+        frame = within(read_cases(data, columns), received_from, received_to)
     else:
         if preset_name or any(value for key, value in flags.items() if key != "groups"):
             raise BadInput(
                 "--data", "column flags and --preset describe a file: name it with --data FILE"
             )
         with session_for(data_dir) as session:
-            frame = frame_from_database(session, groups=tuple(group or ()))
-            findings = [report.as_dict() for report in responsibility_for_period(session)]
+            frame = frame_from_database(
+                session,
+                groups=tuple(group or ()),
+                received_from=received_from,
+                received_to=received_to,
+            )
+            wrong = responsibility_for_period(
+                session, received_from=received_from, received_to=received_to
+            )
+            findings = [report.as_dict() for report in wrong]
     people = None
     if population is not None:
         if not area or not count:
