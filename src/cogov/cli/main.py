@@ -6,7 +6,7 @@ import typer
 from click.exceptions import UsageError
 
 from cogov import __version__
-from cogov.cli import audit, db, ledger, registry, serve, tokens, triage, users
+from cogov.cli import audit, db, demo, ledger, registry, review, serve, tokens, triage, users
 
 app = typer.Typer(
     name="cogov",
@@ -22,7 +22,11 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(triage.app, name="triage")
+app.add_typer(review.app, name="review")
+app.add_typer(review.appeals_app, name="appeals")
+app.add_typer(review.autonomy_app, name="autonomy")
 app.command("serve")(serve.serve_command)
+app.command("demo")(demo.demo_command)
 
 
 def _version(value: bool) -> None:
