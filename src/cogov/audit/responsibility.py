@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 from sqlalchemy.orm import Session
 
-from cogov.audit.live import cases_in_period
+from cogov.audit.frame import CaseFrame
+from cogov.audit.live import frame_from_database
 from cogov.audit.rules import (
     DEFAULT_MIN_GROUP_SHARE,
     DEFAULT_SIMILARITY_LIMIT,
@@ -104,17 +106,24 @@ def responsibility_for_period(
     *,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
+    frame: CaseFrame | None = None,
     training_group_shares: Mapping[str, Mapping[str, float]] | None = None,
     similarity_limit: float = DEFAULT_SIMILARITY_LIMIT,
     min_group_share: float = DEFAULT_MIN_GROUP_SHARE,
 ) -> list[ProposalReport]:
     """Reports for every overridden proposal and upheld appeal among the cases
-    received in the period."""
+    received in the period. ``frame``: the live case frame of that period when the
+    caller has it already (only its overridden or upheld cases are looked at)."""
+    if frame is None:
+        frame = frame_from_database(session, received_from=received_from, received_to=received_to)
+    suspects = frame.data.filter(pl.col("overridden") | pl.col("appeal_upheld")).get_column(
+        "case_id"
+    )
     out = []
-    for case in cases_in_period(session, received_from, received_to):
+    for case_id in suspects.to_list():
         for report in responsibility_for_case(
             session,
-            case_id=case.id,
+            case_id=case_id,
             training_group_shares=training_group_shares,
             similarity_limit=similarity_limit,
             min_group_share=min_group_share,

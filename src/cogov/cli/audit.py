@@ -235,9 +235,7 @@ def run_command(
                 received_from=received_from,
                 received_to=received_to,
             )
-            wrong = responsibility_for_period(
-                session, received_from=received_from, received_to=received_to
-            )
+            wrong = responsibility_for_period(session, frame=frame)
             findings = [report.as_dict() for report in wrong]
     people = None
     if population is not None:
