@@ -93,6 +93,10 @@ class TestRegistryCli:
         assert "still active" in cli("registry", "history", "router-agent")
         public = json.loads(cli("registry", "public", "--json"))
         assert public[0]["agent_id"] == "router-agent"
+        out = cli("users", "disable", "m.lopez", "--by", "admin", "--reason", "left")
+        assert "m.lopez guards router-agent: these agents stop acting" in out
+        out = cli("registry", "gate", "router-agent", "--service", "rodent", code=1)
+        assert "backup guardian 'm.lopez' is disabled" in out
 
     def test_exports(self, cli: Cli) -> None:
         cli("registry", "file", str(EXAMPLE))

@@ -12,6 +12,7 @@ from cogov.cli.context import (
     DataDirOption,
     JsonOption,
     console,
+    err_console,
     handle_errors,
     print_json,
     session_for,
@@ -26,6 +27,7 @@ from cogov.identity import (
     set_password,
     set_roles,
 )
+from cogov.registry import agents_guarded_by
 
 app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
 
@@ -128,7 +130,15 @@ def disable_command(
     """Disable a user: they can no longer sign in or act; agents they guard stop."""
     with session_for(data_dir) as session:
         user = disable_user(session, username=username, by=by, reason=reason)
+        stopped = agents_guarded_by(session, username=username)
     console.print(f"disabled user [bold]{user.username}[/]", highlight=False)
+    if stopped:
+        err_console.print(
+            f"[bold yellow]warning:[/] {username} guards {', '.join(stopped)}: "
+            "these agents stop acting until new guardians are on duty "
+            "(cogov registry guardians AGENT --guardian G --backup B --by ADMIN --reason ...)",
+            highlight=False,
+        )
 
 
 @app.command("enable")

@@ -245,8 +245,8 @@ def _acts(tokens: list[str], verbs: frozenset[str]) -> list[_Act]:
             )
             if person is not None:
                 # "their social credit score": a possessive stands for the person
-                head = tokens[person] if tokens[person] in PEOPLE else "people"
-                acts.append(_Act(token, index, head, person))
+                owner = tokens[person] if tokens[person] in PEOPLE else "people"
+                acts.append(_Act(token, index, owner, person))
         head, head_at = _object_head(tokens, start)
         acts.append(_Act(token, index, head, head_at))
     return acts
@@ -361,7 +361,9 @@ ZH_TRAITS = _alternation(
 ZH_BIOMETRIC = _alternation("人脸", "面部", "声纹", "指纹", "步态", "虹膜", "生物特征")
 # Negation words; a bare 不 counts only where it negates a verb (不会, 不对 ...),
 # so 不文明行为 ("uncivil behaviour") is not read as a negation.
-ZH_NEGATION = re.compile(r"从不|绝不|决不|从未|并不|禁止|严禁|不得|没有|无需|不[会对将能做进用向使采依根按]")
+ZH_NEGATION = re.compile(
+    r"从不|绝不|决不|从未|并不|禁止|严禁|不得|没有|无需|不[会对将能做进用向使采依根按]"
+)
 _CLAUSE_SPLIT_ZH = re.compile(r"[。；！？\n;!?]+|但是|但|然而|而是")
 
 

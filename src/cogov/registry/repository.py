@@ -31,6 +31,18 @@ def active_agents(session: Session) -> Sequence[RegistryAgent]:
     return session.scalars(query).all()
 
 
+def guarded_by(session: Session, username: str) -> Sequence[RegistryAgent]:
+    query = (
+        select(RegistryAgent)
+        .where(
+            (RegistryAgent.guardian_username == username)
+            | (RegistryAgent.backup_guardian_username == username)
+        )
+        .order_by(RegistryAgent.agent_id)
+    )
+    return session.scalars(query).all()
+
+
 def filing(session: Session, agent_id: str, version: int) -> RegistryFiling | None:
     query = select(RegistryFiling).where(
         RegistryFiling.agent_id == agent_id, RegistryFiling.version == version

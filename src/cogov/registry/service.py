@@ -379,6 +379,12 @@ def assign_guardians(
     return _agent_read(session, agent)
 
 
+def agents_guarded_by(session: Session, *, username: str) -> list[str]:
+    """Agents on whose duty roster ``username`` stands (as guardian or backup): the
+    ones that stop acting if that user is disabled or loses the reviewer role."""
+    return [agent.agent_id for agent in repository.guarded_by(session, username)]
+
+
 def _may_operate_kill_switch(session: Session, agent: RegistryAgent, by: str) -> str:
     user = require_active_user(session, username=by)
     if by in (agent.guardian_username, agent.backup_guardian_username):
