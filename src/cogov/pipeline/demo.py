@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cogov.control import ControlConfig, ProposalRead, Verdict
+from cogov.control.autonomy.service import current_level, raise_level
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, parse_iso_utc
-from cogov.control.autonomy.service import current_level, raise_level
 from cogov.core.types import Role
 from cogov.db.session import unit_of_work
 from cogov.identity.service import add_user
@@ -132,10 +132,10 @@ def filing(split: SplitHistory, engine: TrainedEngine) -> dict[str, Any]:
 
 def set_up_agency(
     session: Session, *, split: SplitHistory, engine: TrainedEngine, clock: Clock
-) -> None:
+) -> str:
     """Users (administrators, the guardian and a backup), then the router filed,
     submitted, approved by another administrator, and activated: every step in
-    the ledger, as for a real agent."""
+    the ledger, as for a real agent. Returns the grade the filing earned."""
     add_user(session, username=ADMIN, roles=[Role.ADMINISTRATOR], display_name="Demo admin",
              clock=clock)  # fmt: skip
     for username, roles, name in (
@@ -145,8 +145,8 @@ def set_up_agency(
     ):
         add_user(session, username=username, roles=roles, display_name=name, by=ADMIN,
                  clock=clock)  # fmt: skip
-    registry.file_agent(session, document=parse_filing(filing(split, engine)), by=ADMIN,
-                        clock=clock)  # fmt: skip
+    filed = registry.file_agent(session, document=parse_filing(filing(split, engine)), by=ADMIN,
+                                clock=clock)  # fmt: skip
     steps = (
         (registry.submit, ADMIN, "Demo agent filed for approval"),
         (registry.approve, APPROVER, "Security assessment passed; grade obligations accepted"),
@@ -167,6 +167,7 @@ def set_up_agency(
             reason="Cross-validated precision above the threshold; supervised start",
             clock=clock,
         )
+    return str(filed.grade)
 
 
 @dataclass

@@ -195,6 +195,7 @@ class HistoryRecord:
 class SplitHistory:
     train: tuple[HistoryRecord, ...]
     replay: tuple[HistoryRecord, ...]
+    replay_available: int  # requests after the training part (``replay`` may be fewer)
     rows_read: int
     dropped: int
     columns: HistoryColumns
@@ -322,6 +323,7 @@ def read_split(
     return SplitHistory(
         train=tuple(train),
         replay=tuple(replay),
+        replay_available=len(records) - cut,
         rows_read=rows_read,
         dropped=dropped,
         columns=columns,
