@@ -333,10 +333,7 @@ def claim(
     row = _load_item(session, item_id, for_update=True)
     _refuse_decided(row)
     _check_may_work(session, row, reviewer)
-    live = claim_is_live(row.state, row.claim_expires_at, iso_utc(now))
-    if live and row.claimed_by != reviewer:
-        raise AlreadyClaimed(row.id, row.claimed_by or "?", row.claim_expires_at or "?")
-    if live:
+    if _held(row, reviewer, iso_utc(now)):
         row.claim_expires_at = iso_utc(now + timedelta(minutes=policy.claim_minutes))
         row.version += 1
         session.flush()
@@ -377,6 +374,15 @@ def release(
         clock=clock,
     )
     return ReviewItemRead.of(row)
+
+
+def _held(row: ReviewItem, reviewer: str, now: str) -> bool:
+    """Whether ``reviewer`` holds a live claim on the item; AlreadyClaimed when
+    someone else does."""
+    live = claim_is_live(row.state, row.claim_expires_at, now)
+    if live and row.claimed_by != reviewer:
+        raise AlreadyClaimed(row.id, row.claimed_by or "?", row.claim_expires_at or "?")
+    return live
 
 
 def _refuse_decided(row: ReviewItem) -> None:
@@ -435,9 +441,7 @@ def decide(
         )
     except ValueError as exc:
         raise _invalid(exc) from None
-    live = claim_is_live(row.state, row.claim_expires_at, now_text)
-    if live and row.claimed_by != reviewer:
-        raise AlreadyClaimed(row.id, row.claimed_by or "?", row.claim_expires_at or "?")
+    live = _held(row, reviewer, now_text)
     # One savepoint: a refusal from control (say, a value the process does not allow)
     # leaves neither the claim nor the decision behind.
     with session.begin_nested():
