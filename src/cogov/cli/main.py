@@ -27,7 +27,6 @@ app.add_typer(review.appeals_app, name="appeals")
 app.add_typer(review.autonomy_app, name="autonomy")
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
-app.command("demo")(demo.demo_command)
 
 
 def _version(value: bool) -> None:
