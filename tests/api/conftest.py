@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import Staff, build_app, make_staff
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cogov.core.types import Role
+from tests.api.support import Staff, build_app, make_staff
 
 _DATA_DIRS: dict[str, Path] = {}
 
@@ -27,9 +27,17 @@ def data_dir(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _DATA_DIRS[key]
 
 
+_APPS: dict[str, FastAPI] = {}
+
+
 @pytest.fixture
 def app(engine: Engine, data_dir: Path) -> FastAPI:
-    return build_app(engine, data_dir)
+    """The application with default settings (built once per database; tests that
+    need other settings build their own with ``build_app``)."""
+    key = engine.url.render_as_string()
+    if key not in _APPS:
+        _APPS[key] = build_app(engine, data_dir)
+    return _APPS[key]
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from api_support import PASSWORD, Staff, build_app, make_staff
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cogov.core.types import Role
 from cogov.db.session import unit_of_work
 from cogov.identity import disable_user
+from tests.api.support import PASSWORD, Staff, build_app, make_staff
 
 SESSION = "/api/v1/auth/session"
 ME = "/api/v1/auth/me"

@@ -3,11 +3,11 @@ and responsibility reports, with their errors."""
 
 from __future__ import annotations
 
-from api_support import Staff
 from fastapi.testclient import TestClient
 
 from cogov.core.types import Role
 from cogov.ledger.proofs import verify_bundle
+from tests.api.support import Staff
 
 L = "/api/v1/ledger"
 A = "/api/v1/audits"

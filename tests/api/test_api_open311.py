@@ -9,11 +9,11 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from api_support import Staff, build_app
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cogov.core.types import Role
+from tests.api.support import Staff, build_app
 
 V2 = "/open311/v2"
 

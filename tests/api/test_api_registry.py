@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from api_support import Staff, make_staff
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cogov.core.types import Role
+from tests.api.support import Staff, make_staff
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "router-agent.yaml"
 R = "/api/v1/registry"

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from api_support import Staff
 from fastapi.testclient import TestClient
 
 from cogov.core.types import Role
+from tests.api.support import Staff
 
 ADMIN, REVIEWER, FIELD, AUDITOR = (
     Role.ADMINISTRATOR,
@@ -85,12 +85,55 @@ ROUTES = [
     Route("GET", "/api/v1/audits/live", frozenset({AUDITOR, ADMIN}), params={"replicates": 20}),
     Route("GET", "/api/v1/audits/responsibility", frozenset({AUDITOR, ADMIN})),
     Route("GET", "/api/v1/audits/responsibility/cases/nope", frozenset({AUDITOR, ADMIN})),
+    # review: reviewers decide; administrators and auditors look on
+    Route("GET", "/api/v1/review/queue", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route("GET", "/api/v1/review/reason-codes", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route("GET", "/api/v1/review/items/nope", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route("GET", "/api/v1/review/cases/nope/decisions", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route("POST", "/api/v1/review/claim-next", frozenset({REVIEWER}), json={}),
+    Route("POST", "/api/v1/review/items/nope/claim", frozenset({REVIEWER})),
+    Route("POST", "/api/v1/review/items/nope/release", frozenset({REVIEWER})),
+    Route("POST", "/api/v1/review/items/nope/approve", frozenset({REVIEWER}), json={}),
+    Route(
+        "POST",
+        "/api/v1/review/items/nope/edit",
+        frozenset({REVIEWER}),
+        json={"new_value": "Parks", "reason_code": "local_knowledge"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/review/items/nope/reject",
+        frozenset({REVIEWER}),
+        json={"reason_code": "local_knowledge"},
+    ),
+    # appeals: reviewers decide (and enter them for citizens); oversight reads
+    Route("GET", "/api/v1/appeals", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route("GET", "/api/v1/appeals/nope", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route(
+        "POST",
+        "/api/v1/appeals/nope/decide",
+        frozenset({REVIEWER}),
+        json={"outcome": "upheld", "reason": "matrix"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/appeals",
+        frozenset({REVIEWER}),
+        json={"token": "nope", "proposal_id": "nope", "grounds": "matrix"},
+    ),
     # Open311: the public, citizens included
     Route("GET", "/open311/v2/services.json", PUBLIC),
     Route("GET", "/open311/v2/services/noise.xml", PUBLIC),
     Route("GET", "/open311/v2/requests.json", PUBLIC),
     Route("GET", "/open311/v2/requests/nope.json", PUBLIC),
     Route("GET", "/open311/v2/tokens/nope.json", PUBLIC),
+    Route("GET", "/open311/v2/cogov/follow/nope.json", PUBLIC),
+    Route(
+        "POST",
+        "/open311/v2/cogov/appeals.json",
+        PUBLIC,
+        data={"token": "nope", "proposal_id": "nope", "grounds": "matrix"},
+    ),
     Route(
         "POST",
         "/open311/v2/requests.json",
@@ -143,7 +186,8 @@ def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
             continue
         for method in operations:
             concrete = path.replace("{agent_id}", "nope").replace("{version}", "1")
-            concrete = concrete.replace("{token_id}", "nope").replace("{case_id}", "nope")
+            for name in ("token_id", "case_id", "item_id", "appeal_id"):
+                concrete = concrete.replace("{" + name + "}", "nope")
             if (method.upper(), concrete) not in covered and "{" not in concrete:
                 missing.append(f"{method.upper()} {path}")
             elif "{" in concrete:

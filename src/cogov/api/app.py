@@ -22,11 +22,12 @@ from sqlalchemy import Engine
 
 from cogov import __version__
 from cogov.api import errors, open311
-from cogov.api.state import AppState
+from cogov.api.state import AppState, deployment_for
 from cogov.core.clock import Clock, SystemClock
 from cogov.core.settings import Settings, load_settings
 from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
+from cogov.pipeline import Deployment
 
 DESCRIPTION = """
 cogov's HTTP service.
@@ -45,12 +46,17 @@ def create_app(
     engine: Engine | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
+    deployment: Deployment | None = None,
+    load_engines: bool = False,
 ) -> FastAPI:
     """Build the application.
 
     ``engine``: use this engine (tests pass a shared one); by default one is made from
     ``settings`` and disposed when the application shuts down. ``migrate``: bring the
     schema to the newest revision first (idempotent; the server does it once at start).
+    ``deployment``: the engines in force (e.g. the demo's); with ``load_engines`` and no
+    deployment, the engines saved under ``<data dir>/engines/<agent id>/`` are loaded.
+    Without either, new requests are stored and wait for people to route them.
     """
     settings = settings or load_settings()
     owns_engine = engine is None
@@ -60,7 +66,10 @@ def create_app(
         )
     if migrate:
         upgrade(engine)
-    state = AppState(settings=settings, engine=engine, clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    if deployment is None and load_engines:
+        deployment = deployment_for(settings, clock)
+    state = AppState(settings=settings, engine=engine, clock=clock, deployment=deployment)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -107,4 +116,4 @@ def _mount_web(app: FastAPI) -> None:
 def app_from_environment() -> FastAPI:
     """The application of one `cogov serve` worker: settings from the environment; the
     schema was migrated by the parent process before the workers started."""
-    return create_app(load_settings(), migrate=False)
+    return create_app(load_settings(), migrate=False, load_engines=True)

@@ -4,7 +4,7 @@
 | --- | --- |
 | ValidationFailed (or an error with ``field`` and ``reason``), bad input | 422 (Open311: 400) |
 | NotAuthenticated, InvalidCredentials | 401 |
-| NotPermitted (api, registry), identity.MissingRole, CSRF failure | 403 |
+| NotPermitted (api, registry), MissingRole, NotAReviewer, ConflictOfInterest, CSRF | 403 |
 | NotFound | 404 |
 | Conflict, and any other refusal by a domain rule | 409 |
 | RateLimited | 429 with Retry-After |
@@ -34,6 +34,7 @@ from cogov.core.errors import CogovError, Conflict, NotFound, ValidationFailed
 from cogov.identity.access.errors import InvalidCredentials
 from cogov.identity.errors import MissingRole
 from cogov.registry import NotPermitted as RegistryNotPermitted
+from cogov.review import ConflictOfInterest, NotAReviewer
 
 
 class RateLimited(CogovError):
@@ -101,7 +102,9 @@ def problem_for(exc: Exception) -> Problem:
         return Problem(
             401, "not_authenticated", exc.message, headers={"WWW-Authenticate": "Bearer"}
         )
-    if isinstance(exc, NotPermitted | MissingRole | RegistryNotPermitted):
+    if isinstance(
+        exc, NotPermitted | MissingRole | RegistryNotPermitted | NotAReviewer | ConflictOfInterest
+    ):
         return Problem(403, "forbidden", exc.message)
     if isinstance(exc, NotFound):
         return Problem(404, "not_found", exc.message)

@@ -33,6 +33,7 @@ _ITEM_NAMES = {
     "endpoints": "endpoint",
     "formats": "format",
     "reasons": "reason",
+    "appeals": "appeal",
 }
 
 

@@ -4,15 +4,25 @@ request, plus (with ``extensions``) cogov's public account of what AI did with i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cogov.api.state import AppState
 from cogov.control import ProposalRead, WorkflowNotFound, WorkflowRead, get_workflow
 from cogov.control import proposals_for_case as control_proposals
 from cogov.core.clock import parse_iso_utc
-from cogov.intake import CaseNotFound, CaseRead, IntakeConfig, case_for_token, list_cases
+from cogov.intake import (
+    CaseNotFound,
+    CaseRead,
+    IntakeConfig,
+    Submission,
+    case_for_token,
+    list_cases,
+    submit,
+)
+from cogov.pipeline import process
 
 # Open311 has two statuses; cogov's process states fold into them.
 CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
@@ -20,6 +30,36 @@ CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
 RECEIVED = "received"
 # Shown before any text an agent drafted, wherever a citizen reads it (plain clients too).
 AI_LABEL = "[AI-drafted] "
+
+
+def receive(
+    session: Session,
+    state: AppState,
+    body: Mapping[str, Any],
+    *,
+    idempotency_key: str | None,
+    entered_by: str | None = None,
+) -> Submission:
+    """Take in one request: through the whole governed path when engines are deployed
+    (triage, control, the review queue, in this same transaction), else stored by
+    intake to wait for people to route it."""
+    if state.deployment is not None:
+        outcome = process(
+            session,
+            body,
+            deployment=state.deployment,
+            idempotency_key=idempotency_key,
+            entered_by=entered_by,
+        )
+        return Submission(outcome.case, outcome.citizen_token, outcome.replayed)
+    return submit(
+        session,
+        body,
+        config=state.intake,
+        idempotency_key=idempotency_key,
+        entered_by=entered_by,
+        clock=state.clock,
+    )
 
 
 def open311_time(text: str | None) -> str | None:
@@ -68,6 +108,7 @@ def agent_outputs(session: Session, case_id: str) -> list[dict[str, Any]]:
     """What AI proposed for the case, each with its label and explanation."""
     return [
         {
+            "proposal_id": proposal.id,
             "agent_id": proposal.agent_id,
             "agent_version": proposal.agent_version,
             "action": proposal.action,

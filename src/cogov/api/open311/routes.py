@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -37,7 +38,8 @@ from cogov.core.types import Channel
 from cogov.identity.access import service as access
 from cogov.identity.access.errors import InvalidCredentials
 from cogov.identity.access.rules import secret_hash
-from cogov.intake import CaseNotFound, submit
+from cogov.intake import CaseNotFound
+from cogov.review import AppealRead, appeals_for_token, file_appeal
 
 PREFIX = "/open311/v2"
 router = APIRouter(prefix=PREFIX, tags=["open311"])
@@ -270,9 +272,7 @@ def post_request(
     _authenticate_api_key(request, session, api_key)
     body = _form_fields(form)
     body["channel"] = Channel.OPEN311.value
-    submission = submit(
-        session, body, config=state.intake, idempotency_key=idempotency_key, clock=state.clock
-    )
+    submission = records.receive(session, state, body, idempotency_key=idempotency_key)
     record = {
         "service_request_id": submission.case.id,
         "service_notice": records.service_notice(state.intake, submission.case.service_code),
@@ -399,6 +399,111 @@ def token_lookup(token: str, format: Format, session: DbSession) -> Response:
     case = records.case_for_citizen_token(session, token)
     body = [{"service_request_id": case.id, "token": token}]
     return render(format, body, root="service_requests", item="request")
+
+
+# --- cogov extensions: the citizen follows and appeals with their secret token ---------
+
+
+class CitizenAppeal(BaseModel):
+    id: str
+    service_request_id: str
+    proposal_id: str
+    state: str
+    outcome: str | None
+    filed_at: str
+    decided_at: str | None
+    reason: str | None = Field(description="Why the appeal was upheld or dismissed.")
+
+
+class FollowedRequest(BaseModel):
+    request: ServiceRequest
+    appeals: list[CitizenAppeal]
+
+
+def _citizen_appeal(appeal: AppealRead) -> dict[str, Any]:
+    return {
+        "id": appeal.id,
+        "service_request_id": appeal.case_id,
+        "proposal_id": appeal.proposal_id,
+        "state": appeal.state,
+        "outcome": appeal.outcome,
+        "filed_at": records.open311_time(appeal.filed_at),
+        "decided_at": records.open311_time(appeal.decided_at),
+        "reason": appeal.reason,
+    }
+
+
+@router.get(
+    "/cogov/follow/{token}.{format}",
+    response_model=FollowedRequest,
+    responses=_both_formats(FollowedRequest),
+    summary="cogov extension: the citizen's own request with what AI did and their appeals",
+)
+def follow(
+    token: str,
+    format: Format,
+    request: Request,
+    session: DbSession,
+    lang: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    case = records.case_for_citizen_token(session, token)
+    [record] = records.find_requests(
+        session,
+        app_state(request).intake,
+        ids=[case.id],
+        language=_language(request, lang),
+        extensions=True,
+    )
+    appeals = [_citizen_appeal(appeal) for appeal in appeals_for_token(session, token=token)]
+    return render(format, {"request": record, "appeals": appeals}, root="followed_request")
+
+
+@router.post(
+    "/cogov/appeals.{format}",
+    response_model=list[CitizenAppeal],
+    responses=_both_formats(list[CitizenAppeal]),
+    summary="cogov extension: appeal a decision on your request (form: token, proposal_id, "
+    "grounds); a person who took no part in it decides",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token", "proposal_id", "grounds"],
+                        "properties": {
+                            "token": {"type": "string"},
+                            "proposal_id": {"type": "string"},
+                            "grounds": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def appeal(
+    format: Format,
+    request: Request,
+    form: Annotated[FormData, Depends(read_form)],
+    session: DbSession,
+) -> Response:
+    enforce_rate_limit(request)
+    fields = {name: form.get(name) for name in ("token", "proposal_id", "grounds")}
+    for name, value in fields.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationFailed(name, "is required")
+    state = app_state(request)
+    filed = file_appeal(
+        session,
+        token=str(fields["token"]).strip(),
+        proposal_id=str(fields["proposal_id"]).strip(),
+        grounds=str(fields["grounds"]),
+        config=state.control,
+        clock=state.clock,
+    )
+    return render(format, [_citizen_appeal(filed)], root="appeals", item="appeal")
 
 
 def render_problem(request: Request, problem: Problem) -> Response:

@@ -60,6 +60,7 @@ class PostedRequest(BaseModel):
 class AgentOutput(BaseModel):
     """One thing an AI agent proposed for the request, as the public sees it."""
 
+    proposal_id: str = Field(description="Name it to appeal the decision.")
     agent_id: str
     agent_version: str
     action: str
