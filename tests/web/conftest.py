@@ -39,7 +39,7 @@ def make_app(data_dir: Path, *, agents: bool = False) -> FastAPI:
         for username, roles in STAFF.items():
             add_user(session, username=username, roles=roles, password=PASSWORD)
     if agents:
-        from web.agency import deploy_router
+        from tests.web.agency import deploy_router
 
         deploy_router(app)
     return app

@@ -38,24 +38,21 @@ if TYPE_CHECKING:
 # shown with a general label, so a new kind never hides a step.
 STEP_LABELS = {
     "case.received": N_("Your request was received"),
-    "case.triaged": N_("An AI assistant suggested how to handle it"),
-    "case.routed": N_("Sent to the department that handles it"),
-    "case.transitioned": N_("Its status changed"),
+    "proposal.made": N_("An AI assistant made a suggestion"),
     "control.verdict": N_("Checked against the rules for AI assistants"),
-    "proposal.applied": N_("An AI suggestion was applied within its limits"),
-    "proposal.queued": N_("Sent to a person for review"),
+    "control.gate_refused": N_("An AI assistant was not allowed to act on it"),
+    "triage.failed": N_("An AI assistant could not read it; people will handle it"),
+    "proposal.applied": N_("A decision took effect on your request"),
+    "case.transitioned": N_("Its status changed"),
+    "review.queued": N_("Sent to a person for review"),
     "review.claimed": N_("A reviewer picked it up"),
-    "review.approved": N_("A person approved the suggestion"),
-    "review.edited": N_("A person changed the suggestion"),
-    "review.rejected": N_("A person rejected the suggestion"),
+    "review.released": N_("Returned to the review queue"),
+    "review.decided": N_("A person decided on the AI's suggestion"),
     "review.escalated": N_("Escalated to a senior reviewer"),
-    "case.replied": N_("A reply was published"),
-    "case.resolved": N_("Marked as resolved"),
-    "case.closed": N_("Closed"),
-    "case.reopened": N_("Reopened"),
     "appeal.filed": N_("You appealed"),
     "appeal.decided": N_("A person decided your appeal"),
     "case.rated": N_("You rated the service"),
+    "case.contact_erased": N_("Your contact details were erased"),
 }
 OTHER_STEP = N_("A step was recorded")
 STATE_LABELS = {

@@ -94,14 +94,17 @@ def _item_page(
         (str(entry.get("label", "")), str(entry.get("kind", "")), float(entry.get("weight") or 0.0))
         for entry in explanation.get("evidence", [])
     ]
+    # Each check that spoke: its reference (rule:<id>, obligation:<name>, ...), its
+    # verdict and reason; negative-list rules carry a Chinese reason as well.
     reasons = [
         {
-            "source": str(reason.get("source", "")),
-            "id": str(reason.get("id", "")),
-            "verdict": str(reason.get("verdict", "")),
-            "text": str(reason.get("reason_zh" if lang == "zh" else "reason_en") or ""),
+            "ref": str(check.get("ref", "")),
+            "verdict": page.gettext(VERDICT_LABELS.get(str(check.get("verdict")), N_("Checked"))),
+            "text": str(
+                (check.get("reason_zh") if lang == "zh" else None) or check.get("reason") or ""
+            ),
         }
-        for reason in proposal.reasons
+        for check in proposal.reasons
     ]
     return page.render(
         "staff/review_item.html",
