@@ -13,7 +13,6 @@ inverting that distribution - again the same bootstrap, with no resampled rows.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,11 +61,19 @@ def quantile_draws(
 
 
 def percentile_interval(draws: FloatArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval along the last axis, ignoring NaN replicates."""
+    """Percentile interval along the last axis, ignoring NaN replicates (an
+    all-NaN row, a group with no data, gives NaN)."""
     tail = (1 - level) / 2 * 100
-    with warnings.catch_warnings():
-        # An all-NaN row is an honest "no data", not a problem to warn about.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low = np.nanpercentile(draws, tail, axis=-1)
-        high = np.nanpercentile(draws, 100 - tail, axis=-1)
-    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    if draws.ndim == 1:
+        draws = draws[None, :]
+    low = np.full(draws.shape[0], np.nan)
+    high = np.full(draws.shape[0], np.nan)
+    gaps = np.isnan(draws).any(axis=1)
+    whole = ~gaps
+    if whole.any():  # the common case, in one vectorised call
+        low[whole], high[whole] = np.percentile(draws[whole], [tail, 100 - tail], axis=1)
+    for row in np.flatnonzero(gaps):
+        kept = draws[row][~np.isnan(draws[row])]
+        if kept.size:
+            low[row], high[row] = np.percentile(kept, [tail, 100 - tail])
+    return low, high

@@ -174,20 +174,19 @@ def check_reference(reference: str, results: Sequence[FairnessResult]) -> None:
 def _sorted_by_group(
     data: pl.DataFrame, labels: list[str], columns: set[str]
 ) -> dict[str, dict[str, FloatArray]]:
-    """For each quantile column: each group's known values, sorted (one sort in all)."""
+    """For each quantile column: each group's known values, sorted. Groups are
+    numbered first so the one sort runs on numbers, not on text."""
     out: dict[str, dict[str, FloatArray]] = {}
+    codes = pl.DataFrame({"group": labels, "_code": np.arange(len(labels), dtype=np.uint32)})
+    numbered = data.join(codes, on="group", how="left")
     for column in columns:
-        ordered = data.select("group", column).drop_nulls(column).sort(["group", column])
-        values = ordered.get_column(column).cast(pl.Float64).to_numpy()
-        counts = ordered.group_by("group", maintain_order=True).len()
-        ends = np.cumsum(counts.get_column("len").to_numpy())
-        starts = ends - counts.get_column("len").to_numpy()
-        spans = dict(
-            zip(counts.get_column("group").to_list(), zip(starts, ends, strict=True), strict=True)
-        )
+        ordered = numbered.select("_code", pl.col(column).cast(pl.Float64)).drop_nulls(column)
+        ordered = ordered.sort(["_code", column])
+        values = ordered.get_column(column).to_numpy()
+        counts = np.bincount(ordered.get_column("_code").to_numpy(), minlength=len(labels))
+        ends = np.cumsum(counts)
         out[column] = {
-            label: values[spans[label][0] : spans[label][1]] if label in spans else np.empty(0)
-            for label in labels
+            label: values[ends[i] - counts[i] : ends[i]] for i, label in enumerate(labels)
         }
     return out
 
