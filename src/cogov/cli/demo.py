@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 import yaml
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -31,6 +32,7 @@ from cogov.cli.context import (
     DataDirOption,
     console,
     engine_for,
+    err_console,
     fail,
     handle_errors,
     print_json,
@@ -72,12 +74,12 @@ def _fresh_directory(path: Path) -> None:
     (path / MARKER).write_text("made by cogov demo; emptied on the next run\n")
 
 
-def _download_sample(folder: Path, limit: int) -> Path:
+def _download_sample(folder: Path, limit: int, out: Console) -> Path:
     """A fresh sample of NYC 311 from the city's open-data API, cached by day."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"nyc311-{time.strftime('%Y-%m-%d')}-{limit}.csv"
     if target.exists() and target.stat().st_size > 0:
-        console.print(f"using the sample downloaded earlier today: {target}")
+        out.print(f"using the sample downloaded earlier today: {target}")
         return target
     params = {"$limit": str(limit), "$order": "created_date DESC", "$select": NYC_COLUMNS}
     partial = target.with_suffix(".part")
@@ -109,13 +111,13 @@ def _download_sample(folder: Path, limit: int) -> Path:
     return target
 
 
-def _bar() -> Progress:
+def _bar(out: Console) -> Progress:
     return Progress(
         TextColumn("{task.description:<34}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=out,
     )
 
 
@@ -237,11 +239,13 @@ def demo_command(
 ) -> None:
     """Run the governed path on a real history: learn, replay, measure, verify, serve."""
     started = time.perf_counter()
+    # With --json, stdout carries the JSON alone; progress and notes go to stderr.
+    out = err_console if json_output else console
     folder = data_dir or DEFAULT_DIR
     _fresh_directory(folder)
     settings = settings_for(folder).model_copy(update={"database_url": None})
     if history is None:
-        history = _download_sample(folder / "downloads", download_rows)
+        history = _download_sample(folder / "downloads", download_rows, out)
         preset = preset or "nyc311-api"
     overrides: dict[str, Any] = {
         "text": tuple(text_col or ()),
@@ -257,14 +261,14 @@ def demo_command(
     }
     columns = columns_for(preset, overrides)
     split = read_split(history, columns, train_share=train_share, replay_limit=limit or None)
-    console.print(
+    out.print(
         f"history: {history} ({split.rows_read:,} rows, {split.dropped:,} without text or "
         f"department); learning from {len(split.train):,}, replaying {len(split.replay):,}"
     )
     db = engine_for(settings)
     clock = SystemClock()
     try:
-        with _bar() as bar:
+        with _bar(out) as bar:
             tasks: dict[str, TaskID] = {}
 
             def report(what: str, done: int, total: int) -> None:

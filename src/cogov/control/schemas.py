@@ -29,6 +29,11 @@ class Outcome(StrEnum):
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
+def developer_ref(agent_id: str, version: str, model_hash: str) -> str:
+    """How every ledger entry names the developer's part: agent version and model."""
+    return f"{agent_id}@{version} model:{model_hash}"
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who takes a step: an agent, a staff user (human) or the citizen."""
@@ -74,16 +79,16 @@ class AgentContext:
 
     @property
     def developer(self) -> str:
-        who = f"{self.developer_org} " if self.developer_org else ""
-        return f"{who}{self.agent_id}@{self.version} model:{self.model_hash}"
+        return developer_ref(self.agent_id, self.version, self.model_hash)
 
     def responsible(
         self, config_hash: str, *, operator: str | None = None, reviewer: str | None = None
     ) -> Responsible:
-        who = f"{self.deployer_org} " if self.deployer_org else ""
+        """Who answers for a step of this agent. The organisations behind the
+        developer and deployer are in the filing that agent id and version name."""
         return Responsible(
             developer=self.developer,
-            deployer=f"{who}config:{config_hash}",
+            deployer=f"config:{config_hash}",
             operator=f"user:{operator}" if operator else None,
             reviewer=f"user:{reviewer}" if reviewer else None,
             guardian=f"user:{self.guardian}" if self.guardian else None,

@@ -32,6 +32,7 @@ from cogov.control.schemas import (
     ProposalRead,
     ProposalState,
     WorkflowRead,
+    developer_ref,
 )
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
@@ -497,10 +498,6 @@ def _apply(
     if target is not None:
         for state in path or []:
             _step(ledger, row, process, state, actor, None, responsible, clock, trigger=record.id)
-
-
-def developer_ref(agent_id: str, version: str, model_hash: str) -> str:
-    return f"{agent_id}@{version} model:{model_hash}"
 
 
 def apply_human_decision(

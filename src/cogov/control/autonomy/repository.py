@@ -4,6 +4,7 @@ recent proposals (control's own table) with their case groups and appeals."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -61,17 +62,35 @@ def changes(session: Session, agent_id: str, *, limit: int = 20) -> Sequence[Aut
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ProposalOutcome:
+    """The columns of a proposal the controller reads (not its text or explanation)."""
+
+    id: str
+    case_id: str
+    created_at: str
+    state: str
+    outcome: str | None
+    verdict_by: str
+    reasons: str
+
+
 def recent_proposals(
     session: Session, agent_id: str, *, since: str, limit: int
-) -> Sequence[ProposalRecord]:
+) -> list[ProposalOutcome]:
     """The agent's latest proposals made at or after ``since`` (newest first)."""
-    return (
-        session.execute(
-            select(ProposalRecord)
-            .where(ProposalRecord.agent_id == agent_id, ProposalRecord.created_at >= since)
-            .order_by(ProposalRecord.created_at.desc(), ProposalRecord.id.desc())
-            .limit(limit)
+    rows = session.execute(
+        select(
+            ProposalRecord.id,
+            ProposalRecord.case_id,
+            ProposalRecord.created_at,
+            ProposalRecord.state,
+            ProposalRecord.outcome,
+            ProposalRecord.verdict_by,
+            ProposalRecord.reasons,
         )
-        .scalars()
-        .all()
-    )
+        .where(ProposalRecord.agent_id == agent_id, ProposalRecord.created_at >= since)
+        .order_by(ProposalRecord.created_at.desc(), ProposalRecord.id.desc())
+        .limit(limit)
+    ).all()
+    return [ProposalOutcome(*row) for row in rows]

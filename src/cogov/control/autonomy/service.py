@@ -11,6 +11,7 @@ on duty can sign it off.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from cogov.control.autonomy import repository
 from cogov.control.autonomy.errors import InvalidAutonomyInput, NotTheGuardian, RaiseRefused
 from cogov.control.autonomy.models import AgentAutonomy, AutonomyChange
+from cogov.control.autonomy.repository import ProposalOutcome
 from cogov.control.autonomy.rules import (
     MAX_LEVEL,
     Decision,
@@ -36,9 +38,8 @@ from cogov.control.autonomy.schemas import (
     AutonomyRead,
     Evaluation,
 )
-from cogov.control.models import ProposalRecord
 from cogov.core.canonical import canonical_json
-from cogov.core.clock import Clock, SystemClock, iso_utc, parse_iso_utc
+from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
 from cogov.identity import require_active_user
@@ -134,6 +135,24 @@ def _change_read(row: AutonomyChange) -> AutonomyChangeRead:
     )
 
 
+# Group attributes of cases, by case id. A case row is written once and never
+# changed (intake), so what was read stays true; bounded so a long-running worker
+# does not grow without end.
+_GROUPS: OrderedDict[str, dict[str, str]] = OrderedDict()
+_GROUPS_MAX = 50_000
+
+
+def _case_groups(session: Session, case_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    missing = [case_id for case_id in case_ids if case_id not in _GROUPS]
+    for case in list_cases(session, ids=missing, limit=len(missing)) if missing else []:
+        _GROUPS[case.id] = {
+            key: _group_value(value) for key, value in case.group_attributes.items()
+        }
+        if len(_GROUPS) > _GROUPS_MAX:
+            _GROUPS.popitem(last=False)
+    return {case_id: _GROUPS.get(case_id, {}) for case_id in case_ids}
+
+
 def observations(session: Session, *, agent_id: str, since: str, limit: int) -> list[Observation]:
     """The agent's recent decisions as the controller sees them: what happened to
     each proposal, whether a rule spoke against it, whether an appeal about it was
@@ -141,13 +160,9 @@ def observations(session: Session, *, agent_id: str, since: str, limit: int) -> 
     rows = repository.recent_proposals(session, agent_id, since=since, limit=limit)
     if not rows:
         return []
-    case_ids = sorted({row.case_id for row in rows})
-    groups = {
-        case.id: {key: _group_value(value) for key, value in case.group_attributes.items()}
-        for case in list_cases(session, ids=case_ids, limit=len(case_ids))
-    }
+    groups = _case_groups(session, sorted({row.case_id for row in rows}))
     upheld = review_repository.upheld_proposal_ids(session, [row.id for row in rows])
-    return [_observation(row, groups.get(row.case_id, {}), row.id in upheld) for row in rows]
+    return [_observation(row, groups[row.case_id], row.id in upheld) for row in rows]
 
 
 def _group_value(value: Any) -> str:
@@ -156,14 +171,14 @@ def _group_value(value: Any) -> str:
     return str(value)
 
 
-def _observation(row: ProposalRecord, groups: dict[str, str], upheld: bool) -> Observation:
-    reasons = json.loads(row.reasons) if row.reasons else []
-    rule_hit = row.verdict_by.startswith("rule:") or any(
-        str(entry.get("ref", "")).startswith("rule:") for entry in reasons
+def _observation(row: ProposalOutcome, groups: dict[str, str], upheld: bool) -> Observation:
+    rule_hit = row.verdict_by.startswith("rule:") or (
+        '"rule:' in row.reasons
+        and any(str(entry.get("ref", "")).startswith("rule:") for entry in json.loads(row.reasons))
     )
     return Observation(
         proposal_id=row.id,
-        at=parse_iso_utc(row.created_at),
+        at=datetime.fromisoformat(row.created_at),
         handled_without_human=row.state == "applied",
         reviewed=row.state == "decided",
         overridden=row.outcome in ("edited", "rejected"),
@@ -196,7 +211,7 @@ def _judge(
         ceiling=ceiling,
         observations=seen,
         now=now,
-        since=parse_iso_utc(since) if since else None,
+        since=datetime.fromisoformat(since) if since else None,
         thresholds=policy.thresholds,
     )
     return decision, start

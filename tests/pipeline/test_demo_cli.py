@@ -1,0 +1,122 @@
+"""`cogov demo` end to end on a small subsample of the real NYC 311 file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cogov.cli import demo as demo_cli
+from cogov.cli.main import app
+from tests.conftest import shared_data
+
+runner = CliRunner()
+
+
+def subsample(path: Path, target: Path, rows: int) -> Path:
+    """The header and the first ``rows`` records (a short copy for the test only)."""
+    import csv
+
+    with (
+        path.open(encoding="utf-8-sig", newline="") as source,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        reader, writer = csv.reader(source), csv.writer(out)
+        for index, row in enumerate(reader):
+            if index > rows:
+                break
+            writer.writerow(row)
+    return target
+
+
+@pytest.mark.realdata
+class TestDemoOnRealData:
+    def test_replays_measures_and_the_ledger_verifies(self, tmp_path: Path) -> None:
+        real = shared_data("nyc311_2018-10-21/311_sample.csv")
+        history = subsample(real, tmp_path / "nyc311-sub.csv", 360)
+        data_dir = tmp_path / "demo"
+        result = runner.invoke(
+            app,
+            [
+                "demo",
+                "--history",
+                str(history),
+                "--preset",
+                "nyc311",
+                "--limit",
+                "60",
+                "--no-serve",
+                "--json",
+                "--data-dir",
+                str(data_dir),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        measures = json.loads(result.stdout)
+        efficiency, governance = measures["efficiency"], measures["co_governance"]
+        assert efficiency["cases"] == 60
+        assert governance["ledger_verified"] is True
+        assert governance["explanation_coverage"] == 1.0
+        assert governance["human_decisions_replayed_from_the_agency_record"] is True
+        decided = sum(governance["human_decisions"].values())
+        sent = governance["verdicts"].get("review", 0) + governance["verdicts"].get("deny", 0)
+        assert decided + governance["left_for_people"] == sent
+        assert (data_dir / "agency" / "services.yaml").exists()
+
+        verified = runner.invoke(app, ["ledger", "verify", "--data-dir", str(data_dir), "--json"])
+        assert verified.exit_code == 0, verified.output
+
+        # A second run starts from nothing again in the directory it made.
+        again = runner.invoke(
+            app,
+            ["demo", "--history", str(history), "--preset", "nyc311", "--limit", "20",
+             "--no-serve", "--json", "--data-dir", str(data_dir)],
+        )  # fmt: skip
+        assert again.exit_code == 0, again.output
+        assert json.loads(again.stdout)["efficiency"]["cases"] == 20
+
+
+class TestDemoRefusals:
+    def test_no_internet_is_one_clear_line(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(demo_cli, "NYC_SODA", "http://127.0.0.1:9/resource/erm2-nwe9.csv")
+        result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path / "d")])
+        assert result.exit_code == 2
+        message = result.output.strip()
+        assert "--history" in message
+        assert "Traceback" not in message
+
+    def test_refuses_a_directory_it_did_not_make(self, tmp_path: Path) -> None:
+        (tmp_path / "precious.txt").write_text("keep me")
+        result = runner.invoke(
+            app, ["demo", "--history", "x.csv", "--no-serve", "--data-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 2
+        assert "not made by `cogov demo`" in result.output
+        assert (tmp_path / "precious.txt").exists()
+
+    def test_unknown_preset_names_the_flag(self, tmp_path: Path) -> None:
+        history = tmp_path / "h.csv"
+        history.write_text("a,b\n1,2\n")
+        result = runner.invoke(
+            app,
+            ["demo", "--history", str(history), "--preset", "nope", "--no-serve",
+             "--data-dir", str(tmp_path / "d")],
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert "--preset" in result.output
+
+    def test_a_missing_column_is_named(self, tmp_path: Path) -> None:
+        history = tmp_path / "h.csv"
+        history.write_text("text,dept\nhello,A\n")
+        result = runner.invoke(
+            app,
+            ["demo", "--history", str(history), "--text-col", "text", "--label-col", "agency",
+             "--no-serve", "--data-dir", str(tmp_path / "d")],
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert "--label-col" in result.output
+        assert "agency" in result.output

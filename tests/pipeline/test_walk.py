@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cogov.control import Verdict, get_workflow
+from cogov.core.clock import SystemClock
+from cogov.db.engine import make_engine
+from cogov.db.migrate import upgrade
+from cogov.db.session import unit_of_work
+from cogov.intake import InvalidRequest
+from cogov.ledger import LedgerEntry, verify
+from cogov.pipeline import BatchItem, Deployment, process, process_batch
+from cogov.pipeline import demo as runner
+from cogov.pipeline.history import SplitHistory
+from cogov.registry import service as registry
+from cogov.review import get_item
+from cogov.triage.classifier import TrainedEngine, with_threshold
+
+Make = Callable[..., dict[str, object]]
+
+
+def trail(session: Session, case_id: str) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.seq)
+    return list(session.scalars(query))
+
+
+class TestProcess:
+    def test_a_clear_request_is_routed_with_every_step_in_the_ledger(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        outcome = process(
+            db_session, request_for("missed garbage pickup near the school"), deployment=deployment
+        )
+        (proposal,) = outcome.proposals
+        assert proposal.action == "route"
+        assert proposal.value == "Sanitation"
+        assert proposal.explanation["evidence"]
+        kinds = [entry.kind for entry in trail(db_session, outcome.case.id)]
+        assert kinds[:3] == ["case.received", "proposal.made", "case.transitioned"]
+        assert "control.verdict" in kinds
+        if proposal.verdict is Verdict.APPLY:
+            assert outcome.workflow.department == "Sanitation"
+            assert outcome.workflow.state == "assigned"
+            assert kinds[-2:] == ["proposal.applied", "case.transitioned"]
+        else:  # sampled for review (grade II): queued for the guardian's team
+            assert kinds[-1] == "review.queued"
+        for entry in trail(db_session, outcome.case.id)[1:]:
+            responsible = json.loads(entry.responsible)
+            assert responsible["developer"].startswith(f"{runner.AGENT_ID}@1 model:")
+            assert responsible["deployer"] == f"config:{deployment.config_hash}"
+            assert responsible["guardian"] == f"user:{runner.GUARDIAN}"
+
+    def test_what_waits_for_a_human_is_queued_for_the_guardians_team(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        body = request_for("missed garbage pickup", group={"needs_assistance": True})
+        outcome = process(db_session, body, deployment=deployment)
+        (run,) = outcome.runs
+        assert run.governed is not None
+        (pending,) = run.governed.pending
+        assert pending.verdict_by == "rule:needs_assistance_human"
+        item = get_item(db_session, item_id=run.review_item_ids[0])
+        assert item.guardian == runner.GUARDIAN
+        assert item.team == runner.TEAM
+        assert "needs_assistance_human" in item.reason
+        assert outcome.needs_human
+        assert outcome.workflow.department is None
+
+    def test_a_paused_agent_does_not_act_and_the_case_waits_for_people(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        registry.pause_agent(
+            db_session, agent_id=runner.AGENT_ID, by=runner.GUARDIAN, reason="checking drift"
+        )
+        outcome = process(db_session, request_for("pothole in the road"), deployment=deployment)
+        (run,) = outcome.runs
+        assert not run.allowed
+        assert "paused" in run.reasons[0]
+        assert outcome.proposals == ()
+        assert outcome.needs_human
+        assert get_workflow(db_session, case_id=outcome.case.id).state == "received"
+        kinds = [entry.kind for entry in trail(db_session, outcome.case.id)]
+        assert kinds == ["case.received", "control.gate_refused"]
+
+    def test_an_engine_that_is_not_the_filed_model_may_not_act(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        engine = deployment.engines[runner.AGENT_ID]
+        swapped = with_threshold(engine, 0.5)  # another model file, another hash
+        changed = Deployment(
+            intake=deployment.intake,
+            control=deployment.control,
+            engines={runner.AGENT_ID: swapped},
+        )
+        outcome = process(db_session, request_for("pothole in the road"), deployment=changed)
+        (run,) = outcome.runs
+        assert not run.allowed
+        assert "not the filed model" in run.reasons[0]
+
+    def test_a_retry_returns_the_same_case_without_walking_it_again(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        body = request_for("recycling not collected")
+        first = process(db_session, body, deployment=deployment, idempotency_key="k-1")
+        again = process(db_session, body, deployment=deployment, idempotency_key="k-1")
+        assert again.replayed
+        assert again.case.id == first.case.id
+        assert again.workflow == get_workflow(db_session, case_id=first.case.id)
+        kinds = [entry.kind for entry in trail(db_session, first.case.id)]
+        assert kinds.count("case.received") == 1
+        assert kinds.count("proposal.made") == 1
+
+    def test_an_unknown_service_is_refused_before_anything_is_stored(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        before = db_session.scalar(select(LedgerEntry.seq).order_by(LedgerEntry.seq.desc()))
+        with pytest.raises(InvalidRequest) as caught:
+            process(db_session, request_for("x", service="nope"), deployment=deployment)
+        assert caught.value.field == "service_code"
+        after = db_session.scalar(select(LedgerEntry.seq).order_by(LedgerEntry.seq.desc()))
+        assert after == before
+
+    def test_the_ledger_verifies_after_the_walk(
+        self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
+    ) -> None:
+        for text in ("pothole in the road", "loud music from party", "dead tree on the street"):
+            service = {"pothole": "transport", "loud": "police", "dead": "parks"}[text.split()[0]]
+            process(db_session, request_for(text, service=service), deployment=deployment)
+        report = verify(db_session, public_key=None)
+        assert report.ok, report.problem
+
+
+class TestProcessBatch:
+    def test_walks_many_commits_per_batch_and_reports_refused_requests(
+        self,
+        tmp_path: Path,
+        split: SplitHistory,
+        router: TrainedEngine,
+        deployment: Deployment,
+        request_for: Make,
+    ) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'batch.sqlite3'}")
+        upgrade(engine)
+        try:
+            with unit_of_work(engine) as session:
+                runner.set_up_agency(session, split=split, engine=router, clock=SystemClock())
+            items = [
+                BatchItem(request_for("missed garbage pickup"), source_ref="1"),
+                BatchItem(request_for("x", service="nope"), source_ref="2"),
+                BatchItem(request_for("pothole in the road", service="transport"), source_ref="3"),
+                BatchItem(request_for("dead tree on the street", service="parks"), source_ref="4"),
+            ]
+            seen: list[int] = []
+            report = process_batch(
+                engine,
+                items,
+                deployment=deployment,
+                batch_size=2,
+                on_case=lambda index, _outcome: seen.append(index),
+            )
+            assert report.refused == [(1, "service_code", "'nope' is not a service of this agency")]
+            assert seen == [0, 2, 3]
+            assert [o.case.source_ref for o in report.outcomes] == ["1", "3", "4"]
+            with unit_of_work(engine) as session:
+                for outcome in report.outcomes:
+                    stored = get_workflow(session, case_id=outcome.case.id)
+                    assert stored == outcome.workflow
+                assert verify(session, public_key=None).ok
+        finally:
+            engine.dispose()
