@@ -27,7 +27,7 @@ from cogov.control import (
 )
 from cogov.control.autonomy import service as autonomy
 from cogov.control.autonomy.schemas import AutonomyPolicy
-from cogov.control.service import developer_ref
+from cogov.control.schemas import developer_ref
 from cogov.core.canonical import sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
@@ -412,6 +412,7 @@ def decide(
     policy: ReviewPolicy | None = None,
     codes: ReasonCodes | None = None,
     autonomy_policy: AutonomyPolicy | None = None,
+    evaluate_autonomy: bool = True,
     clock: Clock | None = None,
 ) -> ReviewItemRead:
     """Decide an item: approve the proposal as made, edit it (``new_value``) or
@@ -420,7 +421,9 @@ def decide(
     holds is claimed in the same step; one another reviewer holds is refused. The
     decision is final (AlreadyDecided afterwards) and takes effect on the case
     through control. Ledger: review.decided (and control's proposal.applied). The
-    autonomy controller then looks at the agent's numbers at once."""
+    autonomy controller then looks at the agent's numbers at once (a batch replay
+    may pass ``evaluate_autonomy=False`` and run ``autonomy.evaluate`` itself every
+    so many decisions)."""
     policy = policy or default_policy()
     codes = codes or default_reason_codes()
     reviewer = _reviewer(session, reviewer)
@@ -487,7 +490,8 @@ def decide(
             responsible=responsible_for(proposal, guardian=row.guardian, reviewer=reviewer),
             clock=clock,
         )
-    autonomy.evaluate(session, agent_id=row.agent_id, policy=autonomy_policy, clock=clock)
+    if evaluate_autonomy:
+        autonomy.evaluate(session, agent_id=row.agent_id, policy=autonomy_policy, clock=clock)
     return ReviewItemRead.of(row, codes)
 
 
