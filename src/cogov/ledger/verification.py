@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import multiprocessing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,15 +40,32 @@ def verify(
     *,
     public_key: Ed25519PublicKey | None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> VerifyReport:
     """Check the chain, every entry hash, and every checkpoint (signature with
     ``public_key``, order, root, consistency). Read-only. ``progress`` is called with
-    the number of entries checked so far, every 65,536 entries."""
+    the number of entries checked so far.
+
+    ``workers=2`` hashes the second half of a large ledger in a forked process over a
+    connection of its own, so it sees only COMMITTED entries: use it from a fresh
+    session (the CLI does), not inside a transaction that has just appended.
+    """
     rows = repository.checkpoints(session)
     checkpoint_problems, signed = _check_checkpoints(rows, public_key)
     # Entries are compared with the SIGNED roots only: a checkpoint whose signature
     # fails says nothing about the entries.
-    scan = _scan(repository.stream_entries(session), signed, progress)
+    scan = _Scanner(signed, progress)
+    tail = repository.tail(session)
+    last_seq = tail[0] if tail else 0
+    helper = _Helper.start(session, last_seq, workers)
+    own_last = helper.first_seq - 1 if helper else last_seq
+    scan.rows(repository.stream_entries(session, last_seq=own_last))
+    if scan.problem is None and scan.count < own_last:  # a gap just before the helper's part
+        scan.problem = Problem("entry", "", seq=scan.count + 1)
+    if helper is not None:
+        chunk = helper.result()
+        if scan.problem is None and scan.count == own_last:
+            scan.chunk(chunk)
     problems: list[Problem] = []
     if scan.problem is not None:
         problems.append(_diagnose(session, scan.problem))
@@ -69,7 +87,7 @@ def verify(
     newest = rows[-1] if rows else None
     return VerifyReport(
         entries=scan.count,
-        head_hash=scan.head_hash,
+        head_hash=scan.prev,
         checkpoints=len(rows),
         checkpoint_size=newest.tree_size if newest else None,
         checkpoint_root=newest.root_hash if newest else None,
@@ -77,58 +95,181 @@ def verify(
     )
 
 
-class _Scan:
-    __slots__ = ("count", "head_hash", "problem")
+_BATCH = 1 << 16  # rows hashed between two progress reports
+
+
+class _Chunk:
+    """Rows checked on their own: their leaf hashes, the first row's prev_hash (for
+    the caller to link), the last row's stored hash, and the first problem."""
+
+    __slots__ = ("digests", "first_prev", "last_hash", "problem")
 
     def __init__(self) -> None:
-        self.count = 0
-        self.head_hash = GENESIS_HASH
+        self.digests: list[bytes] = []
+        self.first_prev: str | None = None
+        self.last_hash: str | None = None
         self.problem: Problem | None = None
 
 
-def _scan(
-    rows: Iterator[tuple[Any, ...]],
-    checkpoints: dict[int, LedgerCheckpoint],
-    progress: Progress | None,
-) -> _Scan:
-    scan = _Scan()
-    frontier = merkle.Frontier()
-    push, sha, encode = frontier.push, hashlib.sha256, leaf_input
-    stops = sorted(size for size in checkpoints if size > 0)
-    next_stop = stops.pop(0) if stops else -1
-    count, prev = 0, GENESIS_HASH
+def _check_rows(
+    rows: Iterator[tuple[Any, ...]], expected_seq: int, expected_prev: str | None
+) -> _Chunk:
+    """Recompute each row's hash (rules.leaf_input, the one hashing rule) and check
+    seq contiguity and prev_hash links. ``expected_prev=None``: take the first row's
+    prev_hash as given (the caller links it to the entry before)."""
+    chunk = _Chunk()
+    digests = chunk.digests
+    append, sha, encode = digests.append, hashlib.sha256, leaf_input
+    seq, prev = expected_seq, expected_prev  # the seq being read, the hash it must link to
     try:
-        for seq, recorded_at, kind, case_id, actor, responsible, payload, prev_hash, stored in rows:
+        for row_seq, at, kind, case_id, actor, responsible, payload, prev_hash, stored in rows:
+            if prev is None:
+                chunk.first_prev = prev = prev_hash
             digest = sha(
-                encode(seq, recorded_at, kind, case_id, actor, responsible, payload, prev_hash)
+                encode(row_seq, at, kind, case_id, actor, responsible, payload, prev_hash)
             ).digest()
-            count += 1
-            if seq != count or prev_hash != prev or digest.hex() != stored:
+            if row_seq != seq or prev_hash != prev or digest.hex() != stored:
                 # The expected seq is the first bad one (missing if the row's seq is past it).
-                scan.problem = Problem("entry", "", seq=count)
-                count -= 1
+                chunk.problem = Problem("entry", "", seq=seq)
                 break
-            push(digest)
+            append(digest)
             prev = stored
-            if count == next_stop:
-                row = checkpoints[count]
-                if frontier.root().hex() != row.root_hash:
-                    scan.problem = Problem("root_mismatch", "", seq=count, checkpoint=row.number)
-                    break
-                next_stop = stops.pop(0) if stops else -1
-            if progress is not None and not count & _PROGRESS_EVERY:
-                progress(count)
+            seq += 1
     except (UnicodeDecodeError, ValueError, TypeError) as exc:
         # sqlite3 raises while reading a row whose text is not UTF-8 (edited raw).
-        scan.problem = Problem("unreadable", str(exc), seq=count + 1)
+        chunk.problem = Problem("unreadable", str(exc), seq=seq)
     except Exception as exc:  # the DBAPI's own error classes differ per driver
         if "decode" not in str(exc).lower():
             raise
-        scan.problem = Problem("unreadable", str(exc), seq=count + 1)
-    scan.count, scan.head_hash = count, prev
-    if progress is not None:
-        progress(count)
-    return scan
+        chunk.problem = Problem("unreadable", str(exc), seq=seq)
+    chunk.last_hash = prev if digests else None
+    return chunk
+
+
+class _Scanner:
+    """Feeds checked leaves into a Merkle frontier, comparing the root with each
+    signed checkpoint's root as the tree reaches its size."""
+
+    def __init__(self, checkpoints: dict[int, LedgerCheckpoint], progress: Progress | None):
+        self.checkpoints = checkpoints
+        self.stops = sorted(size for size in checkpoints if size > 0)
+        self.frontier = merkle.Frontier()
+        self.progress = progress
+        self.count = 0
+        self.prev = GENESIS_HASH
+        self.problem: Problem | None = None
+
+    def rows(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        while self.problem is None:
+            chunk = _check_rows(itertools.islice(rows, _BATCH), self.count + 1, self.prev)
+            self._leaves(chunk.digests, chunk.last_hash)
+            if self.problem is None:
+                self.problem = chunk.problem
+            if self.progress is not None:
+                self.progress(self.count)
+            if len(chunk.digests) < _BATCH:
+                return
+
+    def chunk(self, chunk: _Chunk) -> None:
+        """Continue with rows a helper process checked (from seq ``count + 1``)."""
+        if chunk.digests and chunk.first_prev != self.prev:
+            self.problem = Problem("entry", "", seq=self.count + 1)
+            return
+        self._leaves(chunk.digests, chunk.last_hash)
+        if self.problem is None:
+            self.problem = chunk.problem
+        if self.progress is not None:
+            self.progress(self.count)
+
+    def _leaves(self, digests: list[bytes], last_hash: str | None) -> None:
+        push, stops, count = self.frontier.push, self.stops, self.count
+        next_stop = stops[0] if stops else -1
+        for digest in digests:
+            push(digest)
+            count += 1
+            if count == next_stop:
+                row = self.checkpoints[count]
+                stops.pop(0)
+                next_stop = stops[0] if stops else -1
+                if self.frontier.root().hex() != row.root_hash:
+                    self.problem = Problem("root_mismatch", "", seq=count, checkpoint=row.number)
+                    self.count = count
+                    self.prev = "?"  # not reported: the problem is
+                    return
+        self.count = count
+        if last_hash is not None:
+            self.prev = last_hash
+
+
+class _Helper:
+    """A forked process that checks entries ``first_seq..last_seq`` over its own
+    connection while the caller checks the first part: two cores, about half the time."""
+
+    def __init__(self, process: Any, receiver: Any, first_seq: int) -> None:
+        self.process, self.receiver, self.first_seq = process, receiver, first_seq
+
+    @classmethod
+    def start(cls, session: Session, last_seq: int, workers: int) -> _Helper | None:
+        url = session.get_bind().engine.url
+        if (
+            workers < 2
+            or last_seq < _MIN_PARALLEL
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+        ):
+            return None
+        # The caller also folds every leaf into the Merkle tree, so it checks a bit
+        # less than half: both finish together.
+        first_seq = last_seq * 2 // 5 + 1
+        receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+        process = multiprocessing.get_context("fork").Process(
+            target=_helper_main,
+            args=(url.render_as_string(hide_password=False), first_seq, last_seq, sender),
+            daemon=True,
+        )
+        process.start()
+        sender.close()
+        return cls(process, receiver, first_seq)
+
+    def result(self) -> _Chunk:
+        try:
+            first_prev, last_hash, problem, blob = self.receiver.recv()
+        except EOFError:
+            self.process.join()
+            raise LedgerError("the verify helper process died before it reported") from None
+        self.process.join()
+        chunk = _Chunk()
+        chunk.digests = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+        chunk.first_prev, chunk.last_hash, chunk.problem = first_prev, last_hash, problem
+        return chunk
+
+
+_MIN_PARALLEL = 200_000  # below this a helper process costs more than it saves
+
+
+def _helper_main(url: str, first_seq: int, last_seq: int, sender: Any) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        connection: Any = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            sql = (
+                f"SELECT {', '.join(repository.ENTRY_COLUMNS)} FROM ledger_entries "
+                "WHERE seq >= ? AND seq <= ? ORDER BY seq"
+            )
+            if engine.dialect.name == "postgresql":
+                sql = sql.replace("?", "%s")
+            cursor.execute(sql, (first_seq, last_seq))
+            chunk = _check_rows(iter(cursor), first_seq, None)
+        finally:
+            connection.close()
+        sender.send((chunk.first_prev, chunk.last_hash, chunk.problem, b"".join(chunk.digests)))
+    finally:
+        sender.close()
+        engine.dispose()
 
 
 def _fields(entry: LedgerEntry) -> tuple[Any, ...]:
