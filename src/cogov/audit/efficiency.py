@@ -22,25 +22,41 @@ PERIODS: Final[dict[str, str]] = {
 }
 
 
-def efficiency_aggregations() -> list[pl.Expr]:
-    """Every efficiency measure as one Polars aggregation (see docs/audit.md)."""
-    return [
-        pl.len().alias("cases"),
-        *duration_summary("hours_to_route", "hours_to_route"),
-        *duration_summary("hours_to_first_response", "hours_to_first_response"),
-        *duration_summary("hours_to_close", "hours_to_close"),
-        pl.col("closed_at").is_null().mean().alias("open_share"),
-        rate("on_time", "on_time_rate"),
-        pl.col("on_time").count().alias("on_time_judged"),
-        rate("is_duplicate", "repeat_rate"),
-        rate("handled_without_human", "without_human_share"),
-        rate("overridden", "override_rate"),
-        rate("appealed", "appeal_rate"),
-        rate("upheld_appeal", "upheld_appeal_rate"),
-        rate("routed_correctly", "routing_accuracy"),
-        pl.col("draft_seconds").median().alias("median_draft_seconds"),
-        pl.col("draft_seconds").mean().alias("mean_draft_seconds"),
+def efficiency_aggregations(empty: frozenset[str] = frozenset()) -> list[pl.Expr]:
+    """Every efficiency measure as one Polars aggregation (see docs/audit.md).
+    Measures over a column in ``empty`` (no case has it) are plain nulls: the
+    same answer, without the work of aggregating nothing per group."""
+    measures: list[tuple[str, list[pl.Expr]]] = [
+        ("hours_to_route", duration_summary("hours_to_route", "hours_to_route")),
+        (
+            "hours_to_first_response",
+            duration_summary("hours_to_first_response", "hours_to_first_response"),
+        ),
+        ("hours_to_close", duration_summary("hours_to_close", "hours_to_close")),
+        ("closed_at", [pl.col("closed_at").is_null().mean().alias("open_share")]),
+        ("on_time", [rate("on_time", "on_time_rate")]),
+        ("is_duplicate", [rate("is_duplicate", "repeat_rate")]),
+        ("handled_without_human", [rate("handled_without_human", "without_human_share")]),
+        ("overridden", [rate("overridden", "override_rate")]),
+        ("appealed", [rate("appealed", "appeal_rate")]),
+        ("upheld_appeal", [rate("upheld_appeal", "upheld_appeal_rate")]),
+        ("routed_correctly", [rate("routed_correctly", "routing_accuracy")]),
+        (
+            "draft_seconds",
+            [
+                pl.col("draft_seconds").median().alias("median_draft_seconds"),
+                pl.col("draft_seconds").mean().alias("mean_draft_seconds"),
+            ],
+        ),
     ]
+    out = [pl.len().alias("cases")]
+    for column, expressions in measures:
+        if column in empty and column != "closed_at":
+            out += [pl.lit(None, dtype=pl.Float64).alias(e.meta.output_name()) for e in expressions]
+        else:
+            out += expressions
+    out.append(pl.col("on_time").count().alias("on_time_judged"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,13 @@ def efficiency(
     """Efficiency measures of a derived case frame (:func:`cogov.audit.frame.derive`)."""
     if period not in PERIODS:
         raise BadInput("--period", f"{period!r} is not one of {sorted(PERIODS)}")
-    overall = derived.select(efficiency_aggregations())
+    empty = frozenset(
+        name
+        for name, nulls in derived.null_count().row(0, named=True).items()
+        if nulls == derived.height
+    )
+    aggregations = efficiency_aggregations(empty)
+    overall = derived.select(aggregations)
     by: dict[str, pl.DataFrame] = {}
     for dimension in dimensions:
         if derived.get_column(dimension).null_count() == derived.height:
@@ -92,7 +114,7 @@ def efficiency(
         by[dimension] = (
             derived.with_columns(pl.col(dimension).fill_null(NOT_RECORDED))
             .group_by(dimension)
-            .agg(efficiency_aggregations())
+            .agg(aggregations)
             .sort(["cases", dimension], descending=[True, False])
         )
     if derived.get_column("created_at").drop_nulls().len():
@@ -102,7 +124,7 @@ def efficiency(
                 pl.col("created_at").dt.truncate(PERIODS[period]).dt.date().alias("period")
             )
             .group_by("period")
-            .agg(efficiency_aggregations())
+            .agg(aggregations)
             .sort("period")
         )
     return EfficiencyResult(overall, by, period, routing_by_route(derived))

@@ -106,7 +106,17 @@ def fairness(
     columns = sorted({metric.column for metric in metrics})
     data = derived.select(group_label(group), *columns)
     aggregations: list[pl.Expr] = [pl.len().alias("cases")]
+    empty = {
+        name for name, nulls in data.null_count().row(0, named=True).items() if nulls == data.height
+    }
     for metric in metrics:
+        if metric.column in empty:  # no case has it: nulls and zeros, without the work
+            aggregations += [
+                pl.lit(None, dtype=pl.Float64).alias(metric.name),
+                pl.lit(0, dtype=pl.UInt32).alias(f"{metric.name}__n"),
+                pl.lit(0, dtype=pl.Int64).alias(f"{metric.name}__k"),
+            ]
+            continue
         aggregations += [metric.point(), metric.known()]
         if metric.kind == "rate":
             aggregations.append(metric.successes())
