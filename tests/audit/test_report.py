@@ -99,3 +99,12 @@ class TestHtml:
         html = render_html(run_audit(CaseFrame(evil, ("district",), "t", frame.provided)))
         assert "<b>x</b>" not in html
         assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_an_unknown_group_column_is_named_with_the_columns(frame: CaseFrame) -> None:
+    from cogov.audit import MissingColumn
+
+    with pytest.raises(
+        MissingColumn, match=r"--group: column 'ward' is not in fixed; available columns: 'case_id'"
+    ):
+        run_audit(frame, options=AuditOptions(groups=("district*ward",)))

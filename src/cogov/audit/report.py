@@ -16,8 +16,9 @@ import polars as pl
 
 from cogov.audit.coverage import DEFAULT_FRACTION, CoverageResult, coverage
 from cogov.audit.efficiency import EfficiencyResult, Period, efficiency
+from cogov.audit.errors import MissingColumn
 from cogov.audit.fairness import FairnessOptions, FairnessResult, check_reference, fairness
-from cogov.audit.frame import CaseFrame, OnTimeRule, derive
+from cogov.audit.frame import CaseFrame, OnTimeRule, derive, split_group
 from cogov.audit.metrics import FAIRNESS_METRICS
 from cogov.core.clock import Clock, SystemClock, iso_utc
 
@@ -125,8 +126,13 @@ def run_audit(
     """Audit a case frame. ``population``: a table with columns ``area`` and
     ``population`` (see :func:`cogov.audit.coverage.read_population`)."""
     options = options or AuditOptions()
-    derived = derive(frame, options.on_time)
     groups = options.groups or frame.groups
+    for part in (part for group in groups for part in split_group(group)):
+        if part not in frame.data.columns:
+            raise MissingColumn(
+                "--group", part, frame.source or "the case frame", frame.data.columns
+            )
+    derived = derive(frame, options.on_time)
     present = [
         metric.name
         for metric in FAIRNESS_METRICS
