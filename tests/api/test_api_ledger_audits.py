@@ -115,6 +115,11 @@ class TestAudits:
         )
         assert unknown.status_code == 422
         assert unknown.json()["field"] == "reference"
+        no_column = client.get(
+            f"{A}/live", params={"group": "shoe_size", "replicates": 5}, headers=headers
+        )
+        assert no_column.status_code == 422
+        assert no_column.json()["field"] == "group"
         too_many = client.get(f"{A}/live", params={"replicates": 10**6}, headers=headers)
         assert too_many.status_code == 422
         assert too_many.json()["field"] == "replicates"

@@ -115,6 +115,11 @@ def live_audit(
     frame = frame_from_database(
         session, groups=groups, received_from=received_from, received_to=received_to
     )
+    unknown = [name for name in groups if name not in frame.data.columns]
+    if unknown:
+        # The audit itself does not name an unknown group column yet: say it here.
+        available = ", ".join(sorted(frame.data.columns))
+        raise ValidationFailed("group", f"{unknown[0]!r} is not a column; columns: {available}")
     options = AuditOptions(
         fairness=FairnessOptions(
             reference=reference,
