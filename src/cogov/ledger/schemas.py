@@ -155,7 +155,9 @@ class Problem:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """The outcome of :func:`verify`. ``problem`` is the first thing wrong (None if ok)."""
+    """The outcome of :func:`verify`. ``problem`` is the first thing wrong (None if ok);
+    ``entries`` and ``head_hash`` are how far the chain checked out (the newest entry
+    and its hash when ok)."""
 
     entries: int
     head_hash: str

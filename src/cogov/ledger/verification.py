@@ -194,7 +194,7 @@ class _Scanner:
                 if self.frontier.root().hex() != row.root_hash:
                     self.problem = Problem("root_mismatch", "", seq=count, checkpoint=row.number)
                     self.count = count
-                    self.prev = "?"  # not reported: the problem is
+                    self.prev = ""  # unknown past a failed root: the problem says why
                     return
         self.count = count
         if last_hash is not None:
