@@ -49,6 +49,8 @@ def frame_from_database(
     rows = [
         _case_row(session, case) for case in cases_in_period(session, received_from, received_to)
     ]
+    for row in rows:
+        row["_groups"] = {_column_for(name): value for name, value in row["_groups"].items()}
     attributes = sorted({key for row in rows for key in row["_groups"]})
     table = pl.DataFrame(
         [
@@ -112,6 +114,12 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _column_for(attribute: str) -> str:
+    """A group attribute's column; one named like a case column gets a prefix."""
+    taken = attribute in CASE_COLUMNS or attribute in LIVE_GROUPS
+    return f"group_{attribute}" if taken else attribute
 
 
 def _group_values(values: dict[str, Any], names: Sequence[str]) -> dict[str, str | None]:
