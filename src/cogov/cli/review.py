@@ -27,6 +27,7 @@ from cogov.control.autonomy import (
     AutonomyRead,
     evaluate,
     get_autonomy,
+    lower_level,
     raise_level,
 )
 from cogov.core.clock import SystemClock, iso_utc
@@ -534,6 +535,27 @@ def autonomy_raise_command(
     policy = AutonomyPolicy.from_settings(settings_for(data_dir))
     with session_for(data_dir) as session:
         shown = raise_level(
+            session, agent_id=agent, to_level=to, by=by, reason=reason, policy=policy
+        )
+    _print_autonomy(shown, as_json)
+
+
+@autonomy_app.command("lower")
+@handle_errors
+def autonomy_lower_command(
+    agent: Annotated[str, typer.Argument(help="Agent id.")],
+    to: Annotated[int, typer.Option("--to", min=0, max=3, help="The new, lower level (0-3).")],
+    by: Annotated[
+        str, typer.Option("--by", help="The agent's guardian, backup guardian or an administrator.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why the agent must act less alone.")],
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lower an agent's autonomy level by hand, at once."""
+    policy = AutonomyPolicy.from_settings(settings_for(data_dir))
+    with session_for(data_dir) as session:
+        shown = lower_level(
             session, agent_id=agent, to_level=to, by=by, reason=reason, policy=policy
         )
     _print_autonomy(shown, as_json)

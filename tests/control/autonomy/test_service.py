@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from cogov.control import ControlConfig
 from cogov.control.autonomy import (
     InvalidAutonomyInput,
+    LowerRefused,
     NotTheGuardian,
     RaiseRefused,
     current_level,
     evaluate,
     get_autonomy,
+    lower_level,
     raise_level,
 )
 from cogov.core.clock import FixedClock
@@ -128,6 +130,44 @@ class TestRaiseLevel:
             )
         with pytest.raises(AgentNotFound):
             raise_level(db_session, agent_id="nobody", to_level=2, by=GUARDIAN, reason="x")
+
+
+class TestLowerLevel:
+    @pytest.mark.parametrize("who", [GUARDIAN, BACKUP, "admin"])
+    def test_those_who_answer_for_the_agent_tighten_it_at_once(
+        self, db_session: Session, agent: str, clock: FixedClock, who: str
+    ) -> None:
+        raise_to(db_session, agent, 3, clock)
+        shown = lower_level(
+            db_session,
+            agent_id=agent,
+            to_level=0,
+            by=who,
+            reason="complaints about replies this week",
+            policy=QUIET,
+            clock=clock,
+        )
+        assert shown.effective == 0
+        entry = ledger(db_session, "autonomy.changed")[-1]
+        payload = json.loads(entry.payload)
+        assert (payload["direction"], payload["to_level"], payload["by_hand"]) == (
+            "lowered",
+            0,
+            True,
+        )
+        assert entry.actor == f"user:{who}"
+
+    def test_refusals(self, db_session: Session, agent: str) -> None:
+        with pytest.raises(
+            LowerRefused, match=r"'r.wu' is not its guardian, its backup guardian or an admin"
+        ):
+            lower_level(db_session, agent_id=agent, to_level=0, by="r.wu", reason="x")
+        with pytest.raises(LowerRefused, match=r"1 is not below the current level 1"):
+            lower_level(
+                db_session, agent_id=agent, to_level=1, by=GUARDIAN, reason="x", policy=QUIET
+            )
+        with pytest.raises(InvalidAutonomyInput, match=r"reason: is required"):
+            lower_level(db_session, agent_id=agent, to_level=0, by=GUARDIAN, reason="")
 
 
 class TestEvaluate:

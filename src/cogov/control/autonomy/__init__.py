@@ -6,6 +6,7 @@ sign-off. ``current_level`` is what routing reads."""
 from cogov.control.autonomy.errors import (
     AutonomyError,
     InvalidAutonomyInput,
+    LowerRefused,
     NotTheGuardian,
     RaiseRefused,
 )
@@ -21,6 +22,7 @@ from cogov.control.autonomy.service import (
     evaluate,
     evaluate_all,
     get_autonomy,
+    lower_level,
     raise_level,
 )
 
@@ -32,6 +34,7 @@ __all__ = [
     "AutonomyRead",
     "Evaluation",
     "InvalidAutonomyInput",
+    "LowerRefused",
     "NotTheGuardian",
     "RaiseRefused",
     "Thresholds",
@@ -39,5 +42,6 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "get_autonomy",
+    "lower_level",
     "raise_level",
 ]

@@ -40,3 +40,13 @@ class RaiseRefused(AutonomyError, Conflict):
         self.agent_id = agent_id
         self.to_level = to_level
         self.reason = reason
+
+
+class LowerRefused(AutonomyError, Conflict):
+    """A manual lowering that is not allowed: by someone who does not answer for the
+    agent, or not below its current level."""
+
+    def __init__(self, agent_id: str, reason: str) -> None:
+        Conflict.__init__(self, f"autonomy of agent {agent_id!r} cannot be lowered: {reason}")
+        self.agent_id = agent_id
+        self.reason = reason

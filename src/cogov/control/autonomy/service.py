@@ -5,7 +5,8 @@ controller: it lowers a level at once when an agent's recent decisions breach a
 threshold (review calls it after each human decision and each upheld appeal; the
 pipeline may call it after a negative-list hit; ``cogov autonomy evaluate`` runs it
 for every agent). ``raise_level`` is the only way up, and only the agent's guardian
-on duty can sign it off.
+on duty can sign it off. ``lower_level`` lets the people who answer for an agent
+tighten it by hand at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cogov.control.autonomy import repository
-from cogov.control.autonomy.errors import InvalidAutonomyInput, NotTheGuardian, RaiseRefused
+from cogov.control.autonomy.errors import (
+    InvalidAutonomyInput,
+    LowerRefused,
+    NotTheGuardian,
+    RaiseRefused,
+)
 from cogov.control.autonomy.models import AgentAutonomy, AutonomyChange
 from cogov.control.autonomy.repository import ProposalOutcome
 from cogov.control.autonomy.rules import (
@@ -42,7 +48,8 @@ from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
-from cogov.identity import require_active_user
+from cogov.core.types import Role
+from cogov.identity import has_role, require_active_user
 from cogov.intake import list_cases
 from cogov.ledger import Responsible, append
 from cogov.registry import AgentNotFound, get_agent, get_filing
@@ -301,13 +308,7 @@ def raise_level(
     never above its grade's ceiling, and not while the numbers since its last change
     still breach a threshold. Ledger: autonomy.changed (raised), naming the guardian."""
     policy = policy or default_policy()
-    text = (reason or "").strip()
-    if not text:
-        raise InvalidAutonomyInput("reason", "is required: say why the agent may act more alone")
-    if len(text) > 2_000:
-        raise InvalidAutonomyInput("reason", "is longer than 2000 characters")
-    if not isinstance(to_level, int) or not 0 <= to_level <= MAX_LEVEL:
-        raise InvalidAutonomyInput("to_level", f"must be a level from 0 to {MAX_LEVEL}")
+    text = _check_change(to_level, reason, "say why the agent may act more alone")
     require_active_user(session, username=by)
     oversight = _oversight(session, agent_id)
     if oversight.guardian is None or by != oversight.guardian:
@@ -338,6 +339,66 @@ def raise_level(
         evidence={"metrics": decision.metrics.as_payload(), "ceiling": oversight.ceiling},
         responsible=Responsible(operator=f"user:{by}", guardian=f"user:{by}"),
         now=iso_utc(now),
+        clock=clock,
+    )
+    session.flush()
+    return get_autonomy(session, agent_id=agent_id, policy=policy)
+
+
+def _check_change(to_level: int, reason: str, why: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidAutonomyInput("reason", f"is required: {why}")
+    if len(text) > 2_000:
+        raise InvalidAutonomyInput("reason", "is longer than 2000 characters")
+    if not isinstance(to_level, int) or not 0 <= to_level <= MAX_LEVEL:
+        raise InvalidAutonomyInput("to_level", f"must be a level from 0 to {MAX_LEVEL}")
+    return text
+
+
+def lower_level(
+    session: Session,
+    *,
+    agent_id: str,
+    to_level: int,
+    by: str,
+    reason: str,
+    policy: AutonomyPolicy | None = None,
+    clock: Clock | None = None,
+) -> AutonomyRead:
+    """Lower an agent's autonomy level by hand, at once: its guardian, its backup
+    guardian or an administrator may (tightening is always safe; loosening needs the
+    guardian). Ledger: autonomy.changed (lowered, by that person)."""
+    policy = policy or default_policy()
+    text = _check_change(to_level, reason, "say why the agent must act less alone")
+    require_active_user(session, username=by)
+    oversight = _oversight(session, agent_id)
+    if oversight.guardian is None:
+        get_agent(session, agent_id=agent_id)  # AgentNotFound for an unknown agent
+    answerable = by in (oversight.guardian, oversight.backup_guardian)
+    if not answerable and not has_role(session, username=by, role=Role.ADMINISTRATOR):
+        raise LowerRefused(
+            agent_id,
+            f"{by!r} is not its guardian, its backup guardian or an administrator",
+        )
+    row = repository.lock_or_create(session, agent_id, level=policy.initial_level)
+    current = effective_level(row.level, oversight.ceiling)
+    if to_level >= current:
+        raise LowerRefused(agent_id, f"{to_level} is not below the current level {current}")
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    _change(
+        session,
+        row,
+        to_level=to_level,
+        direction="lowered",
+        by=f"user:{by}",
+        reason=text,
+        evidence={"ceiling": oversight.ceiling, "by_hand": True},
+        responsible=Responsible(
+            operator=f"user:{by}",
+            guardian=f"user:{oversight.guardian}" if oversight.guardian else None,
+        ),
+        now=now,
         clock=clock,
     )
     session.flush()
