@@ -217,7 +217,8 @@ def main() -> None:
             f"Loading and tiling the file took {read_seconds:.1f} s, not counted.",
             "The council data has no AI columns, so a baseline router built from the real "
             "records stands in for an agent (each office's most common category; acting "
-            "alone where that category is >= 40% of the office's cases). Appeals are absent.",
+            "alone where that category is >= 40% of the office's cases). Appeals are absent "
+            "from the data, so their two metrics come out empty (and cost nothing).",
         ]
     )
     write_section("audit", markdown)
