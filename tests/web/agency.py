@@ -143,3 +143,35 @@ def deploy_router(app: FastAPI) -> None:
         engines={AGENT_ID: engine},
         clock=state.clock,
     )
+
+
+def seed_requests(app: FastAPI, count: int = 36) -> None:
+    """Requests through the governed path on several channels and age bands, so the
+    dashboards have something to show; staff enter every third one (assisted)."""
+    from cogov.pipeline import process
+
+    state = app.state.cogov
+    samples = [
+        ("pothole", "deep pothole in the road near the school", "1 Harbour Road"),
+        ("noise", "loud music from the bar every night", None),
+        ("illegal_dumping", "mattress left on the street", "3 Mill Lane"),
+    ]
+    bands = ["18_34", "35_64", "65_plus"]
+    with unit_of_work(state.engine) as session:
+        for number in range(count):
+            service, text, place = samples[number % len(samples)]
+            assisted = number % 3 == 0
+            body: dict[str, Any] = {
+                "service_code": service,
+                "description": f"{text} ({number})",
+                "channel": "phone" if assisted else "web",
+                "group": {"age_band": bands[number % len(bands)]},
+            }
+            if place:
+                body["address_string"] = place
+            process(
+                session,
+                body,
+                deployment=state.deployment,
+                entered_by="fay" if assisted else None,
+            )

@@ -107,7 +107,7 @@ class FairnessRow:
 class FairnessMetric:
     name: str
     label: str
-    chart: Markup
+    chart: Markup | None  # None when no group has a ratio to draw
     rows: list[FairnessRow]
     flagged: int
 
@@ -173,7 +173,8 @@ def _fairness_metric(
                 flagged=flagged,
             )
         )
-    chart = bar_chart(
+    drawable = any(bar.value is not None for bar in bars)
+    chart = None if not drawable else bar_chart(
         bars,
         title=gettext("%(metric)s by %(group)s, relative to the reference group",
                       metric=label, group=group_label(column, gettext)),

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from tests.web.agency import seed_requests
 from tests.web.conftest import PASSWORD, make_app
 
 CHROMIUM = Path(os.environ.get("COGOV_CHROMIUM", "/usr/bin/chromium"))
@@ -50,6 +51,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = make_app(tmp_path_factory.mktemp("browser-data"), agents=True)
+    seed_requests(app)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
