@@ -78,6 +78,13 @@ def _no_progress(_what: str, _done: int, _total: int) -> None:
     return None
 
 
+# Class weightings: "none"; "balanced" (each class counts as much as any other, which
+# lifts rare classes and macro-F1 when they are distinct); "tempered" (the fourth root
+# of balanced: lifts rare classes without drowning the common ones when the rare ones
+# are noisy, e.g. many tiny work queues).
+CLASS_WEIGHTINGS = {"none": 0.0, "tempered": 0.25, "balanced": 1.0}
+
+
 @dataclass(frozen=True, slots=True)
 class TrainingOptions:
     """How the default engine is trained. The defaults suit 311 / 12345 histories."""
@@ -86,8 +93,8 @@ class TrainingOptions:
     char_ngrams: tuple[int, int] = (1, 4)
     # Candidate regularisation strengths and class weightings, chosen by CV macro-F1.
     c_grid: tuple[float, ...] = (0.3, 1.0)
-    class_weights: tuple[str, ...] = ("none", "balanced")
-    # The grid is searched on a stratified sample of at most this many rows.
+    class_weights: tuple[str, ...] = ("tempered", "balanced")
+    # Up to this many rows the grid is compared by k-fold CV, beyond by one hold-out.
     grid_rows: int = 3000
     folds: int = 4
     target_precision: float = 0.97
@@ -95,6 +102,19 @@ class TrainingOptions:
     max_similar_index: int = 50_000
     max_text_chars: int = MAX_TEXT_CHARS
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.class_weights) - set(CLASS_WEIGHTINGS))
+        if unknown or not self.class_weights:
+            raise TriageInputError(
+                "class_weights", f"unknown {unknown}; choose from {sorted(CLASS_WEIGHTINGS)}"
+            )
+        if not self.c_grid or any(c <= 0 for c in self.c_grid):
+            raise TriageInputError("c_grid", "needs at least one positive C")
+        if not 0.5 <= self.target_precision < 1.0:
+            raise TriageInputError("target_precision", "must be in [0.5, 1)")
+        if self.folds < 2:
+            raise TriageInputError("folds", "must be at least 2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +179,19 @@ def _vectorizer(options: TrainingOptions) -> FeatureUnion:
     )
 
 
-def _svc(c: float, class_weight: str, seed: int) -> LinearSVC:
+def _class_weight(truth: NDArray[np.intp], weighting: str) -> dict[int, float] | None:
+    power = CLASS_WEIGHTINGS[weighting]
+    if power == 0.0:
+        return None
+    counts = np.bincount(truth)
+    present = np.flatnonzero(counts)
+    base = len(truth) / (len(present) * counts[present])
+    return {int(k): float(w) for k, w in zip(present, base**power, strict=True)}
+
+
+def _svc(c: float, weighting: str, seed: int, truth: NDArray[np.intp]) -> LinearSVC:
     return LinearSVC(
-        C=c,
-        class_weight=None if class_weight == "none" else class_weight,
-        random_state=seed,
-        max_iter=5000,
+        C=c, class_weight=_class_weight(truth, weighting), random_state=seed, max_iter=5000
     )
 
 
@@ -247,7 +274,7 @@ def train(
     cv = _cross_validate(matrix, truth, len(classes), options, report)
 
     report("final model", 0, 1)
-    final = _svc(cv.c, cv.class_weight, options.seed).fit(matrix, truth)
+    final = _svc(cv.c, cv.class_weight, options.seed, truth).fit(matrix, truth)
     coef, intercept = _binary_safe(final.coef_, final.intercept_)
     report("final model", 1, 1)
 
@@ -325,14 +352,17 @@ def _out_of_fold(
     weight: str,
     options: TrainingOptions,
     on_fold: Callable[[], None],
+    n_folds: int,
 ) -> NDArray[np.float64]:
     """Every row's class scores from a model that did not see it."""
     scores = np.zeros((len(truth), n_classes), dtype=np.float64)
-    for train_rows, test_rows in _folds(truth, options.folds, options.seed):
+    for train_rows, test_rows in _folds(truth, n_folds, options.seed):
         with warnings.catch_warnings():
             # StratifiedKFold and liblinear warn about tiny classes; both are expected.
             warnings.simplefilter("ignore")
-            model = _svc(c, weight, options.seed).fit(matrix[train_rows], truth[train_rows])
+            model = _svc(c, weight, options.seed, truth[train_rows]).fit(
+                matrix[train_rows], truth[train_rows]
+            )
         # A class absent from this fold's training rows can never be predicted.
         fold_scores = np.full((len(test_rows), n_classes), -1e3)
         coef, intercept = _binary_safe(model.coef_, model.intercept_)
@@ -342,18 +372,17 @@ def _out_of_fold(
     return scores
 
 
-def _stratified_sample(truth: NDArray[np.intp], size: int, seed: int) -> NDArray[np.intp]:
-    """About ``size`` rows keeping every class (each at least once, in proportion)."""
-    if len(truth) <= size:
-        return np.arange(len(truth))
+def _holdout(truth: NDArray[np.intp], seed: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """One stratified 75/25 split; classes with one row stay in training."""
     rng = np.random.default_rng(seed)
-    fraction = size / len(truth)
-    keep: list[NDArray[np.intp]] = []
+    held: list[NDArray[np.intp]] = []
     for label in np.unique(truth):
         rows = np.flatnonzero(truth == label)
-        take = max(1, round(len(rows) * fraction))
-        keep.append(rng.choice(rows, take, replace=False))
-    return np.sort(np.concatenate(keep))
+        if len(rows) >= 2:
+            held.append(rng.choice(rows, max(1, round(len(rows) * 0.25)), replace=False))
+    test = np.sort(np.concatenate(held)) if held else np.array([], dtype=np.intp)
+    train = np.setdiff1d(np.arange(len(truth)), test)
+    return train, test
 
 
 def _cross_validate(
@@ -363,14 +392,21 @@ def _cross_validate(
     options: TrainingOptions,
     report: Progress,
 ) -> CrossValidation:
-    """Pick C and the class weighting by CV macro-F1 (on a stratified sample of at most
-    ``grid_rows`` rows, so a large history trains in seconds), then calibrate and pick
-    the threshold on the chosen model's out-of-fold scores over every row."""
-    grid = [(c, w) for w in options.class_weights for c in options.c_grid]
-    sample = _stratified_sample(truth, options.grid_rows, options.seed)
-    full_pass = len(sample) < len(truth) or len(grid) == 1
-    n_folds = len(_folds(truth, options.folds, options.seed))
-    total = (len(grid) if len(grid) > 1 else 0) * n_folds + (n_folds if full_pass else 0)
+    """Pick C and the class weighting by macro-F1, then calibrate and pick the threshold
+    on the chosen model's out-of-fold scores over every row.
+
+    A small history (up to ``grid_rows``) compares the candidates by k-fold CV; a large
+    one by a single stratified hold-out, so it trains in seconds rather than minutes.
+    """
+    small = len(truth) <= options.grid_rows
+    # A large history compares the class weightings at the first C only: every extra
+    # fit of a many-class model costs seconds, and C matters least when data is plenty.
+    grid = [(c, w) for w in options.class_weights for c in options.c_grid[: None if small else 1]]
+    n_folds = len(_folds(truth, options.folds if small else 3, options.seed))
+    searching = len(grid) > 1
+    total = (len(grid) * (n_folds if small else 1) if searching else 0) + (
+        0 if small and searching else n_folds
+    )
     done = 0
 
     def step() -> None:
@@ -379,22 +415,32 @@ def _cross_validate(
         report("cross-validation", done, total)
 
     tried: list[tuple[float, str, float]] = []
-    best: tuple[float, float, str, NDArray[np.float64]] | None = None
-    if len(grid) > 1:
-        for c, weight in grid:
-            scores = _out_of_fold(
-                matrix[sample], truth[sample], n_classes, c, weight, options, step
-            )
-            f1 = float(f1_score(truth[sample], scores.argmax(axis=1), average="macro"))
-            tried.append((c, weight, f1))
-            if best is None or f1 > best[0] + 1e-9:
-                best = (f1, c, weight, scores)
-        assert best is not None
-        _, c, weight, scores = best
-    else:
-        c, weight = grid[0]
-    if full_pass:
-        scores = _out_of_fold(matrix, truth, n_classes, c, weight, options, step)
+    c, weight = grid[0]
+    scores: NDArray[np.float64] | None = None
+    if searching:
+        best_f1 = -1.0
+        train_rows, test_rows = _holdout(truth, options.seed)
+        for c_try, weight_try in grid:
+            if small:
+                trial = _out_of_fold(
+                    matrix, truth, n_classes, c_try, weight_try, options, step, n_folds
+                )
+                f1 = float(f1_score(truth, trial.argmax(axis=1), average="macro"))
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = _svc(c_try, weight_try, options.seed, truth[train_rows]).fit(
+                        matrix[train_rows], truth[train_rows]
+                    )
+                step()
+                predicted_rows = model.predict(matrix[test_rows])
+                f1 = float(f1_score(truth[test_rows], predicted_rows, average="macro"))
+                trial = None
+            tried.append((c_try, weight_try, f1))
+            if f1 > best_f1 + 1e-9:
+                best_f1, c, weight, scores = f1, c_try, weight_try, trial
+    if scores is None:
+        scores = _out_of_fold(matrix, truth, n_classes, c, weight, options, step, n_folds)
     predicted = scores.argmax(axis=1)
     temperature = fit_temperature(scores, truth)
     confidence = np.minimum(softmax(scores, temperature).max(axis=1), MAX_CONFIDENCE)
