@@ -407,6 +407,7 @@ class TestEscalateOverdue:
         entry = ledger(db_session, "review.escalated")[-1]
         payload = json.loads(entry.payload)
         assert (payload["to"], payload["was"], payload["applied"]) == (BACKUP, "unclaimed", False)
+        assert payload["backup_active"] is True
         assert responsible(entry)["guardian"] == f"user:{GUARDIAN}"
         assert responsible(entry)["reviewer"] == f"user:{BACKUP}"
         # Escalated once: a second run leaves it alone.

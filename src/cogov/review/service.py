@@ -33,7 +33,7 @@ from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
 from cogov.core.types import Role
-from cogov.identity import require_role
+from cogov.identity import has_role, require_role
 from cogov.ledger import Responsible, append
 from cogov.review import repository
 from cogov.review.config import reason_codes_for
@@ -536,6 +536,10 @@ def escalate_overdue(
                 "new_deadline": row.deadline,
                 "was": "abandoned" if abandoned_by else "unclaimed",
                 "abandoned_by": abandoned_by,
+                # An inactive backup cannot work it: the audit and the queue page flag it.
+                "backup_active": has_role(
+                    session, username=row.backup_guardian, role=Role.REVIEWER
+                ),
                 "applied": False,
             },
             responsible=responsible_for(
