@@ -114,6 +114,30 @@ class TestFileAppeal:
         }
         assert json.loads(ledger(db_session, "appeal.filed")[-1].payload)["decided_by"] == "agent"
 
+    def test_staff_filing_for_the_citizen_may_not_decide_it(
+        self, db_session: Session, make_pending: MakePending, config: ControlConfig
+    ) -> None:
+        applied = make_pending(level=3)
+        appeal = file_appeal(
+            db_session,
+            token=applied.token,
+            proposal_id=applied.proposal.id,
+            grounds="Said on the phone: wrong department.",
+            entered_by="t.osei",
+            config=config,
+        )
+        assert appeal.excluded["t.osei"] == "filed the appeal for the citizen"
+        assert ledger(db_session, "appeal.filed")[-1].actor == "user:t.osei"
+        with pytest.raises(ConflictOfInterest, match=r"\(filed the appeal for the citizen\)"):
+            decide_appeal(
+                db_session,
+                appeal_id=appeal.id,
+                by="t.osei",
+                outcome="upheld",
+                reason="x",
+                config=config,
+            )
+
     def test_an_appeal_moves_a_resolved_case_to_appealed(
         self,
         db_session: Session,

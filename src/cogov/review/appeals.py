@@ -155,6 +155,9 @@ def file_appeal(
             backup_guardian=backup,
             escalated_to=None,
         )
+    if entered_by is not None:
+        # Who filed it for the citizen speaks for one side: they do not judge it either.
+        excluded.setdefault(entered_by, "filed the appeal for the citizen")
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
     row = Appeal(
         id=new_id(),
