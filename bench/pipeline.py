@@ -285,6 +285,10 @@ def main() -> None:
     print(f"done in {time.perf_counter() - started:.0f} s")
 
 
+def _load() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def _line(run: Run) -> str:
     return (
         f"{run.backend:<10} {run.engine:<44} governed {run.governed_rate:8.0f}/s  "
@@ -336,8 +340,8 @@ def _markdown(runs: list[Run], pg_note: str, trained: int) -> str:
         )
         + verdict
         + (f"\n\n{pg_note}" if pg_note else "")
-        + f"\n\nLoad average at the end of the run: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-        f"(on {os.cpu_count()} cores); the numbers are noisy when others share the machine."
+        + f"\n\nLoad average at the end of the run: {_load()} (on {os.cpu_count()} cores); "
+        "the numbers are noisy when others share the machine."
         + "\n\nWith the default engine, explaining each output (the words and similar past "
         "cases behind it) dominates both paths; the path-only rows show what governance "
         "itself costs."
