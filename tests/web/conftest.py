@@ -30,10 +30,11 @@ STAFF = {
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_app(data_dir: Path, *, agents: bool = False) -> FastAPI:
-    """The application on a fresh data directory with the staff above; with
-    ``agents``, the test router is filed, activated and deployed (see agency.py)."""
-    settings = load_settings(data_dir=data_dir, rate_limit_per_minute=0)
+def make_app(data_dir: Path, *, agents: bool = False, database_url: str | None = None) -> FastAPI:
+    """The application on a fresh data directory with the staff above (on SQLite in
+    the data directory unless ``database_url`` is given); with ``agents``, the test
+    router is filed, activated and deployed (see agency.py)."""
+    settings = load_settings(data_dir=data_dir, database_url=database_url, rate_limit_per_minute=0)
     app = create_app(settings)
     with unit_of_work(app.state.cogov.engine) as session:
         for username, roles in STAFF.items():

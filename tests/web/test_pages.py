@@ -15,17 +15,30 @@ from fastapi.testclient import TestClient
 
 from cogov.db.session import unit_of_work
 from cogov.ledger.service import entries_for_case
+from tests.conftest import BACKENDS, PG_URL, fresh_postgres_database
 from tests.web.agency import AGENT_ID
 from tests.web.conftest import csrf_of, make_app, sign_in
 
 EXAMPLE_FILING = Path(__file__).resolve().parents[2] / "docs" / "examples" / "router-agent.yaml"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    application = make_app(tmp_path_factory.mktemp("pages"), agents=True)
-    yield application
-    application.state.cogov.engine.dispose()
+@pytest.fixture(scope="module", params=BACKENDS)
+def app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
+    """The pages on SQLite, and on PostgreSQL when COGOV_TEST_DATABASE_URL is set."""
+    data_dir = tmp_path_factory.mktemp("pages")
+    if request.param == "sqlite":
+        application = make_app(data_dir, agents=True)
+        yield application
+        application.state.cogov.engine.dispose()
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
+    with fresh_postgres_database(PG_URL) as url:
+        application = make_app(data_dir, agents=True, database_url=url)
+        yield application
+        application.state.cogov.engine.dispose()
 
 
 def client_for(app: FastAPI, username: str | None = None, **headers: str) -> TestClient:
