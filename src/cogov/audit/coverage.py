@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from cogov.audit.errors import BadColumn, BadInput, MissingColumn
-from cogov.audit.files import scan
+from cogov.audit.files import scan, unreadable_as_input
 from cogov.audit.frame import NOT_RECORDED
 
 DEFAULT_FRACTION: Final = 0.5
@@ -114,7 +114,12 @@ class CoverageResult:
 
 def read_population(path: Path, area: str, count: str) -> pl.DataFrame:
     """A population table (CSV or Parquet) as columns ``area`` and ``population``."""
-    lazy = scan(path)
+    with unreadable_as_input("--population", path):
+        return _read_population(path, area, count)
+
+
+def _read_population(path: Path, area: str, count: str) -> pl.DataFrame:
+    lazy = scan(path, "--population")
     names = lazy.collect_schema().names()
     for flag, column in (("--area", area), ("--count", count)):
         if column not in names:

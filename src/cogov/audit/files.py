@@ -3,7 +3,8 @@ so an agency can audit its own history before it adopts cogov."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Final
@@ -217,10 +218,13 @@ def preset(name: str) -> Preset:
         ) from None
 
 
-def scan(path: Path) -> pl.LazyFrame:
-    """A lazy reader for a CSV or Parquet file (CSV columns are read as text)."""
+def scan(path: Path, flag: str = "--data") -> pl.LazyFrame:
+    """A lazy reader for a CSV or Parquet file (CSV columns are read as text);
+    ``flag`` names the option the path came from, for errors."""
     if not path.exists():
-        raise BadInput("--data", f"{path} does not exist")
+        raise BadInput(flag, f"{path} does not exist")
+    if path.is_dir():
+        raise BadInput(flag, f"{path} is a directory, not a CSV or Parquet file")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return pl.scan_parquet(path)
@@ -231,17 +235,25 @@ def scan(path: Path) -> pl.LazyFrame:
             separator="\t" if suffix == ".tsv" else ",",
             encoding="utf8-lossy",
         )
-    raise BadInput("--data", f"{path.name}: not a CSV or Parquet file (by its extension)")
+    raise BadInput(flag, f"{path.name}: not a CSV or Parquet file (by its extension)")
 
 
 def read_cases(path: Path, columns: ColumnMap) -> CaseFrame:
     """Read a file of cases into a case frame. Raises MissingColumn (naming the
     flag and listing the file's columns) or BadColumn for unreadable values."""
-    try:
+    with unreadable_as_input("--data", path):
         return _read_cases(path, columns)
+
+
+@contextmanager
+def unreadable_as_input(flag: str, path: Path) -> Iterator[None]:
+    """A file the reader chokes on (bad encoding, ragged rows ...) is bad input,
+    named by its flag, in one line."""
+    try:
+        yield
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInput("--data", f"{path.name} cannot be read: {first}") from exc
+        raise BadInput(flag, f"{path.name} cannot be read: {first}") from exc
 
 
 def _read_cases(path: Path, columns: ColumnMap) -> CaseFrame:
@@ -374,7 +386,12 @@ def parse_booleans(series: pl.Series, flag: str) -> pl.Series:
 
 def read_targets(path: Path) -> dict[str, float]:
     """Per-service targets from a CSV/Parquet with columns ``service`` and ``hours``."""
-    lazy = scan(path)
+    with unreadable_as_input("--targets", path):
+        return _read_targets(path)
+
+
+def _read_targets(path: Path) -> dict[str, float]:
+    lazy = scan(path, "--targets")
     names = lazy.collect_schema().names()
     for column in ("service", "hours"):
         if column not in names:
