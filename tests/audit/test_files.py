@@ -148,13 +148,13 @@ class TestPresetsAndTargets:
 class TestUnreadableFiles:
     def test_a_broken_csv_is_one_clear_error(self, tmp_path: Path) -> None:
         path = write(tmp_path, 'a,b\n"x,1\n')
-        with pytest.raises(BadInput, match="--data: cases.csv cannot be read"):
+        with pytest.raises(BadInput, match=r"--data: cases\.csv cannot be read"):
             read_cases(path, ColumnMap(created_at="a"))
 
     def test_paths_are_named_by_their_flag(self, tmp_path: Path) -> None:
         from cogov.audit import read_population
 
-        with pytest.raises(BadInput, match="--population: .* does not exist"):
+        with pytest.raises(BadInput, match=r"--population: .* does not exist"):
             read_population(tmp_path / "none.csv", "a", "b")
-        with pytest.raises(BadInput, match="--targets: .* is a directory"):
+        with pytest.raises(BadInput, match=r"--targets: .* is a directory"):
             read_targets(tmp_path)
