@@ -51,8 +51,8 @@ from cogov.ledger.rules import leaf_input
 
 PG_URL = os.environ.get("COGOV_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 VERIFY_ENTRIES = 1_000_000
-BATCH_ENTRIES = 200_000
-SINGLE_ENTRIES = 2_000
+BATCH_ENTRIES = 100_000
+SINGLE_ENTRIES = 1_000
 PROOFS = 2_000
 SEED = 20261126
 
@@ -223,6 +223,9 @@ def main() -> None:
 def _build(engine: Engine, count: int, batch: int = 100_000) -> None:
     for start in range(0, count, batch):
         with unit_of_work(engine) as session:
+            # A big page cache for this connection: the unique hash indexes take
+            # random inserts, which thrash SQLite's default 2 MB cache.
+            session.execute(text("PRAGMA cache_size = -262144"))
             append_many(session, drafts(min(batch, count - start), offset=start))
 
 
