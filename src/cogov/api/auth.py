@@ -216,6 +216,14 @@ def sign_in(
         lifetime=timedelta(hours=settings.session_lifetime_hours),
         clock=get_clock(request),
     )
+    # Housekeeping at a moment that is rare and cheap: ended or expired sessions, and
+    # rate buckets idle long enough to be full again, hold nothing worth keeping.
+    per_minute = settings.rate_limit_per_minute or 1.0
+    access.forget_stale_access(
+        session,
+        bucket_full_after=timedelta(minutes=settings.rate_limit_burst / per_minute + 1),
+        clock=get_clock(request),
+    )
     response.set_cookie(
         SESSION_COOKIE,
         signed_in.secret,
