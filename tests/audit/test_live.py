@@ -22,10 +22,11 @@ from cogov.control.service import (
     transition,
 )
 from cogov.core.clock import FixedClock
-from cogov.core.types import Grade
+from cogov.core.types import Grade, Role
+from cogov.identity import add_user
 from cogov.intake import CaseRead, IntakeConfig, load_catalogue, load_group_attributes, submit
-from cogov.ledger import Responsible, append
 from cogov.registry import obligations_for
+from cogov.review import decide_appeal, file_appeal
 from cogov.triage.protocol import ActionKind, Evidence, EvidenceKind, Explanation, Proposal
 
 INTAKE = IntakeConfig(
@@ -66,13 +67,15 @@ def proposal(value: str, confidence: float, similarity: float) -> Proposal:
     )
 
 
+BODY = {
+    "service_code": "illegal_dumping",
+    "description": "Mattress dumped on the kerb",
+    "address_string": "12 Main St",
+}
+
+
 def new_case(session: Session, clock: FixedClock, **group: Any) -> CaseRead:
-    body = {
-        "service_code": "illegal_dumping",
-        "description": "Mattress dumped on the kerb",
-        "address_string": "12 Main St",
-        **group,
-    }
+    body = {**BODY, **group}
     case = submit(session, body, config=INTAKE, clock=clock).case
     open_workflow(session, case=case, config=CONTROL, clock=clock)
     return case
@@ -136,7 +139,9 @@ def walk(db_session: Session) -> dict[str, str]:
     )
 
     clock.set(T0 + timedelta(hours=2))
-    appealed = new_case(db_session, clock)
+    submitted = submit(db_session, BODY, config=INTAKE, clock=clock)
+    appealed = submitted.case
+    open_workflow(db_session, case=appealed, config=CONTROL, clock=clock)
     wrong = govern(
         db_session,
         case=appealed,
@@ -146,22 +151,27 @@ def walk(db_session: Session) -> dict[str, str]:
         config_hash=config_hash,
         clock=clock,
     )
-    proposal_id = wrong.proposals[0].id
-    # The review package records appeals in the ledger with these kinds and keys.
-    for kind, payload in (
-        ("appeal.filed", {"proposal_id": proposal_id}),
-        ("appeal.decided", {"proposal_id": proposal_id, "outcome": "upheld"}),
-    ):
-        clock.advance(timedelta(hours=1))
-        append(
-            db_session,
-            kind=kind,
-            actor="user:a.ng",
-            case_id=appealed.id,
-            payload=payload,
-            responsible=Responsible(operator="user:a.ng"),
-            clock=clock,
-        )
+    # The citizen appeals through the review package; a reviewer upholds it.
+    add_user(db_session, username="a.ng", roles=[Role.REVIEWER], clock=clock)
+    clock.advance(timedelta(hours=1))
+    appeal = file_appeal(
+        db_session,
+        token=submitted.citizen_token,
+        proposal_id=wrong.proposals[0].id,
+        grounds="This is not a park: the mattress is on the street.",
+        config=CONTROL,
+        clock=clock,
+    )
+    clock.advance(timedelta(hours=1))
+    decide_appeal(
+        db_session,
+        appeal_id=appeal.id,
+        by="a.ng",
+        outcome="upheld",
+        reason="The photo shows a street, not a park.",
+        config=CONTROL,
+        clock=clock,
+    )
     return {"alone": alone.id, "corrected": corrected.id, "appealed": appealed.id}
 
 

@@ -156,7 +156,7 @@ def _case_row(session: Session, case: CaseRead) -> dict[str, Any]:
         if by_human
         else None,
         "appealed": any(entry.kind == "appeal.filed" for entry in entries),
-        "appeal_upheld": any(_upheld(entry) for entry in entries),
+        "appeal_upheld": any(upheld(entry) for entry in entries),
         "proposed_route": route.value if route else None,
         "final_route": workflow.department if workflow else None,
         "duplicate_of": workflow.duplicate_of if workflow else None,
@@ -186,7 +186,9 @@ def _first_reply(entries: Sequence[LedgerEntryRead]) -> datetime | None:
     return None
 
 
-def _upheld(entry: LedgerEntryRead) -> bool:
+def upheld(entry: LedgerEntryRead) -> bool:
+    """An ``appeal.decided`` entry that upheld the appeal (the decision was wrong)."""
     if entry.kind != "appeal.decided":
         return False
-    return entry.payload.get("outcome") == "upheld" or entry.payload.get("upheld") is True
+    payload = entry.payload
+    return payload.get("outcome") == "upheld" or payload.get("original_decision_wrong") is True

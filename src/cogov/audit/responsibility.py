@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from cogov.audit.frame import CaseFrame
-from cogov.audit.live import frame_from_database
+from cogov.audit.live import frame_from_database, upheld
 from cogov.audit.rules import (
     DEFAULT_MIN_GROUP_SHARE,
     DEFAULT_SIMILARITY_LIMIT,
@@ -147,15 +147,7 @@ def gather_facts(
     verdict = _first(mine, "control.verdict")
     applied = _first(mine, "proposal.applied")
     reviewed = _first(mine, "review.decided")
-    upheld = next(
-        (
-            entry
-            for entry in mine
-            if entry.kind == "appeal.decided"
-            and (entry.payload.get("outcome") == "upheld" or entry.payload.get("upheld") is True)
-        ),
-        None,
-    )
+    appeal = next((entry for entry in mine if upheld(entry)), None)
     grade = str(verdict.payload.get("grade")) if verdict and verdict.payload.get("grade") else None
     filed_threshold, filed_grade = _filing(session, proposal)
     duties = _duties(filed_grade or grade)
@@ -181,7 +173,7 @@ def gather_facts(
         outcome=outcome,
         duties=duties,
         reviewer=f"user:{proposal.reviewer_id}" if proposal.reviewer_id else None,
-        appeal_upheld=upheld is not None,
+        appeal_upheld=appeal is not None,
         similarity=_similarity(proposal.explanation),
         group_share=group_share,
         group_label=group_label,
@@ -192,7 +184,7 @@ def gather_facts(
         verdict_seq=verdict.seq if verdict else None,
         applied_seq=applied.seq if applied and applied.payload.get("by") != "human" else None,
         review_seq=review_seq,
-        appeal_seq=upheld.seq if upheld else None,
+        appeal_seq=appeal.seq if appeal else None,
     )
 
 
