@@ -257,3 +257,53 @@ def test_period_bounds_select_cases(db_session: Session, walked: dict[str, str])
     frame = frame_from_database(db_session, received_from=T0 + timedelta(minutes=30))
     assert set(frame.data.get_column("case_id")) == {walked["corrected"], walked["appealed"]}
     assert frame.data.schema["created_at"] == pl.Datetime("us")
+
+
+def test_a_reviewer_who_approved_a_wrong_proposal_answers_for_it(db_session: Session) -> None:
+    clock = FixedClock(T0)
+    config_hash = record_config(db_session, config=CONTROL, thresholds={"router": 0.8}, clock=clock)
+    submitted = submit(db_session, BODY, config=INTAKE, clock=clock)
+    open_workflow(db_session, case=submitted.case, config=CONTROL, clock=clock)
+    made = govern(
+        db_session,
+        case=submitted.case,
+        agent=agent(Grade.I),
+        proposals=[proposal("Parks", 0.5, 0.9)],
+        config=CONTROL,
+        config_hash=config_hash,
+        clock=clock,
+    )
+    proposal_id = made.proposals[0].id
+    apply_human_decision(
+        db_session,
+        proposal_id=proposal_id,
+        outcome=Outcome.APPROVED,
+        reviewer="r.chen",
+        config=CONTROL,
+        clock=clock,
+    )
+    add_user(db_session, username="a.ng", roles=[Role.REVIEWER], clock=clock)
+    appeal = file_appeal(
+        db_session,
+        token=submitted.citizen_token,
+        proposal_id=proposal_id,
+        grounds="Wrong department.",
+        config=CONTROL,
+        clock=clock,
+    )
+    decide_appeal(
+        db_session,
+        appeal_id=appeal.id,
+        by="a.ng",
+        outcome="upheld",
+        reason="It is a street.",
+        config=CONTROL,
+        clock=clock,
+    )
+    (report,) = responsibility_for_case(db_session, case_id=submitted.case.id)
+    operator = [f for f in report.findings if f.rule == "operator.approved_wrong"]
+    assert len(operator) == 1
+    assert operator[0].who == "user:r.chen"
+    assert len(operator[0].ledger_seqs) == 2  # the human's decision and the upheld appeal
+    # Below its threshold, the model was not "confident and wrong".
+    assert "developer.confident_and_wrong" not in {f.rule for f in report.findings}
