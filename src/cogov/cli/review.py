@@ -83,13 +83,16 @@ NoteOption = Annotated[
 
 
 def _item_row(item: ReviewItemRead, now: str) -> list[str]:
-    holder = item.claimed_by or ""
-    if item.escalated_to:
-        holder = f"{holder} (escalated to {item.escalated_to})".strip()
+    if item.decision:
+        state, who = item.decision, item.decided_by or ""
+    else:
+        state, who = item.state, item.claimed_by or ""
+    if item.escalated_to and not item.decision:
+        who = f"{who} (escalated to {item.escalated_to})".strip()
     due = item.deadline[:16].replace("T", " ")
     if item.overdue(now):
         due = f"[red]{due} overdue[/]"
-    return [item.id, item.team, item.agent_id, item.state, holder, due, item.reason[:60]]
+    return [item.id, item.team, state, who, due, item.reason]
 
 
 def _print_items(items: list[ReviewItemRead], as_json: bool) -> None:
@@ -97,7 +100,13 @@ def _print_items(items: list[ReviewItemRead], as_json: bool) -> None:
         print_json([item.as_dict() for item in items])
         return
     now = iso_utc(SystemClock().now())
-    table = Table("item", "team", "agent", "state", "held by", "deadline (UTC)", "why")
+    table = Table()
+    table.add_column("item", no_wrap=True)
+    table.add_column("team", overflow="ellipsis", min_width=8, max_width=20)
+    table.add_column("state", min_width=7)
+    table.add_column("by", overflow="ellipsis", min_width=8, max_width=20)
+    table.add_column("deadline (UTC)", min_width=10)
+    table.add_column("why", overflow="ellipsis", min_width=8, max_width=40)
     for item in items:
         table.add_row(*_item_row(item, now))
     console.print(table)

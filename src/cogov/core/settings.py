@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         "agent's guardian can raise it.",
     )
     autonomy_window_decisions: int = Field(
-        default=200,
+        default=500,
         ge=1,
         description="The autonomy controller judges each agent on at most this many of its "
         "latest decisions (proposals).",

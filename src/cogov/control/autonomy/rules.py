@@ -92,7 +92,7 @@ class Observation:
 class Thresholds:
     """What the controller tolerates; see the ``autonomy_*`` settings."""
 
-    window_decisions: int = 200
+    window_decisions: int = 500
     window_days: float = 30.0
     min_decisions: int = 30
     min_reviewed: int = 20
