@@ -145,7 +145,8 @@ def submit(
     contact = CaseContact(case_id=case_id, **contact_fields) if contact_fields else None
     if idempotency_key is None:
         repository.add_case(session, case, contact)
-        session.flush()
+        if contact is not None:
+            session.flush()  # the case row first: the vault row refers to it
     else:
         # A concurrent retry may win the race for the key: then answer as a retry.
         try:
