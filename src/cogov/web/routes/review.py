@@ -68,7 +68,8 @@ def queue(page: PageDep, session: DbSession, reviewer: Reviewer) -> Response:
     rows = []
     for item in items:
         proposal = contribution(get_proposal(session, proposal_id=item.proposal_id), page.gettext)
-        rows.append({"item": item, "proposal": proposal})
+        case = get_case(session, case_id=item.case_id)
+        rows.append({"item": item, "proposal": proposal, "case": case})
     appeals = list_appeals(session, eligible=reviewer.username)
     return page.render("staff/review_queue.html", rows=rows, appeals=appeals)
 
