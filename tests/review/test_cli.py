@@ -155,6 +155,10 @@ class TestReviewCommands:
         )
         assert code == 0, out
         appeal = json.loads(out)
+        code, out = run(path, "appeals", "list", "--eligible", GUARDIAN, "--json")
+        assert (code, json.loads(out)) == (0, [])
+        code, out = run(path, "appeals", "list", "--eligible", "r.wu", "--json")
+        assert [a["id"] for a in json.loads(out)] == [appeal["id"]]
         code, out = run(
             path, "appeals", "decide", appeal["id"], "--by", GUARDIAN, "--uphold", "--reason", "x"
         )
@@ -218,8 +222,28 @@ class TestAutonomyCommands:
         )
         assert code == 0, out
         assert json.loads(out)["effective"] == 2
+        code, out = run(
+            path, "autonomy", "lower", "router-agent", "--to", "1", "--by", "r.wu", "--reason", "x"
+        )
+        assert code == 2
+        assert "is not its guardian, its backup guardian or an administrator" in out
+        code, out = run(
+            path,
+            "autonomy",
+            "lower",
+            "router-agent",
+            "--to",
+            "1",
+            "--by",
+            BACKUP,
+            "--reason",
+            "replies complained about",
+            "--json",
+        )
+        assert code == 0, out
+        assert json.loads(out)["history"][0]["direction"] == "lowered"
         code, out = run(path, "autonomy", "evaluate", "--json")
         assert code == 0, out
         assert [(r["agent_id"], r["to_level"], r["lowered"]) for r in json.loads(out)] == [
-            ("router-agent", 2, False)
+            ("router-agent", 1, False)
         ]
