@@ -103,3 +103,14 @@ def test_nyc_council_two_group_columns() -> None:
     assert [result.group for result in report.fairness] == ["borough", "council_dist"]
     overall = report.efficiency.overall.row(0, named=True)
     assert overall["open_share"] == pytest.approx(1 - 327_157 / 341_299)
+
+
+def test_sf311_zoned_times_and_channels() -> None:
+    frame = read_cases(shared_data("sf311_sample/sf311.csv"), preset("sf311").columns)
+    assert frame.rows == 10_000
+    # SOURCE.txt: 9,637 closed; created 2008-07-01 .. 2019-11-11 (times with +00:00).
+    assert frame.data.get_column("closed_at").drop_nulls().len() == 9637
+    assert frame.data.get_column("created_at").min().year == 2008  # type: ignore[union-attr]
+    report = run_audit(frame, options=QUICK)
+    channel = next(result for result in report.fairness if result.group == "channel")
+    assert {"Phone", "Web"} <= set(channel.table.get_column("group"))

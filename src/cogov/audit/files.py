@@ -50,6 +50,11 @@ FALSE_WORDS: Final = ("false", "f", "no", "n", "0", "0.0")
 
 # Tried in order on a sample of each time column; the one that reads the most wins.
 TIME_FORMATS: Final = (
+    # UTC spelled out: cogov's own ISO text ("...Z") and BigQuery exports ("... UTC").
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d %H:%M:%S%.f UTC",
+    "%Y-%m-%d %H:%M:%S UTC",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S",
@@ -190,6 +195,20 @@ PRESETS: Final[dict[str, Preset]] = {
         (
             "'Tags' carries the 'Older American' age proxy; "
             "'Consumer disputed?' is read as an appeal.",
+        ),
+    ),
+    "sf311": Preset(
+        "sf311",
+        "San Francisco SF311 cases (DataSF / BigQuery schema)",
+        ColumnMap(
+            case_id="unique_key",
+            created_at="created_date",
+            closed_at="closed_date",
+            service="category",
+            final_route="agency_name",
+            channel="source",
+            area="neighborhood",
+            groups=("supervisor_district", "channel"),
         ),
     ),
     "nyc-council": Preset(
