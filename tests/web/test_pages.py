@@ -533,3 +533,43 @@ class TestAudits:
     def test_roles(self, app: FastAPI) -> None:
         assert client_for(app, "rita").get("/staff/audits").status_code == 403
         assert client_for(app, "fay").post("/staff/audits/publish").status_code == 403
+
+
+class TestGuardians:
+    def test_guardians_are_chosen_among_reviewers(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        page = admin.get(f"/staff/registry/{AGENT_ID}").text
+        assert '<option value="rita" selected>' in page
+        assert '<option value="ray">' in page
+        form = csrf_of(page)
+        same = admin.post(
+            f"/staff/registry/{AGENT_ID}/guardians",
+            data={
+                "csrf_token": form,
+                "guardian": "rita",
+                "backup_guardian": "rita",
+                "guardian_reason": "cover",
+            },
+        )
+        assert field_error(same.text, "backup_guardian").startswith("The backup guardian")
+        moved = admin.post(
+            f"/staff/registry/{AGENT_ID}/guardians",
+            data={
+                "csrf_token": form,
+                "guardian": "rita",
+                "backup_guardian": "ray",
+                "guardian_reason": "rob is on leave",
+            },
+        )
+        assert moved.status_code == 303
+        assert "rita / ray" in admin.get(f"/staff/registry/{AGENT_ID}").text
+        back = admin.post(
+            f"/staff/registry/{AGENT_ID}/guardians",
+            data={
+                "csrf_token": form,
+                "guardian": "rita",
+                "backup_guardian": "rob",
+                "guardian_reason": "rob is back",
+            },
+        )
+        assert back.status_code == 303

@@ -156,7 +156,10 @@ def _agent_page(
     status_code: int = 200,
 ) -> Response:
     agent = get_agent(session, agent_id=agent_id)
-    reviewers = list(list_users(session, active_only=True, role=Role.REVIEWER))
+    reviewers = [
+        (user.username, f"{user.display_name} ({user.username})")
+        for user in list_users(session, active_only=True, role=Role.REVIEWER)
+    ]
     return page.render(
         "staff/registry_agent.html",
         status_code=status_code,
@@ -165,7 +168,7 @@ def _agent_page(
         events=history(session, agent_id=agent_id),
         steps=[(step.value, page.gettext(label)) for step, label in STEP_LABELS.items()],
         status_label=lambda status: _status_label(page, status),
-        reviewers=reviewers,
+        reviewer_options=reviewers,
         errors=errors or {},
         notice=notice,
         refusal=refusal,
