@@ -21,7 +21,15 @@ from cogov.db.session import session_factory, unit_of_work
 from cogov.identity import add_user
 from cogov.intake import submit
 from cogov.ledger import LedgerEntry
-from cogov.review import NothingToClaim, add_team_member, claim_next, enqueue
+from cogov.review import (
+    AlreadyClaimed,
+    AlreadyDecided,
+    NothingToClaim,
+    add_team_member,
+    claim_next,
+    decide,
+    enqueue,
+)
 from cogov.review import repository as review_repository
 from cogov.review.models import ReviewClaim, ReviewItem
 from tests.conftest import PG_URL, fresh_postgres_database
@@ -38,6 +46,45 @@ ITEMS = 24
 class Queue:
     engine: Engine
     item_ids: frozenset[str]
+    agent: str
+    config_hash: str
+
+
+def queue_one(
+    session: Session, agent: str, config_hash: str, clock: FixedClock, number: int
+) -> str:
+    case = submit(
+        session,
+        {
+            "service_code": "illegal_dumping",
+            "description": f"Mattress {number}",
+            "address_string": f"{number} Main St",
+        },
+        config=INTAKE,
+        clock=clock,
+    ).case
+    open_workflow(session, case=case, config=CONTROL, clock=clock)
+    proposal = govern(
+        session,
+        case=case,
+        agent=make_agent(agent_id=agent, autonomy_level=0, guardian=GUARDIAN),
+        proposals=[make_proposal()],
+        config=CONTROL,
+        config_hash=config_hash,
+        clock=clock,
+    ).proposals[0]
+    return enqueue(
+        session,
+        case_id=case.id,
+        proposal_id=proposal.id,
+        agent_id=agent,
+        team=TEAM,
+        guardian=GUARDIAN,
+        backup_guardian=BACKUP,
+        reason="suggest only",
+        policy=POLICY,
+        clock=clock,
+    ).id
 
 
 @pytest.fixture(scope="module")
@@ -61,40 +108,8 @@ def queue() -> Iterator[Queue]:
                 session, config=CONTROL, thresholds={agent: 0.8}, clock=clock
             )
             for number in range(ITEMS):
-                case = submit(
-                    session,
-                    {
-                        "service_code": "illegal_dumping",
-                        "description": f"Mattress {number}",
-                        "address_string": f"{number} Main St",
-                    },
-                    config=INTAKE,
-                    clock=clock,
-                ).case
-                open_workflow(session, case=case, config=CONTROL, clock=clock)
-                proposal = govern(
-                    session,
-                    case=case,
-                    agent=make_agent(agent_id=agent, autonomy_level=0, guardian=GUARDIAN),
-                    proposals=[make_proposal()],
-                    config=CONTROL,
-                    config_hash=config_hash,
-                    clock=clock,
-                ).proposals[0]
-                item = enqueue(
-                    session,
-                    case_id=case.id,
-                    proposal_id=proposal.id,
-                    agent_id=agent,
-                    team=TEAM,
-                    guardian=GUARDIAN,
-                    backup_guardian=BACKUP,
-                    reason="suggest only",
-                    policy=POLICY,
-                    clock=clock,
-                )
-                ids.add(item.id)
-        yield Queue(engine, frozenset(ids))
+                ids.add(queue_one(session, agent, config_hash, clock, number))
+        yield Queue(engine, frozenset(ids), agent, config_hash)
         engine.dispose()
 
 
@@ -165,3 +180,50 @@ class TestConcurrentClaims:
                 .where(LedgerEntry.kind == "review.claimed")
             )
             assert claims == ITEMS
+
+    def test_two_reviewers_deciding_one_item_at_once_decide_it_once(self, queue: Queue) -> None:
+        clock = FixedClock(START)
+        with unit_of_work(queue.engine) as session:
+            item_id = queue_one(session, queue.agent, queue.config_hash, clock, 999)
+        start = threading.Barrier(2)
+        outcomes: dict[str, str] = {}
+
+        def work(reviewer: str) -> None:
+            start.wait()
+            try:
+                with unit_of_work(queue.engine) as session:
+                    decide(
+                        session,
+                        item_id=item_id,
+                        reviewer=reviewer,
+                        decision="approve",
+                        config=CONTROL,
+                        policy=POLICY,
+                        clock=FixedClock(START),
+                    )
+                outcomes[reviewer] = "decided"
+            except (AlreadyDecided, AlreadyClaimed) as exc:
+                outcomes[reviewer] = type(exc).__name__
+            except BaseException as exc:  # surfaced below
+                outcomes[reviewer] = repr(exc)
+
+        threads = [threading.Thread(target=work, args=(name,)) for name in (GUARDIAN, BACKUP)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes.values()) in (
+            ["AlreadyDecided", "decided"],
+            ["AlreadyClaimed", "decided"],
+        ), outcomes
+        with Session(queue.engine) as session:
+            item = session.get(ReviewItem, item_id)
+            assert item is not None
+            decided = session.scalars(
+                select(LedgerEntry.payload).where(LedgerEntry.kind == "review.decided")
+            ).all()
+            assert sum(item_id in payload for payload in decided) == 1
+            applied = session.scalars(
+                select(LedgerEntry.payload).where(LedgerEntry.kind == "proposal.applied")
+            ).all()
+            assert sum(f'"{item.proposal_id}"' in payload for payload in applied) == 1
