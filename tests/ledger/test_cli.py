@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,10 +23,11 @@ from cogov.ledger import EntryDraft, append_many
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data dir whose ledger holds 20 entries."""
-    engine = make_engine(load_settings(data_dir=tmp_path).resolved_database_url)
+@pytest.fixture(scope="module")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir whose ledger holds 20 entries, built once per module."""
+    path = tmp_path_factory.mktemp("ledger-template")
+    engine = make_engine(load_settings(data_dir=path).resolved_database_url)
     upgrade(engine)
     with unit_of_work(engine) as session:
         append_many(
@@ -37,7 +39,15 @@ def data_dir(tmp_path: Path) -> Path:
             ],
         )  # fmt: skip
     engine.dispose()
-    return tmp_path
+    return path
+
+
+@pytest.fixture
+def data_dir(template_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the template for one test (tests tamper with it)."""
+    target = tmp_path / "data"
+    shutil.copytree(template_dir, target)
+    return target
 
 
 def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
@@ -126,6 +136,11 @@ class TestCheckpointAndProofs:
         checked = runner.invoke(app, ["ledger", "check-proof", str(path), "--public-key", str(key)])
         assert checked.exit_code == 0, checked.output
         assert "entry 7 is in" in checked.stdout
+        with_data_dir = cli(data_dir, "check-proof", str(path))
+        assert with_data_dir[0] == 0
+        alone = runner.invoke(app, ["ledger", "check-proof", str(path)])
+        assert alone.exit_code == 0
+        assert "self-consistent" in alone.stderr
         bundle["entry_bytes"] = bundle["entry_bytes"].replace("路灯", "路")
         path.write_text(json.dumps(bundle))
         checked = runner.invoke(app, ["ledger", "check-proof", str(path), "--public-key", str(key)])

@@ -190,11 +190,13 @@ def consistency_command(
 def check_proof_command(
     bundle_file: Annotated[Path, typer.Argument(help="JSON printed by `prove` or `consistency`.")],
     public_key_file: PublicKeyOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Check a proof offline, as a third party would: only the public key is trusted.
 
-    Without --public-key the key inside the bundle is used, which proves only that
-    the bundle is self-consistent: pass the log's published key to trust the result.
+    The key is --public-key (the log's published key), else the key of --data-dir;
+    with neither, the key inside the bundle is used, which shows only that the bundle
+    is self-consistent (a warning says so).
     """
     try:
         bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
@@ -202,11 +204,18 @@ def check_proof_command(
         raise fail(f"{bundle_file}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(bundle, dict):
         raise fail(f"{bundle_file}: not a proof bundle (a JSON object)")
-    pem = (
-        public_key_file.read_text(encoding="utf-8")
-        if public_key_file
-        else str(bundle.get("public_key_pem", ""))
-    )
+    if public_key_file is not None:
+        pem = public_key_file.read_text(encoding="utf-8")
+    elif data_dir is not None:
+        pem = signing_key(settings_for(data_dir), create=False).public_key_pem
+    else:
+        pem = str(bundle.get("public_key_pem", ""))
+        err_console.print(
+            "warning: no --public-key given: checked against the key inside the bundle, "
+            "which proves only that the bundle is self-consistent",
+            highlight=False,
+            soft_wrap=True,
+        )
     try:
         summary = verify_bundle(bundle, pem)
     except BundleInvalid as exc:

@@ -32,7 +32,6 @@ from cogov.ledger.schemas import Problem, VerifyReport
 from cogov.ledger.service import consistency_proof
 
 Progress = Callable[[int], None]
-_PROGRESS_EVERY = 0xFFFF  # report after every 65,536 entries
 
 
 def verify(
@@ -46,9 +45,10 @@ def verify(
     ``public_key``, order, root, consistency). Read-only. ``progress`` is called with
     the number of entries checked so far.
 
-    ``workers=2`` hashes the second half of a large ledger in a forked process over a
-    connection of its own, so it sees only COMMITTED entries: use it from a fresh
-    session (the CLI does), not inside a transaction that has just appended.
+    ``workers=2`` hashes the later 60 % of a large ledger (200,000 entries or more)
+    in a forked process over a connection of its own, which sees only COMMITTED
+    entries: use it from a fresh session (the CLI does), not inside a transaction
+    that has just appended.
     """
     rows = repository.checkpoints(session)
     checkpoint_problems, signed = _check_checkpoints(rows, public_key)
