@@ -90,6 +90,21 @@ def _both_formats(model: Any) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def form_body(
+    *, required: list[str], properties: dict[str, str], open_ended: bool = False
+) -> dict[str, Any]:
+    """OpenAPI for a form-encoded body (read by hand, so FastAPI cannot describe it)."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "required": required,
+        "properties": {name: {"type": kind} for name, kind in properties.items()},
+    }
+    if open_ended:
+        schema["additionalProperties"] = {"type": "string"}
+    content = {"application/x-www-form-urlencoded": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 class Jurisdiction(ValidationFailed):
     def __init__(self, given: str) -> None:
         super().__init__("jurisdiction_id", f"{given!r} is not served by this endpoint")
@@ -226,27 +241,17 @@ def _authenticate_api_key(request: Request, session: Session, api_key: str | Non
     response_model=list[PostedRequest],
     responses=_both_formats(list[PostedRequest]),
     summary="Submit a service request (form-encoded, as GeoReport v2 gives it)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["service_code"],
-                        "properties": {
-                            "api_key": {"type": "string"},
-                            "jurisdiction_id": {"type": "string"},
-                            **{name: {"type": "string"} for name in _POST_FIELDS},
-                            "lat": {"type": "number"},
-                            "long": {"type": "number"},
-                        },
-                        "additionalProperties": {"type": "string"},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=form_body(
+        required=["service_code"],
+        properties={
+            "api_key": "string",
+            "jurisdiction_id": "string",
+            **dict.fromkeys(_POST_FIELDS, "string"),
+            "lat": "number",
+            "long": "number",
+        },
+        open_ended=True,
+    ),
 )
 def post_request(
     format: Format,
@@ -464,24 +469,10 @@ def follow(
     responses=_both_formats(list[CitizenAppeal]),
     summary="cogov extension: appeal a decision on your request (form: token, proposal_id, "
     "grounds); a person who took no part in it decides",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["token", "proposal_id", "grounds"],
-                        "properties": {
-                            "token": {"type": "string"},
-                            "proposal_id": {"type": "string"},
-                            "grounds": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=form_body(
+        required=["token", "proposal_id", "grounds"],
+        properties=dict.fromkeys(("token", "proposal_id", "grounds"), "string"),
+    ),
 )
 def appeal(
     format: Format,

@@ -25,26 +25,6 @@ Overseeing = Annotated[
 ]
 
 
-class AppealOut(BaseModel):
-    id: str
-    case_id: str
-    proposal_id: str
-    review_item_id: str | None
-    agent_id: str
-    grounds: str
-    entered_by: str | None
-    filed_at: str
-    excluded: dict[str, str] = Field(
-        description="Who took part in the original decision (and so may not decide this)."
-    )
-    state: str
-    outcome: str | None
-    decided_by: str | None
-    decided_at: str | None
-    reason: str | None
-    version: int
-
-
 class DecideIn(BaseModel):
     outcome: AppealOutcome
     reason: str = Field(min_length=1, max_length=4000)
@@ -56,29 +36,9 @@ class AssistedAppealIn(BaseModel):
     grounds: str = Field(min_length=1, max_length=4000)
 
 
-def appeal_out(appeal: AppealRead) -> AppealOut:
-    return AppealOut(
-        id=appeal.id,
-        case_id=appeal.case_id,
-        proposal_id=appeal.proposal_id,
-        review_item_id=appeal.review_item_id,
-        agent_id=appeal.agent_id,
-        grounds=appeal.grounds,
-        entered_by=appeal.entered_by,
-        filed_at=appeal.filed_at,
-        excluded=dict(appeal.excluded),
-        state=appeal.state,
-        outcome=appeal.outcome,
-        decided_by=appeal.decided_by,
-        decided_at=appeal.decided_at,
-        reason=appeal.reason,
-        version=appeal.version,
-    )
-
-
 @router.get(
     "",
-    response_model=list[AppealOut],
+    response_model=list[AppealRead],
     summary="Appeals, oldest first (open ones by default); ?eligible=true: those you may decide",
     responses=responses(401, 403, 422),
 )
@@ -90,8 +50,8 @@ def list_appeals(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     eligible: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[AppealOut]:
-    found = find_appeals(
+) -> list[AppealRead]:
+    return find_appeals(
         session,
         states=[s.value for s in state] if state else (AppealState.FILED.value,),
         case_id=case_id,
@@ -99,30 +59,29 @@ def list_appeals(
         eligible=who.username if eligible else None,
         limit=limit,
     )
-    return [appeal_out(appeal) for appeal in found]
 
 
 @router.get(
     "/{appeal_id}",
-    response_model=AppealOut,
+    response_model=AppealRead,
     summary="One appeal",
     responses=responses(401, 403, 404),
 )
-def get_appeal(appeal_id: str, _who: Overseeing, session: DbSession) -> AppealOut:
-    return appeal_out(find_appeal(session, appeal_id=appeal_id))
+def get_appeal(appeal_id: str, _who: Overseeing, session: DbSession) -> AppealRead:
+    return find_appeal(session, appeal_id=appeal_id)
 
 
 @router.post(
     "/{appeal_id}/decide",
-    response_model=AppealOut,
+    response_model=AppealRead,
     summary="Uphold or dismiss (only someone who took no part in the original decision)",
     responses=responses(401, 403, 404, 409, 422),
 )
 def decide(
     appeal_id: str, body: DecideIn, who: Reviewing, request: Request, session: DbSession
-) -> AppealOut:
+) -> AppealRead:
     state = app_state(request)
-    decided = decide_appeal(
+    return decide_appeal(
         session,
         appeal_id=appeal_id,
         by=who.username,
@@ -131,21 +90,20 @@ def decide(
         config=state.control,
         clock=state.clock,
     )
-    return appeal_out(decided)
 
 
 @router.post(
     "",
-    response_model=AppealOut,
+    response_model=AppealRead,
     status_code=status.HTTP_201_CREATED,
     summary="Enter an appeal for a citizen (assisted: counter or phone), with their token",
     responses=responses(401, 403, 404, 409, 422),
 )
 def assisted_appeal(
     body: AssistedAppealIn, who: Reviewing, request: Request, session: DbSession
-) -> AppealOut:
+) -> AppealRead:
     state = app_state(request)
-    filed = file_appeal(
+    return file_appeal(
         session,
         token=body.token,
         proposal_id=body.proposal_id,
@@ -154,4 +112,3 @@ def assisted_appeal(
         entered_by=who.username,
         clock=state.clock,
     )
-    return appeal_out(filed)

@@ -40,35 +40,6 @@ Overseeing = Annotated[
 ]
 
 
-class ReviewItemOut(BaseModel):
-    id: str
-    case_id: str
-    proposal_id: str
-    agent_id: str
-    team: str
-    guardian: str
-    backup_guardian: str
-    reason: str = Field(description="Why control sent the proposal to a human.")
-    queued_by: str
-    state: str
-    deadline: str
-    created_at: str
-    claimed_by: str | None
-    claimed_at: str | None
-    claim_expires_at: str | None
-    escalated_to: str | None
-    escalated_at: str | None
-    decision: str | None
-    decided_by: str | None
-    decided_at: str | None
-    reason_code: str | None
-    reason_label: str | None
-    reason_label_zh: str | None
-    note: str | None
-    final_value: str | None
-    version: int
-
-
 class ProposalOut(BaseModel):
     id: str
     agent_id: str
@@ -103,7 +74,7 @@ class CaseOut(BaseModel):
 
 
 class ReviewItemDetail(BaseModel):
-    item: ReviewItemOut
+    item: ReviewItemRead
     proposal: ProposalOut
     case: CaseOut
 
@@ -135,13 +106,9 @@ class RejectIn(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-def item_out(item: ReviewItemRead) -> ReviewItemOut:
-    return ReviewItemOut.model_validate(item.as_dict())
-
-
 @router.get(
     "/queue",
-    response_model=list[ReviewItemOut],
+    response_model=list[ReviewItemRead],
     summary="The queue, most urgent first (a reviewer sees the items they may work)",
     responses=responses(401, 403, 422),
 )
@@ -153,10 +120,10 @@ def queue(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     case_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[ReviewItemOut]:
+) -> list[ReviewItemRead]:
     # Oversight (administrators, auditors) sees every item; a reviewer their own work.
     overseer = who.holds(Role.ADMINISTRATOR, Role.AUDITOR)
-    items = list_queue(
+    return list_queue(
         session,
         reviewer=None if overseer else who.username,
         team=team,
@@ -165,7 +132,6 @@ def queue(
         case_id=case_id,
         limit=limit,
     )
-    return [item_out(item) for item in items]
 
 
 @router.get(
@@ -199,7 +165,7 @@ def item(item_id: str, _who: Overseeing, session: DbSession) -> ReviewItemDetail
     proposal = get_proposal(session, proposal_id=found.proposal_id)
     case = get_case(session, case_id=found.case_id)
     return ReviewItemDetail(
-        item=item_out(found),
+        item=found,
         proposal=ProposalOut(
             id=proposal.id,
             agent_id=proposal.agent_id,
@@ -234,44 +200,44 @@ def item(item_id: str, _who: Overseeing, session: DbSession) -> ReviewItemDetail
 
 @router.get(
     "/cases/{case_id}/decisions",
-    response_model=list[ReviewItemOut],
+    response_model=list[ReviewItemRead],
     summary="Every human decision on a case, with its reason and the reviewer's words",
     responses=responses(401, 403),
 )
-def case_decisions(case_id: str, _who: Overseeing, session: DbSession) -> list[ReviewItemOut]:
-    return [item_out(found) for found in decisions_for_case(session, case_id=case_id)]
+def case_decisions(case_id: str, _who: Overseeing, session: DbSession) -> list[ReviewItemRead]:
+    return decisions_for_case(session, case_id=case_id)
 
 
 @router.post(
     "/claim-next",
-    response_model=ReviewItemOut,
+    response_model=ReviewItemRead,
     summary="Claim the most urgent item you may work (404 when there is none)",
     responses=responses(401, 403, 404, 422),
 )
 def take_next(
     body: ClaimNextIn, who: Reviewing, session: DbSession, clock: ClockDep
-) -> ReviewItemOut:
-    return item_out(claim_next(session, reviewer=who.username, team=body.team, clock=clock))
+) -> ReviewItemRead:
+    return claim_next(session, reviewer=who.username, team=body.team, clock=clock)
 
 
 @router.post(
     "/items/{item_id}/claim",
-    response_model=ReviewItemOut,
+    response_model=ReviewItemRead,
     summary="Claim one item",
     responses=responses(401, 403, 404, 409),
 )
-def take(item_id: str, who: Reviewing, session: DbSession, clock: ClockDep) -> ReviewItemOut:
-    return item_out(claim(session, item_id=item_id, reviewer=who.username, clock=clock))
+def take(item_id: str, who: Reviewing, session: DbSession, clock: ClockDep) -> ReviewItemRead:
+    return claim(session, item_id=item_id, reviewer=who.username, clock=clock)
 
 
 @router.post(
     "/items/{item_id}/release",
-    response_model=ReviewItemOut,
+    response_model=ReviewItemRead,
     summary="Give a claimed item back to the queue",
     responses=responses(401, 403, 404, 409),
 )
-def give_back(item_id: str, who: Reviewing, session: DbSession, clock: ClockDep) -> ReviewItemOut:
-    return item_out(release(session, item_id=item_id, reviewer=who.username, clock=clock))
+def give_back(item_id: str, who: Reviewing, session: DbSession, clock: ClockDep) -> ReviewItemRead:
+    return release(session, item_id=item_id, reviewer=who.username, clock=clock)
 
 
 def _decide(
@@ -284,9 +250,9 @@ def _decide(
     reason_code: str | None = None,
     note: str | None = None,
     new_value: str | None = None,
-) -> ReviewItemOut:
+) -> ReviewItemRead:
     state = app_state(request)
-    decided = decide(
+    return decide(
         session,
         item_id=item_id,
         reviewer=who.username,
@@ -297,30 +263,29 @@ def _decide(
         new_value=new_value,
         clock=state.clock,
     )
-    return item_out(decided)
 
 
 @router.post(
     "/items/{item_id}/approve",
-    response_model=ReviewItemOut,
+    response_model=ReviewItemRead,
     summary="Approve the proposal as made (final)",
     responses=responses(401, 403, 404, 409, 422),
 )
 def approve(
     item_id: str, body: ApproveIn, who: Reviewing, request: Request, session: DbSession
-) -> ReviewItemOut:
+) -> ReviewItemRead:
     return _decide(request, session, who, item_id, Decision.APPROVE, note=body.note)
 
 
 @router.post(
     "/items/{item_id}/edit",
-    response_model=ReviewItemOut,
+    response_model=ReviewItemRead,
     summary="Apply another value instead, with a reason code (final)",
     responses=responses(401, 403, 404, 409, 422),
 )
 def edit(
     item_id: str, body: EditIn, who: Reviewing, request: Request, session: DbSession
-) -> ReviewItemOut:
+) -> ReviewItemRead:
     return _decide(
         request,
         session,
@@ -335,13 +300,13 @@ def edit(
 
 @router.post(
     "/items/{item_id}/reject",
-    response_model=ReviewItemOut,
+    response_model=ReviewItemRead,
     summary="Reject the proposal, with a reason code (final)",
     responses=responses(401, 403, 404, 409, 422),
 )
 def reject(
     item_id: str, body: RejectIn, who: Reviewing, request: Request, session: DbSession
-) -> ReviewItemOut:
+) -> ReviewItemRead:
     return _decide(
         request,
         session,

@@ -1,0 +1,75 @@
+"""With engines deployed, an Open311 POST walks the whole governed path before it is
+answered: the agency of `cogov demo` (its trained router, filed, approved, active and
+guarded) on a database of its own, a request in, and what AI did with it out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cogov.api import create_app
+from cogov.core.clock import SystemClock
+from cogov.core.settings import load_settings
+from cogov.db.engine import make_engine
+from cogov.db.migrate import upgrade
+from cogov.db.session import unit_of_work
+from cogov.pipeline import Deployment
+from cogov.pipeline import demo as runner
+from cogov.pipeline.history import read_split
+from tests.pipeline.conftest import COLUMNS, write_history
+
+
+@pytest.fixture(scope="module")
+def governed_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    folder = tmp_path_factory.mktemp("governed")
+    split = read_split(write_history(folder / "history.csv"), COLUMNS, train_share=0.8)
+    router = runner.train_router(split)
+    settings = load_settings(data_dir=folder / "data", rate_limit_per_minute=0)
+    engine = make_engine(f"sqlite:///{folder / 'cogov.sqlite3'}")
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        runner.set_up_agency(session, split=split, engine=router, clock=SystemClock())
+    deployment = Deployment.from_settings(
+        settings, engines={runner.AGENT_ID: router}, catalogue=split.catalogue
+    )
+    app = create_app(settings, engine=engine, migrate=False, deployment=deployment)
+    with TestClient(app) as client:
+        yield client
+    engine.dispose()
+
+
+class TestGovernedIntake:
+    def test_a_post_is_triaged_and_governed_before_the_answer(
+        self, governed_client: TestClient, tmp_path: Path
+    ) -> None:
+        posted = governed_client.post(
+            "/open311/v2/requests.json",
+            data={"service_code": "sanitation", "description": "missed garbage pickup on Main St"},
+        )
+        assert posted.status_code == 200, posted.text
+        [answer] = posted.json()
+        request_id, token = answer["service_request_id"], answer["cogov"]["citizen_token"]
+
+        [record] = governed_client.get(
+            f"/open311/v2/requests/{request_id}.json", params={"extensions": "true"}
+        ).json()
+        outputs = record["cogov"]["ai"]
+        assert outputs, "the deployed router proposed something"
+        assert all(output["agent_id"] == runner.AGENT_ID for output in outputs)
+        assert all(output["explanation"]["summary"] for output in outputs)
+        assert record["cogov"]["state"] != "received"
+
+        followed = governed_client.get(f"/open311/v2/cogov/follow/{token}.json").json()
+        assert followed["request"]["service_request_id"] == request_id
+
+    def test_a_bad_request_is_refused_before_anything_is_stored(
+        self, governed_client: TestClient
+    ) -> None:
+        response = governed_client.post(
+            "/open311/v2/requests.json", data={"service_code": "sanitation"}
+        )
+        assert response.status_code == 400
+        assert response.json()[0]["description"].startswith("description")
