@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cogov.api.auth import Principal, require_roles
 from cogov.api.deps import DbSession, app_state
+from cogov.api.open311.records import receive
 from cogov.api.ratelimit import public_post_limit
 from cogov.core.errors import Conflict, ValidationFailed
 from cogov.core.types import Channel, Role
@@ -20,9 +21,7 @@ from cogov.intake import (
     IdempotencyConflict,
     InvalidRequest,
     case_for_token,
-    submit,
 )
-from cogov.pipeline import process
 from cogov.review import ReviewError, file_appeal
 from cogov.web.forms import (
     ASSISTED_CHANNELS,
@@ -35,7 +34,7 @@ from cogov.web.forms import (
     value_label,
 )
 from cogov.web.pages import AnonymousFormGuard, Page, PageDep
-from cogov.web.services import deployment_of, services
+from cogov.web.services import services
 from cogov.web.tracking import case_story, rate_case
 
 router = APIRouter()
@@ -72,21 +71,14 @@ def _receive(
     token, or on refusal the messages for the form."""
     state = app_state(page.request)
     body = form.body(channel=channel, language=page.language, groups=state.intake.groups)
-    key = form.values.get("idempotency_key") or None
-    deployment = deployment_of(page.request)
     try:
-        if deployment is not None:
-            outcome = process(
-                session, body, deployment=deployment, idempotency_key=key, entered_by=entered_by
-            )
-            return outcome.citizen_token
-        submission = submit(
+        # The same intake as Open311's: the governed path when engines are deployed.
+        submission = receive(
             session,
+            state,
             body,
-            config=state.intake,
-            idempotency_key=key,
+            idempotency_key=form.values.get("idempotency_key") or None,
             entered_by=entered_by,
-            clock=state.clock,
         )
         return submission.citizen_token
     except InvalidRequest as refused:
