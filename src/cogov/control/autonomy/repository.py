@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cogov.control.autonomy.models import AgentAutonomy, AutonomyChange
 from cogov.control.models import ProposalRecord
+from cogov.ledger.repository import lock_for_append
 
 
 def get(session: Session, agent_id: str, *, for_update: bool = False) -> AgentAutonomy | None:
@@ -32,6 +33,10 @@ def lock_or_create(session: Session, agent_id: str, *, level: int) -> AgentAuton
     """The agent's row, locked until the transaction ends so two evaluations of one
     agent never act on the same numbers twice; created at ``level`` if missing (a
     concurrent creator wins the race and this one takes its row)."""
+    # The ledger's lock first, then the row: the order every path that lowers or raises
+    # a level takes (a review decision has appended to the ledger before it asks the
+    # controller), so two of them never wait for each other in a circle.
+    lock_for_append(session)
     row = get(session, agent_id, for_update=True)
     if row is not None:
         return row
