@@ -244,6 +244,11 @@ class TestCitizenAndAppeals:
 
         followed = client.get(f"/open311/v2/cogov/follow/{waiting.token}.xml")
         assert "<outcome>upheld</outcome>" in followed.text
+        [record] = client.get(
+            f"/open311/v2/requests/{waiting.case_id}.json", params={"extensions": "true"}
+        ).json()
+        assert record["cogov"]["appeal"]["outcome"] == "upheld"
+        assert "grounds" not in record["cogov"]["appeal"]
         shown = client.get(f"/api/v1/appeals/{appeal['id']}", headers=guardian)
         assert shown.json()["decided_by"] == waiting.outsider.username
 
@@ -267,6 +272,23 @@ class TestCitizenAndAppeals:
         assert (
             client.get("/api/v1/appeals/nope", headers=waiting.outsider.headers).status_code == 404
         )
+
+    def test_rate_once_and_see_it_with_the_appeal_on_the_request(
+        self, client: TestClient, waiting: Waiting
+    ) -> None:
+        rate = "/open311/v2/cogov/ratings.json"
+        assert client.post(rate, data={"token": waiting.token, "score": "9"}).status_code == 400
+        assert client.post(rate, data={"token": waiting.token}).status_code == 400
+        assert client.post(rate, data={"token": "guess", "score": "4"}).status_code == 404
+        rated = client.post(rate, data={"token": waiting.token, "score": "4"})
+        assert rated.status_code == 200, rated.text
+        assert rated.json() == [{"service_request_id": waiting.case_id, "score": 4}]
+        assert client.post(rate, data={"token": waiting.token, "score": "5"}).status_code == 409
+        [record] = client.get(
+            f"/open311/v2/requests/{waiting.case_id}.json", params={"extensions": "true"}
+        ).json()
+        assert record["cogov"]["rating"]["score"] == 4
+        assert record["cogov"]["appeal"] is None
 
     def test_follow_with_a_wrong_token_is_404(self, client: TestClient) -> None:
         response = client.get("/open311/v2/cogov/follow/not-a-token.json")

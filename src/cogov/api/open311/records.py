@@ -22,7 +22,9 @@ from cogov.intake import (
     list_cases,
     submit,
 )
+from cogov.ledger import entries_for_case
 from cogov.pipeline import process
+from cogov.review import list_appeals
 
 # Open311 has two statuses; cogov's process states fold into them.
 CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
@@ -120,6 +122,32 @@ def agent_outputs(session: Session, case_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def latest_appeal(session: Session, case_id: str) -> dict[str, Any] | None:
+    """The newest appeal on the case, as the public may see it (never the grounds)."""
+    appeals = list_appeals(session, states=None, case_id=case_id, limit=1_000)
+    if not appeals:
+        return None
+    newest = appeals[-1]
+    return {
+        "proposal_id": newest.proposal_id,
+        "state": newest.state,
+        "outcome": newest.outcome,
+        "filed_at": open311_time(newest.filed_at),
+        "decided_at": open311_time(newest.decided_at),
+    }
+
+
+def rating(session: Session, case_id: str) -> dict[str, Any] | None:
+    """The citizen's rating of how the case was handled (a ``case.rated`` entry)."""
+    # Imported here: the web package imports the API's dependencies at its own import.
+    from cogov.web.tracking import RATED
+
+    rated = [entry for entry in entries_for_case(session, case_id) if entry.kind == RATED]
+    if not rated:
+        return None
+    return {"score": rated[-1].payload.get("score"), "rated_at": rated[-1].recorded_at}
+
+
 def _record(
     session: Session,
     case: CaseRead,
@@ -155,8 +183,8 @@ def _record(
             "channel": case.channel.value,
             "ai": agent_outputs(session, case.id),
             "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),
-            "appeal": None,
-            "rating": None,
+            "appeal": latest_appeal(session, case.id),
+            "rating": rating(session, case.id),
         }
     return record
 

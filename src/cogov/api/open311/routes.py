@@ -497,6 +497,42 @@ def appeal(
     return render(format, [_citizen_appeal(filed)], root="appeals", item="appeal")
 
 
+class CitizenRating(BaseModel):
+    service_request_id: str
+    score: int
+
+
+@router.post(
+    "/cogov/ratings.{format}",
+    response_model=list[CitizenRating],
+    responses=_both_formats(list[CitizenRating]),
+    summary="cogov extension: rate how your request was handled, 1 to 5, once (form: token, score)",
+    openapi_extra=form_body(
+        required=["token", "score"], properties={"token": "string", "score": "integer"}
+    ),
+)
+def rate(
+    format: Format,
+    request: Request,
+    form: Annotated[FormData, Depends(read_form)],
+    session: DbSession,
+) -> Response:
+    enforce_rate_limit(request)
+    token, score = form.get("token"), form.get("score")
+    if not isinstance(token, str) or not token.strip():
+        raise ValidationFailed("token", "is required")
+    if not isinstance(score, str) or not score.strip().isdigit():
+        raise ValidationFailed("score", "must be a whole number from 1 to 5")
+    # Ratings live with the web's tracking page (no domain package offers them yet);
+    # imported here because the web package imports the API's dependencies.
+    from cogov.web.tracking import rate_case
+
+    case = records.case_for_citizen_token(session, token.strip())
+    rate_case(session, token=token.strip(), score=int(score), clock=app_state(request).clock)
+    body = [{"service_request_id": case.id, "score": int(score)}]
+    return render(format, body, root="ratings", item="rating")
+
+
 def render_problem(request: Request, problem: Problem) -> Response:
     """Errors under /open311/ in GeoReport v2's shape; bad input is 400 as the spec has it."""
     fmt = Format.XML if request.url.path.endswith(".xml") else Format.JSON
