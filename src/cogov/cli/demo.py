@@ -125,28 +125,35 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def _pairs() -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=32)
+    table.add_column(overflow="fold", min_width=12)
+    return table
+
+
 def _print_side_by_side(measures: runner.Measures, replayed: int, available: int) -> None:
     data = measures.as_dict()
     eff, gov = data["efficiency"], data["co_governance"]
-    efficiency = Table(show_header=False, box=None, pad_edge=False)
+    efficiency = _pairs()
     efficiency.add_row(
         "cases replayed",
         f"{eff['cases']:,}"
         + (f" (of {available:,}; --limit 0 for all)" if replayed < available else ""),
     )
-    efficiency.add_row("handled without a human", _pct(eff["share_without_a_human"]))
-    efficiency.add_row("routed by the agent alone", f"{eff['auto_routed']:,}")
+    efficiency.add_row("without a human", _pct(eff["share_without_a_human"]))
+    efficiency.add_row("routed by the agent", f"{eff['auto_routed']:,}")
     efficiency.add_row(
         "  matching the agency's choice", _pct(eff["auto_routed_matching_the_agency"])
     )
     route = eff["time_to_route_ms_median"]
     efficiency.add_row(
-        "time to route (agent, median / p90)",
+        "time to route (p50/p90)",
         "n/a" if route is None else f"{route:.1f} ms / {eff['time_to_route_ms_p90']:.1f} ms",
     )
-    efficiency.add_row("throughput (whole path)", f"{eff['cases_per_second']:.0f} cases/s")
+    efficiency.add_row("throughput", f"{eff['cases_per_second']:.0f} cases/s")
 
-    governance = Table(show_header=False, box=None, pad_edge=False)
+    governance = _pairs()
     decisions = gov["human_decisions"]
     governance.add_row(
         "human decisions",
@@ -158,12 +165,14 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
     )
     verdicts = gov["verdicts"]
     governance.add_row(
-        "control verdicts",
+        "verdicts",
         ", ".join(f"{name} {count:,}" for name, count in sorted(verdicts.items())) or "none",
     )
+    if gov["decided_by"]:
+        governance.add_row("sent to a human by", "")
     for ref, count in gov["decided_by"].items():
-        governance.add_row(f"  sent to a human by {ref}", f"{count:,}")
-    governance.add_row("explanation coverage", _pct(gov["explanation_coverage"]))
+        governance.add_row(f" {ref}", f"{count:,}")
+    governance.add_row("explained", _pct(gov["explanation_coverage"]))
     ledger = (
         f"[green]verified[/] ({gov['ledger_entries']:,} entries, signed checkpoint)"
         if gov["ledger_verified"]
@@ -171,11 +180,19 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
     )
     governance.add_row("ledger", ledger)
 
-    side = Table(title="cogov demo: both logics, side by side", expand=False)
-    side.add_column("efficiency", vertical="top")
-    side.add_column("co-governance", vertical="top")
-    side.add_row(efficiency, governance)
-    console.print(side)
+    title = "cogov demo: both logics, side by side"
+    if console.width >= 110:
+        side = Table(title=title, expand=False)
+        side.add_column("efficiency", vertical="top")
+        side.add_column("co-governance", vertical="top")
+        side.add_row(efficiency, governance)
+        console.print(side)
+    else:  # a narrow terminal: one above the other, still read together
+        for heading, part in (("efficiency", efficiency), ("co-governance", governance)):
+            frame = Table(title=title if heading == "efficiency" else None, expand=False)
+            frame.add_column(heading)
+            frame.add_row(part)
+            console.print(frame)
     console.print(
         "[bold]Note:[/] where a human was needed, this replay used what the agency really "
         "did (its real department, recorded in the history) as the guardian's decision; "
