@@ -573,3 +573,15 @@ class TestGuardians:
             },
         )
         assert back.status_code == 303
+
+
+class TestNavigation:
+    @pytest.mark.parametrize("username", [None, "admin", "rita", "aud", "fay"])
+    def test_every_link_a_role_is_shown_opens(self, app: FastAPI, username: str | None) -> None:
+        client = client_for(app, username)
+        page = client.get("/staff" if username else "/").text
+        nav = page.split('class="main-nav"', 1)[1].split("</nav>", 1)[0]
+        links = re.findall(r'href="([^"]+)"', nav)
+        assert links
+        for link in links:
+            assert client.get(link).status_code == 200, (username, link)
