@@ -25,7 +25,7 @@ from cogov.control.autonomy import (
     AutonomyLevel,
     AutonomyPolicy,
     AutonomyRead,
-    evaluate,
+    evaluate_all,
     get_autonomy,
     lower_level,
     raise_level,
@@ -583,7 +583,7 @@ def autonomy_evaluate_command(
     policy = AutonomyPolicy.from_settings(settings_for(data_dir))
     with session_for(data_dir) as session:
         ids = agents or [agent.agent_id for agent in list_agents(session)]
-        results = [evaluate(session, agent_id=agent_id, policy=policy) for agent_id in ids]
+        results = evaluate_all(session, agent_ids=ids, policy=policy)
     if as_json:
         print_json(
             [
