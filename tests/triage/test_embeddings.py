@@ -17,11 +17,15 @@ def embedder() -> embeddings.E5Embedder:
     return embeddings.E5Embedder()
 
 
+@pytest.fixture(scope="module")
+def retriever(embedder: embeddings.E5Embedder) -> embeddings.EmbeddingRetriever:
+    return embeddings.EmbeddingRetriever(KnowledgeBase.load(), embedder)
+
+
 class TestEmbeddingRetrieval:
     def test_retrieves_the_right_page_in_each_language(
-        self, embedder: embeddings.E5Embedder
+        self, retriever: embeddings.EmbeddingRetriever
     ) -> None:
-        retriever = embeddings.EmbeddingRetriever(KnowledgeBase.load(), embedder)
         (top,) = retriever.search(
             "my radiator is cold and there is no heating", language="en", limit=1
         )
@@ -31,11 +35,8 @@ class TestEmbeddingRetrieval:
         assert top.passage.service == "noise"
         assert top.passage.language == "zh"
 
-    def test_drafter_accepts_it(self, embedder: embeddings.E5Embedder) -> None:
-        knowledge = KnowledgeBase.load()
-        drafter = TemplateDrafter(
-            knowledge, retriever=embeddings.EmbeddingRetriever(knowledge, embedder)
-        )
+    def test_drafter_accepts_it(self, retriever: embeddings.EmbeddingRetriever) -> None:
+        drafter = TemplateDrafter(retriever.knowledge, retriever=retriever)
         proposal = drafter.draft(
             CaseView(case_id="E1", description="water main burst on my street")
         )

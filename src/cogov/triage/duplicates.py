@@ -23,10 +23,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from cogov.core.canonical import canonical_json
 from cogov.triage.protocol import (
@@ -92,7 +91,29 @@ class DuplicateMatch:
 @dataclass(slots=True)
 class _Entry:
     case: CaseView
-    vector: sp.csr_matrix
+    vector: dict[str, float]
+
+
+@lru_cache(maxsize=8192)
+def _ngram_vector(text: str) -> dict[str, float]:
+    """L2-normalised counts of the character 2-4-grams within words (as TF-IDF's
+    char_wb, without a fitted vocabulary: an index is built one case at a time).
+    Cached: requests repeat the same words (a service name, a descriptor)."""
+    counts: dict[str, float] = {}
+    for word in text.split():
+        padded = f" {word} "
+        for n in (2, 3, 4):
+            for start in range(max(1, len(padded) - n + 1)):
+                gram = padded[start : start + n]
+                counts[gram] = counts.get(gram, 0.0) + 1.0
+    norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
+    return {gram: value / norm for gram, value in counts.items()}
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(value * b.get(gram, 0.0) for gram, value in a.items())
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -132,15 +153,6 @@ class DuplicateIndex:
         self._entries: dict[str, _Entry] = {}
         self._by_address: dict[str, set[str]] = defaultdict(set)
         self._by_cell: dict[tuple[int, int], set[str]] = defaultdict(set)
-        self._vectorizer = HashingVectorizer(
-            analyzer="char_wb",
-            ngram_range=(2, 4),
-            n_features=2**18,
-            alternate_sign=False,
-            norm="l2",
-            lowercase=False,
-            dtype=np.float32,
-        )
         self._identity = EngineIdentity(
             name=ENGINE_NAME,
             version=ENGINE_VERSION,
@@ -182,8 +194,7 @@ class DuplicateIndex:
         """Index an open case (adding the same id again replaces it)."""
         if case.case_id in self._entries:
             self.remove(case.case_id)
-        vector = sp.csr_matrix(self._vectorizer.transform([self._text(case)]))
-        self._entries[case.case_id] = _Entry(case, vector)
+        self._entries[case.case_id] = _Entry(case, _ngram_vector(self._text(case)))
         if case.address_key:
             self._by_address[normalise_address(case.address_key)].add(case.case_id)
         point = _point(case)
@@ -220,13 +231,15 @@ class DuplicateIndex:
         ids = self._candidate_ids(case)
         if not ids:
             return []
-        vector = sp.csr_matrix(self._vectorizer.transform([self._text(case)]))
+        vector = _ngram_vector(self._text(case))
         scored = (self._score(case, vector, self._entries[i]) for i in ids)
         results = [m for m in scored if m is not None]
         results.sort(key=lambda m: (-m.confidence, m.case_id))
         return results[:limit]
 
-    def _score(self, case: CaseView, vector: sp.csr_matrix, entry: _Entry) -> DuplicateMatch | None:
+    def _score(
+        self, case: CaseView, vector: dict[str, float], entry: _Entry
+    ) -> DuplicateMatch | None:
         s = self.settings
         other = entry.case
         same_address = bool(
@@ -257,7 +270,7 @@ class DuplicateIndex:
         if case.service_code and other.service_code:
             same_service = normalise(case.service_code) == normalise(other.service_code)
         service = {True: 1.0, False: -1.0, None: 0.0}[same_service]
-        text = float((vector @ entry.vector.T).toarray()[0, 0])
+        text = _cosine(vector, entry.vector)
         contributions = {
             "place": s.weight_place * place,
             "service": s.weight_service * service,
