@@ -217,3 +217,16 @@ class TestConsistencyProofs:
         assert not verify_consistency(5, 5, root, leaf_hash(b"x"), [])
         assert verify_consistency(0, 5, merkle.EMPTY_ROOT, root, [])
         assert not verify_consistency(6, 5, root, root, [])
+
+
+class TestFrontierExtend:
+    @settings(max_examples=30, deadline=None)
+    @given(st.integers(min_value=0, max_value=200), st.integers(min_value=0, max_value=200))
+    def test_extend_equals_pushing_one_by_one(self, first: int, second: int) -> None:
+        leaves = leaves_of(first + second)
+        one, many = Frontier(), Frontier()
+        for leaf in leaves:
+            one.push(leaf)
+        many.extend(leaves[:first])
+        many.extend(leaves[first:])
+        assert (many.size, many.hashes, many.root()) == (one.size, one.hashes, one.root())

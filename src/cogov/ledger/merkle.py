@@ -76,6 +76,19 @@ class Frontier:
         hashes.append(leaf)
         self.size += 1
 
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Push many leaves (the loop of :meth:`push`, inlined: verify's hot path)."""
+        hashes, size, sha = self._hashes, self.size, _sha256
+        pop, append = hashes.pop, hashes.append
+        for leaf in leaves:
+            carry = size
+            while carry & 1:
+                leaf = sha(b"\x01" + pop() + leaf).digest()
+                carry >>= 1
+            append(leaf)
+            size += 1
+        self.size = size
+
     def push_collect(self, leaf: bytes, completed: list[tuple[int, int, bytes]]) -> None:
         """Push ``leaf`` and add every perfect subtree it completes (level >= 1) to
         ``completed`` as ``(level, index, hash)``."""

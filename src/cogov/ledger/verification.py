@@ -122,9 +122,14 @@ def _check_rows(
     append, sha, encode = digests.append, hashlib.sha256, leaf_input
     seq, prev = expected_seq, expected_prev  # the seq being read, the hash it must link to
     try:
+        if prev is None:  # take the first row's link as given; the caller checks it
+            rows = iter(rows)
+            first = next(rows, None)
+            if first is None:
+                return chunk
+            chunk.first_prev = prev = first[7]
+            rows = itertools.chain([first], rows)
         for row_seq, at, kind, case_id, actor, responsible, payload, prev_hash, stored in rows:
-            if prev is None:
-                chunk.first_prev = prev = prev_hash
             digest = sha(
                 encode(row_seq, at, kind, case_id, actor, responsible, payload, prev_hash)
             ).digest()
@@ -182,21 +187,23 @@ class _Scanner:
             self.progress(self.count)
 
     def _leaves(self, digests: list[bytes], last_hash: str | None) -> None:
-        push, stops, count = self.frontier.push, self.stops, self.count
-        next_stop = stops[0] if stops else -1
-        for digest in digests:
-            push(digest)
-            count += 1
-            if count == next_stop:
-                row = self.checkpoints[count]
-                stops.pop(0)
-                next_stop = stops[0] if stops else -1
-                if self.frontier.root().hex() != row.root_hash:
-                    self.problem = Problem("root_mismatch", "", seq=count, checkpoint=row.number)
-                    self.count = count
+        frontier, stops = self.frontier, self.stops
+        position = 0
+        while position < len(digests):
+            # Up to the next checkpoint's size (or the end of the batch) in one go.
+            room = stops[0] - frontier.size if stops else len(digests)
+            frontier.extend(digests[position : position + room])
+            position += room
+            if stops and frontier.size == stops[0]:
+                row = self.checkpoints[stops.pop(0)]
+                if frontier.root().hex() != row.root_hash:
+                    self.problem = Problem(
+                        "root_mismatch", "", seq=frontier.size, checkpoint=row.number
+                    )
+                    self.count = frontier.size
                     self.prev = ""  # unknown past a failed root: the problem says why
                     return
-        self.count = count
+        self.count = frontier.size
         if last_hash is not None:
             self.prev = last_hash
 
