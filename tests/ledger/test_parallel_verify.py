@@ -62,6 +62,16 @@ class TestTwoWorkersReportLikeOne:
         assert report.ok, report.problem
         assert report.entries == ENTRIES
 
+    def test_entries_this_transaction_appended_are_checked_too(
+        self, committed: Engine, ledger_key: LedgerKey
+    ) -> None:
+        with Session(committed) as session:
+            append_many(session, [EntryDraft(kind="load.step", actor="agent:a@1")] * 30)
+            report = verify(session, public_key=ledger_key.public_key, workers=2)
+            session.rollback()
+        assert report.ok, report.problem
+        assert report.entries == ENTRIES + 30
+
     @pytest.mark.parametrize(
         ("statement", "expected"),
         [

@@ -120,16 +120,16 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-def stream_entries(session: Session, *, last_seq: int | None = None) -> Iterator[tuple[Any, ...]]:
-    """Every stored entry (up to ``last_seq``) as a tuple in ENTRY_COLUMNS order."""
-    if last_seq is None:
-        return stream(
-            session, f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries ORDER BY seq"
-        )
+def stream_entries(
+    session: Session, *, after_seq: int = 0, last_seq: int = 2**63 - 1
+) -> Iterator[tuple[Any, ...]]:
+    """The stored entries after ``after_seq`` up to ``last_seq``, oldest first, as
+    tuples in ENTRY_COLUMNS order."""
     return stream(
         session,
-        f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE seq <= ? ORDER BY seq",
-        (last_seq,),
+        f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries "
+        "WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (after_seq, last_seq),
     )
 
 

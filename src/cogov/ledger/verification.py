@@ -46,9 +46,8 @@ def verify(
     the number of entries checked so far.
 
     ``workers=2`` hashes the later 60 % of a large ledger (200,000 entries or more)
-    in a forked process over a connection of its own, which sees only COMMITTED
-    entries: use it from a fresh session (the CLI does), not inside a transaction
-    that has just appended.
+    in a forked process over a connection of its own. That process sees only
+    committed entries; any this transaction appended are then checked here.
     """
     rows = repository.checkpoints(session)
     checkpoint_problems, signed = _check_checkpoints(rows, public_key)
@@ -66,6 +65,10 @@ def verify(
         chunk = helper.result()
         if scan.problem is None and scan.count == own_last:
             scan.chunk(chunk)
+        if scan.problem is None and scan.count < last_seq:
+            # The helper saw fewer rows than this session does (entries this very
+            # transaction appended are invisible to it): check the rest here.
+            scan.rows(repository.stream_entries(session, after_seq=scan.count, last_seq=last_seq))
     problems: list[Problem] = []
     if scan.problem is not None:
         problems.append(_diagnose(session, scan.problem))
