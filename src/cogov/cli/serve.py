@@ -11,6 +11,8 @@ import uvicorn
 from cogov.cli.context import DataDirOption, console, engine_for, fail, handle_errors, settings_for
 from cogov.db.engine import is_sqlite
 
+WORKER_STARTUP_SECONDS = 120
+
 
 @handle_errors
 def serve_command(
@@ -58,6 +60,10 @@ def serve_command(
             workers=workers,
             log_level=log_level,
             proxy_headers=settings.trust_forwarded_for,
+            # A worker imports cogov and builds the app before it answers the supervisor's
+            # health check; on a busy machine that takes longer than uvicorn's 5 s default,
+            # and a worker killed for it restarts forever.
+            timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
         )
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
