@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -181,7 +182,7 @@ class Phase:
     name: str
     latencies_ms: list[float]
     seconds: float
-    errors: int
+    errors: Counter[str]
 
     @property
     def throughput(self) -> float:
@@ -201,26 +202,25 @@ async def run_phase(
     counter = iter(range(total))
     latencies: list[float] = []
     results: list[Any] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
 
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         stop_at = time.perf_counter() + PHASE_SECONDS
 
         async def one_client() -> None:
-            nonlocal errors
             for index in counter:
                 if time.perf_counter() > stop_at:
                     return
                 started = time.perf_counter()
                 try:
                     response = await send(client, index)
-                except httpx.HTTPError:
-                    errors += 1
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] += 1
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
                 if response.status_code != 200:
-                    errors += 1
+                    errors[f"HTTP {response.status_code}"] += 1
                 else:
                     results.append(response.json()[0]["service_request_id"])
 
@@ -307,7 +307,7 @@ def row(database: str, who: str, phase: Phase) -> list[object]:
         f"{phase.percentile(0.50):.1f}",
         f"{phase.percentile(0.95):.1f}",
         f"{phase.percentile(0.99):.1f}",
-        phase.errors,
+        ", ".join(f"{count} {kind}" for kind, count in sorted(phase.errors.items())) or "0",
     ]
 
 
