@@ -44,6 +44,7 @@ from cogov.ledger import signing_key
 from cogov.pipeline import Deployment
 from cogov.pipeline import demo as runner
 from cogov.pipeline.history import PRESETS, columns_for, read_split
+from cogov.triage.protocol import TriageEngine
 
 MARKER = ".cogov-demo"
 DEFAULT_DIR = Path(".cogov-demo")
@@ -147,6 +148,12 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
         "  matching the agency's choice", _pct(eff["auto_routed_matching_the_agency"])
     )
     route = eff["time_to_route_ms_median"]
+    if eff["merged_as_repeats_by_an_agent"]:
+        efficiency.add_row("merged as repeats", f"{eff['merged_as_repeats_by_an_agent']:,}")
+        efficiency.add_row(
+            "  as the agency judged",
+            _pct(eff["merges_the_agency_also_closed_as_duplicates"]),
+        )
     efficiency.add_row(
         "time to route (p50/p90)",
         "n/a" if route is None else f"{route:.1f} ms / {eff['time_to_route_ms_p90']:.1f} ms",
@@ -173,6 +180,9 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
     for ref, count in gov["decided_by"].items():
         governance.add_row(f" {ref}", f"{count:,}")
     governance.add_row("explained", _pct(gov["explanation_coverage"]))
+    for agent, state in gov["autonomy"].items():
+        lowered = f", lowered {state['lowered']}x by the controller" if state["lowered"] else ""
+        governance.add_row(f"autonomy {agent}", f"level {state['level_now']}{lowered}")
     ledger = (
         f"[green]verified[/] ({gov['ledger_entries']:,} entries, signed checkpoint)"
         if gov["ledger_verified"]
@@ -195,10 +205,12 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
             console.print(frame)
     console.print(
         "[bold]Note:[/] where a human was needed, this replay used what the agency really "
-        "did (its real department, recorded in the history) as the guardian's decision; "
-        "no person reviewed these cases today."
+        "did (its real department, and whether it closed the request as a duplicate, as "
+        "recorded in the history) as the guardian's decision; no person reviewed these "
+        "cases today."
         + (
-            f" {gov['left_for_people']:,} proposals have no such record and wait in the queue."
+            f" {gov['left_for_people']:,} queued proposals were left for a person (the history "
+            "holds no decision about them that can still take effect)."
             if gov["left_for_people"]
             else ""
         )
@@ -295,14 +307,25 @@ def demo_command(
                 bar.update(tasks[what], completed=done, total=total)
 
             engine = runner.train_router(split, progress=report)
+            engines: dict[str, TriageEngine] = {runner.AGENT_ID: engine}
+            duplicates = None
+            if split.columns.duplicate_pattern and any(r.was_duplicate for r in split.train):
+                report("repeat finder", 0, 1)
+                duplicates = runner.train_duplicates(split)
+                engines[runner.DEDUP_ID] = duplicates
+                report("repeat finder", 1, 1)
             with unit_of_work(db) as session:
-                grade = runner.set_up_agency(session, split=split, engine=engine, clock=clock)
+                grade = runner.set_up_agency(
+                    session, split=split, engine=engine, duplicates=duplicates, clock=clock
+                )
             deployment = Deployment.from_settings(
-                settings, engines={runner.AGENT_ID: engine}, catalogue=split.catalogue, clock=clock
+                settings, engines=engines, catalogue=split.catalogue, clock=clock
             )
             tasks["replay"] = bar.add_task("replaying requests", total=len(split.replay))
             tally = runner.replay(db, split, deployment, progress=report)
-        measures = runner.measure(tally, db=db, key=signing_key(settings), clock=clock)
+        measures = runner.measure(
+            tally, db=db, key=signing_key(settings), clock=clock, agent_ids=list(engines)
+        )
     finally:
         db.dispose()
     _write_agency_files(folder, split)
@@ -311,7 +334,7 @@ def demo_command(
     else:
         _print_side_by_side(measures, len(split.replay), split.replay_available)
         console.print(
-            f"agent: {runner.AGENT_ID} (grade {grade}), guardian "
+            f"agents: {', '.join(deployment.engines)} (router grade {grade}), guardian "
             f"{runner.GUARDIAN}; data in {folder}; {time.perf_counter() - started:.0f} s"
         )
     if not measures.ledger_ok:

@@ -11,19 +11,26 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from cogov.control import ControlConfig, ProposalRead, Verdict
-from cogov.control.autonomy.service import current_level, raise_level
+from cogov.control import (
+    ControlConfig,
+    InvalidDecision,
+    ProposalRead,
+    TransitionRefused,
+    Verdict,
+)
+from cogov.control.autonomy.service import current_level, get_autonomy, raise_level
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, parse_iso_utc
 from cogov.core.types import Role
 from cogov.db.session import unit_of_work
 from cogov.identity.service import add_user
+from cogov.intake.rules import address_key
 from cogov.ledger import make_checkpoint, verify
 from cogov.ledger.keys import LedgerKey
 from cogov.pipeline.deployment import Deployment
@@ -33,9 +40,11 @@ from cogov.registry import service as registry
 from cogov.registry.filing_file import parse_filing
 from cogov.review import decide
 from cogov.triage.classifier import TrainedEngine, train
-from cogov.triage.protocol import ActionKind
+from cogov.triage.duplicates import DuplicateIndex, ReplayedCase, fit_service_bias
+from cogov.triage.protocol import ActionKind, CaseView
 
 AGENT_ID = "demo-router"
+DEDUP_ID = "demo-dedup"
 ADMIN, APPROVER, GUARDIAN, BACKUP = "demo.admin", "demo.approver", "demo.guardian", "demo.backup"
 TEAM = "Demo 311 service centre"
 
@@ -60,26 +69,77 @@ def train_router(split: SplitHistory, *, progress: Report = _quiet) -> TrainedEn
     )
 
 
-def filing(split: SplitHistory, engine: TrainedEngine) -> dict[str, Any]:
-    """The demo router's filing: what it does, who answers for it, its model and data."""
-    snapshot = sha256_hex(canonical_json([[r.ref, r.text, r.department] for r in split.train]))
-    return {
-        "agent_id": AGENT_ID,
-        "name": "Demo request router",
-        "purpose": "Suggests the department for each replayed request so it reaches the "
+@dataclass(frozen=True, slots=True)
+class DemoAgent:
+    """What differs between the demo's agents' filings."""
+
+    agent_id: str
+    name: str
+    purpose: str
+    algorithm_type: str
+    model_description: str
+    version: str
+    model_hash: str
+    threshold: float
+    training_description: str
+    snapshot_hash: str
+
+
+def router_spec(split: SplitHistory, engine: TrainedEngine) -> DemoAgent:
+    return DemoAgent(
+        agent_id=AGENT_ID,
+        name="Demo request router",
+        purpose="Suggests the department for each replayed request so it reaches the "
         "right team faster. It never rejects or closes a request.",
+        algorithm_type="supervised-classification",
+        model_description="cogov's default engine: calibrated linear model over word and "
+        "character n-grams; explains each output with the words and similar past cases.",
+        version=engine.identity.version,
+        model_hash=engine.identity.model_hash,
+        threshold=round(engine.threshold, 6),
+        training_description=f"The first {len(split.train)} requests of the history (text, "
+        f"and the department ({split.columns.label}) that handled them).",
+        snapshot_hash=sha256_hex(
+            canonical_json([[r.ref, r.text, r.department] for r in split.train])
+        ),
+    )
+
+
+def duplicates_spec(split: SplitHistory, index: DuplicateIndex) -> DemoAgent:
+    return DemoAgent(
+        agent_id=DEDUP_ID,
+        name="Demo repeat finder",
+        purpose="Flags a new request that repeats an open one (same place, same problem, "
+        "close in time, similar words) so the agency answers it once.",
+        algorithm_type="similarity-search",
+        model_description="cogov's duplicate index: logistic score of place, service, time "
+        "and word similarity, with a per-service bias learnt from the agency's own "
+        "duplicate closures; explains each match with its signals.",
+        version=index.identity.version,
+        model_hash=index.identity.model_hash,
+        threshold=round(index.threshold, 6),
+        training_description=f"The first {len(split.train)} requests of the history and "
+        "whether the agency closed each as a duplicate.",
+        snapshot_hash=sha256_hex(canonical_json([[r.ref, r.was_duplicate] for r in split.train])),
+    )
+
+
+def filing(split: SplitHistory, agent: DemoAgent) -> dict[str, Any]:
+    """A demo agent's filing: what it does, who answers for it, its model and data."""
+    return {
+        "agent_id": agent.agent_id,
+        "name": agent.name,
+        "purpose": agent.purpose,
         "services": list(split.catalogue.codes),
-        "algorithm_type": "supervised-classification",
+        "algorithm_type": agent.algorithm_type,
         "model": {
-            "description": "cogov's default engine: calibrated linear model over word and "
-            "character n-grams; explains each output with the words and similar past cases.",
-            "version": engine.identity.version,
-            "hash": engine.identity.model_hash,
+            "description": agent.model_description,
+            "version": agent.version,
+            "hash": agent.model_hash,
         },
         "training_data": {
-            "description": f"The first {len(split.train)} requests of the history "
-            f"(text, and the department ({split.columns.label}) that handled them).",
-            "snapshot_hash": snapshot,
+            "description": agent.training_description,
+            "snapshot_hash": agent.snapshot_hash,
         },
         "developer": {"organisation": "cogov demo", "contact": "demo@cogov.invalid"},
         "deployer": {"organisation": TEAM, "contact": "demo@cogov.invalid"},
@@ -92,7 +152,7 @@ def filing(split: SplitHistory, engine: TrainedEngine) -> dict[str, Any]:
         "for a sample of its cases, the guardian's team decides.",
         "appeal": "Every decision can be appealed to a person who took no part in it.",
         "languages": ["en", "zh"],
-        "confidence_threshold": round(engine.threshold, 6),
+        "confidence_threshold": agent.threshold,
         "impact_assessment": {
             "answers": {
                 "decision_affects": "routing",
@@ -131,11 +191,17 @@ def filing(split: SplitHistory, engine: TrainedEngine) -> dict[str, Any]:
 
 
 def set_up_agency(
-    session: Session, *, split: SplitHistory, engine: TrainedEngine, clock: Clock
+    session: Session,
+    *,
+    split: SplitHistory,
+    engine: TrainedEngine,
+    clock: Clock,
+    duplicates: DuplicateIndex | None = None,
 ) -> str:
-    """Users (administrators, the guardian and a backup), then the router filed,
-    submitted, approved by another administrator, and activated: every step in
-    the ledger, as for a real agent. Returns the grade the filing earned."""
+    """Users (administrators, the guardian and a backup), then each demo agent
+    filed, submitted, approved by another administrator, activated, and raised by
+    its guardian to its grade's autonomy ceiling: every step in the ledger, as for
+    a real agent. Returns the grade the router's filing earned."""
     add_user(session, username=ADMIN, roles=[Role.ADMINISTRATOR], display_name="Demo admin",
              clock=clock)  # fmt: skip
     for username, roles, name in (
@@ -145,29 +211,61 @@ def set_up_agency(
     ):
         add_user(session, username=username, roles=roles, display_name=name, by=ADMIN,
                  clock=clock)  # fmt: skip
-    filed = registry.file_agent(session, document=parse_filing(filing(split, engine)), by=ADMIN,
-                                clock=clock)  # fmt: skip
+    specs = [router_spec(split, engine)]
+    if duplicates is not None:
+        specs.append(duplicates_spec(split, duplicates))
+    grades = [_file_and_activate(session, split, spec, clock) for spec in specs]
+    return grades[0]
+
+
+def _file_and_activate(session: Session, split: SplitHistory, spec: DemoAgent, clock: Clock) -> str:
+    document = parse_filing(filing(split, spec))
+    filed = registry.file_agent(session, document=document, by=ADMIN, clock=clock)
     steps = (
         (registry.submit, ADMIN, "Demo agent filed for approval"),
         (registry.approve, APPROVER, "Security assessment passed; grade obligations accepted"),
         (registry.activate, ADMIN, "Guardians on duty; demo replay starts"),
     )
     for step, by, reason in steps:
-        step(session, agent_id=AGENT_ID, by=by, reason=reason, clock=clock)
+        step(session, agent_id=spec.agent_id, by=by, reason=reason, clock=clock)
     # A new agent starts at the initial autonomy level; only its guardian may raise
     # it (here to its grade's ceiling), and the controller lowers it again at once if
     # the human decisions that follow show it is wrong too often.
-    ceiling = registry.get_agent(session, agent_id=AGENT_ID).latest.obligations.max_autonomy_level
-    if current_level(session, AGENT_ID) < ceiling:
+    agent = registry.get_agent(session, agent_id=spec.agent_id)
+    ceiling = agent.latest.obligations.max_autonomy_level
+    if current_level(session, spec.agent_id) < ceiling:
         raise_level(
             session,
-            agent_id=AGENT_ID,
+            agent_id=spec.agent_id,
             to_level=ceiling,
             by=GUARDIAN,
-            reason="Cross-validated precision above the threshold; supervised start",
+            reason="Validated on the agency's own history; supervised start",
             clock=clock,
         )
     return str(filed.grade)
+
+
+def history_view(record: HistoryRecord) -> CaseView:
+    """A past request as an engine sees a live one (same place key as intake makes)."""
+    return CaseView(
+        case_id=record.ref,
+        description=record.text,
+        service_code=record.service_code,
+        channel=record.channel.value,
+        created_at=record.created.replace(tzinfo=UTC) if record.created else None,
+        address_key=address_key(record.address, None, record.latitude, record.longitude),
+        latitude=record.latitude,
+        longitude=record.longitude,
+    )
+
+
+def train_duplicates(split: SplitHistory) -> DuplicateIndex:
+    """The repeat finder, its per-service bias learnt from which past requests the
+    agency closed as duplicates (it starts with no open cases: only replayed ones,
+    which exist in this database, can be merged into)."""
+    cases = [ReplayedCase(history_view(record)) for record in split.train]
+    labels = {record.ref: record.was_duplicate for record in split.train}
+    return DuplicateIndex(fit_service_bias(cases, labels.get))
 
 
 @dataclass
@@ -223,16 +321,23 @@ def decide_as_the_agency(
             except LookupError:
                 tally.left_for_people += 1  # the history holds no such decision to replay
                 continue
-            decide(
-                session,
-                item_id=item_id,
-                reviewer=GUARDIAN,
-                decision=decision,
-                config=config,
-                reason_code=code,
-                new_value=value,
-                clock=clock,
-            )
+            try:
+                decide(
+                    session,
+                    item_id=item_id,
+                    reviewer=GUARDIAN,
+                    decision=decision,
+                    config=config,
+                    reason_code=code,
+                    new_value=value,
+                    clock=clock,
+                )
+            except (TransitionRefused, InvalidDecision):
+                # The case moved on meanwhile (e.g. merged as a repeat), so what the agency
+                # did cannot take effect here; the history says nothing more, so the item
+                # is left for a person (not counted against the agent).
+                tally.left_for_people += 1
+                continue
             tally.human_decisions[decision] += 1
 
 
@@ -280,6 +385,8 @@ class Measures:
     without_human: int
     auto_routed: int
     auto_routed_correct: int
+    auto_merged: int
+    auto_merged_correct: int
     route_ms_median: float | None
     route_ms_p90: float | None
     cases_per_second: float
@@ -289,6 +396,8 @@ class Measures:
     proposals: int
     explained: int
     left_for_people: int
+    # Per agent: (level in force now, the controller's lowerings, the last reason).
+    autonomy: dict[str, tuple[int, int, str | None]]
     ledger_entries: int
     ledger_ok: bool
     ledger_problem: str | None
@@ -308,6 +417,10 @@ class Measures:
                 "auto_routed_matching_the_agency": _share(
                     self.auto_routed_correct, self.auto_routed
                 ),
+                "merged_as_repeats_by_an_agent": self.auto_merged,
+                "merges_the_agency_also_closed_as_duplicates": _share(
+                    self.auto_merged_correct, self.auto_merged
+                ),
                 "time_to_route_ms_median": self.route_ms_median,
                 "time_to_route_ms_p90": self.route_ms_p90,
                 "cases_per_second": round(self.cases_per_second, 1),
@@ -321,6 +434,10 @@ class Measures:
                 "decided_by": self.decided_by,
                 "explanation_coverage": _share(self.explained, self.proposals),
                 "left_for_people": self.left_for_people,
+                "autonomy": {
+                    agent: {"level_now": level, "lowered": lowered, "last_reason": reason}
+                    for agent, (level, lowered, reason) in self.autonomy.items()
+                },
                 "ledger_entries": self.ledger_entries,
                 "ledger_verified": self.ledger_ok,
                 "ledger_problem": self.ledger_problem,
@@ -340,10 +457,17 @@ def _percentile(values: Sequence[float], share: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
 
 
-def measure(tally: ReplayTally, *, db: Engine, key: LedgerKey, clock: Clock) -> Measures:
+def measure(
+    tally: ReplayTally,
+    *,
+    db: Engine,
+    key: LedgerKey,
+    clock: Clock,
+    agent_ids: Sequence[str] = (AGENT_ID,),
+) -> Measures:
     """Count what happened, sign a checkpoint, and verify the whole ledger."""
     route_ms: list[float] = []
-    auto_routed = auto_correct = without_human = explained = 0
+    auto_routed = auto_correct = auto_merged = merged_correct = without_human = explained = 0
     verdicts: Counter[str] = Counter()
     decided_by: Counter[str] = Counter()
     proposals = 0
@@ -358,6 +482,9 @@ def measure(tally: ReplayTally, *, db: Engine, key: LedgerKey, clock: Clock) -> 
                 explained += 1
         if made and not outcome.needs_human:
             without_human += 1
+        if any(p.action == "mark_duplicate" and p.verdict is Verdict.APPLY for p in made):
+            auto_merged += 1
+            merged_correct += int(record.was_duplicate)
         routed = [p for p in made if p.action == "route" and p.verdict is Verdict.APPLY]
         if routed and outcome.workflow.routed_at:
             auto_routed += 1
@@ -365,7 +492,16 @@ def measure(tally: ReplayTally, *, db: Engine, key: LedgerKey, clock: Clock) -> 
             received = parse_iso_utc(outcome.case.received_at)
             done: datetime = parse_iso_utc(outcome.workflow.routed_at)
             route_ms.append((done - received).total_seconds() * 1000)
+    autonomy: dict[str, tuple[int, int, str | None]] = {}
     with unit_of_work(db) as session:
+        for agent_id in agent_ids:
+            state = get_autonomy(session, agent_id=agent_id)
+            lowered = [c for c in state.history if c.direction == "lowered"]
+            autonomy[agent_id] = (
+                state.effective,
+                len(lowered),
+                lowered[0].reason if lowered else None,
+            )
         checkpoint = make_checkpoint(session, key=key, clock=clock)
     with unit_of_work(db) as session:
         report = verify(session, public_key=key.public_key)
@@ -375,6 +511,8 @@ def measure(tally: ReplayTally, *, db: Engine, key: LedgerKey, clock: Clock) -> 
         without_human=without_human,
         auto_routed=auto_routed,
         auto_routed_correct=auto_correct,
+        auto_merged=auto_merged,
+        auto_merged_correct=merged_correct,
         route_ms_median=round(statistics.median(route_ms), 2) if route_ms else None,
         route_ms_p90=_percentile(route_ms, 0.9),
         cases_per_second=cases / tally.seconds if tally.seconds else 0.0,
@@ -384,6 +522,7 @@ def measure(tally: ReplayTally, *, db: Engine, key: LedgerKey, clock: Clock) -> 
         proposals=proposals,
         explained=explained,
         left_for_people=tally.left_for_people,
+        autonomy=autonomy,
         ledger_entries=report.entries,
         ledger_ok=report.ok,
         ledger_problem=report.problem.message if report.problem else None,

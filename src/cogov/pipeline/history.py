@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,7 @@ class HistoryRecord:
     longitude: float | None = None
     address: str | None = None
     was_duplicate: bool = False
+    created: datetime | None = None  # when the agency received it (naive: local time)
 
     @property
     def service_code(self) -> str:
@@ -307,6 +309,7 @@ def read_split(
                 if columns.address
                 else None,
                 was_duplicate=bool(duplicate and duplicate.search(outcome)),
+                created=row.get("__created"),
             )
         )
     if len(records) < 20:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
@@ -59,6 +59,16 @@ def _cached(session: Session, key: tuple[str, ...], compute: Callable[[], Any]) 
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+@runtime_checkable
+class OpenCaseIndex(Protocol):
+    """An engine that remembers open cases (e.g. to spot repeats of them): the
+    pipeline tells it of every new case once the case is stored."""
+
+    def add(self, case: CaseView) -> None: ...
+
+    def remove(self, case_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +286,10 @@ def process(
         ]
         workflow = governed.workflow
         runs.append(AgentRun(agent_id, True, (), governed, tuple(items)))
+    if workflow.state != "merged":  # a repeat is not an open case of its own
+        for engine in deployment.engines.values():
+            if isinstance(engine, OpenCaseIndex):
+                engine.add(view)
     return CaseOutcome(
         case=case,
         citizen_token=submission.citizen_token,
