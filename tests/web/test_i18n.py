@@ -63,3 +63,14 @@ class TestCatalogue:
     def test_chinese_catalogue_translates(self) -> None:
         assert translations(SIMPLIFIED_CHINESE).gettext("Report a problem") == "反映问题"
         assert translations(ENGLISH).gettext("Report a problem") == "Report a problem"
+
+
+class TestLanguageOfData:
+    def test_other_language_text_is_marked(self) -> None:
+        from cogov.web.templating import language_attribute
+
+        assert language_attribute("WATER LEAK DAMP SPOT", SIMPLIFIED_CHINESE) == ' lang="en"'
+        assert language_attribute("路灯不亮", SIMPLIFIED_CHINESE) == ""
+        assert language_attribute("路灯不亮", ENGLISH) == ' lang="zh-Hans"'
+        assert language_attribute("Street light out", ENGLISH) == ""
+        assert language_attribute("12 3", SIMPLIFIED_CHINESE) == ""
