@@ -123,6 +123,21 @@ class TestSessionCookie:
         assert client.get("/open311/v2/services.json").status_code == 200
 
 
+class TestStaffErrors:
+    def test_unknown_route_and_method_are_json_errors(self, client: TestClient) -> None:
+        missing = client.get("/api/v1/nothing-here")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"
+        wrong = client.put(ME)
+        assert wrong.status_code == 405
+        assert wrong.json()["error"] == "method_not_allowed"
+
+    def test_openapi_is_served_with_both_security_schemes(self, client: TestClient) -> None:
+        schema = client.get("/openapi.json").json()
+        assert set(schema["components"]["securitySchemes"]) >= {"apiToken", "sessionCookie"}
+        assert "/open311/v2/requests.{format}" in schema["paths"]
+
+
 class TestApiTokens:
     def test_bearer_token_signs_in_without_csrf(
         self, client: TestClient, staff: dict[Role, Staff]

@@ -310,6 +310,14 @@ class TestServices:
         pothole = next(s for s in services if s["service_code"] == "pothole")
         assert pothole["service_name"] == "路面坑洼或破损"
 
+    def test_unknown_paths_and_methods_answer_in_the_spec_shape(self, client: TestClient) -> None:
+        missing = client.get(f"{V2}/nothing-here.xml")
+        assert missing.status_code == 404
+        assert xml(missing.text).findtext("error/code") == "404"
+        wrong_method = client.delete(f"{V2}/services.json")
+        assert wrong_method.status_code == 405
+        assert wrong_method.json()[0]["code"] == 405
+
     def test_discovery(self, client: TestClient) -> None:
         body = client.get(f"{V2}/discovery.json").json()
         assert body["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
