@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cogov.control import Verdict, get_workflow
 from cogov.core.clock import SystemClock
+from cogov.core.settings import load_settings
 from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
@@ -21,6 +22,7 @@ from cogov.pipeline.history import SplitHistory
 from cogov.registry import service as registry
 from cogov.review import get_item
 from cogov.triage.classifier import TrainedEngine, with_threshold
+from cogov.triage.duplicates import DuplicateIndex
 
 Make = Callable[..., dict[str, object]]
 
@@ -174,3 +176,35 @@ class TestProcessBatch:
                 assert verify(session, public_key=None).ok
         finally:
             engine.dispose()
+
+
+class TestOpenCaseIndex:
+    def test_a_repeat_of_an_open_case_is_proposed_as_its_duplicate(
+        self,
+        tmp_path: Path,
+        db_session: Session,
+        split: SplitHistory,
+        router: TrainedEngine,
+        request_for: Make,
+    ) -> None:
+        duplicates = DuplicateIndex()
+        runner.set_up_agency(
+            db_session, split=split, engine=router, duplicates=duplicates, clock=SystemClock()
+        )
+        deployment = Deployment.from_settings(
+            load_settings(data_dir=tmp_path),
+            engines={runner.AGENT_ID: router, runner.DEDUP_ID: duplicates},
+            catalogue=split.catalogue,
+        )
+        place = {"address_string": "12 Main St", "lat": 40.7128, "long": -74.006}
+        first = process(
+            db_session, request_for("overflowing litter basket", **place), deployment=deployment
+        )
+        assert first.case.id in duplicates
+        again = process(
+            db_session, request_for("overflowing litter basket", **place), deployment=deployment
+        )
+        repeats = [p for p in again.proposals if p.action == "mark_duplicate"]
+        assert [p.value for p in repeats] == [first.case.id]
+        assert repeats[0].agent_id == runner.DEDUP_ID
+        assert any(e["label"] == "same address" for e in repeats[0].explanation["evidence"])
