@@ -73,6 +73,12 @@ def update() -> dict[str, int]:
     """Rewrite messages.pot from the sources and merge it into every language's .po.
     Returns, per language, how many strings still lack a translation."""
     template = extract()
+    if POT_PATH.exists():
+        # Same strings as before: keep the old date, so an unchanged catalogue
+        # leaves no diff behind.
+        previous = read_catalog(POT_PATH)
+        if _entries(previous) == _entries(template):
+            template.creation_date = previous.creation_date
     _write(POT_PATH, template, ignore_obsolete=True, include_lineno=False)
     missing: dict[str, int] = {}
     for language in LANGUAGES:
@@ -82,7 +88,9 @@ def update() -> dict[str, int]:
         else:
             catalog = Catalog(locale=language.locale, domain=DOMAIN, project=PROJECT, fuzzy=False)
         # A fresh template each time: update() shares message objects with it.
-        catalog.update(extract(), no_fuzzy_matching=True)
+        fresh = extract()
+        fresh.creation_date = template.creation_date
+        catalog.update(fresh, no_fuzzy_matching=True)
         if language.locale == "en":
             # English is the source language: each string is its own translation.
             for message in catalog:
@@ -93,6 +101,15 @@ def update() -> dict[str, int]:
             [message for message in catalog if message.id and not _translated(message.string)]
         )
     return missing
+
+
+def _entries(catalog: Catalog) -> list[tuple[str, list[str]]]:
+    """Each string with the files it is in (line numbers are not kept in the files)."""
+    return sorted(
+        (str(message.id), sorted({path for path, _line in message.locations}))
+        for message in catalog
+        if message.id
+    )
 
 
 def _translated(value: str | tuple[str, ...] | list[str] | None) -> bool:
