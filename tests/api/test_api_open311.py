@@ -194,6 +194,39 @@ class TestPostRequest:
         assert response.status_code == 400
 
 
+class TestAssistedEntry:
+    def test_staff_enter_a_request_for_a_citizen(
+        self, client: TestClient, staff: dict[Role, Staff]
+    ) -> None:
+        clerk = staff[Role.FIELD_STAFF]
+        body = {
+            "service_code": "noise",
+            "description": "Caller reports drilling at night",
+            "channel": "phone",
+            "phone": "+1 555 0199",
+            "group": {},
+        }
+        entered = client.post("/api/v1/requests", json=body, headers=clerk.headers)
+        assert entered.status_code == 201, entered.text
+        request_id = entered.json()["service_request_id"]
+        [record] = client.get(
+            f"{V2}/requests/{request_id}.json", params={"extensions": "true"}
+        ).json()
+        assert record["cogov"]["channel"] == "phone"
+        assert "555 0199" not in str(record)
+        lookup = client.get(f"{V2}/tokens/{entered.json()['citizen_token']}.json").json()
+        assert lookup[0]["service_request_id"] == request_id
+
+    def test_bad_fields_are_named(self, client: TestClient, staff: dict[Role, Staff]) -> None:
+        response = client.post(
+            "/api/v1/requests",
+            json={"service_code": "noise", "description": "x", "phone": "call me"},
+            headers=staff[Role.FIELD_STAFF].headers,
+        )
+        assert response.status_code == 422
+        assert response.json()["field"] == "phone"
+
+
 class TestApiKeyAndJurisdiction:
     def test_api_key_required_when_configured(
         self, engine: Engine, data_dir: Path, staff: dict[Role, Staff]

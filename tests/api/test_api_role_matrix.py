@@ -121,6 +121,13 @@ ROUTES = [
         frozenset({REVIEWER}),
         json={"token": "nope", "proposal_id": "nope", "grounds": "matrix"},
     ),
+    # assisted entry: staff who meet citizens (not auditors, who only read)
+    Route(
+        "POST",
+        "/api/v1/requests",
+        frozenset({FIELD, REVIEWER, ADMIN}),
+        json={"service_code": "noise", "description": "matrix", "channel": "phone"},
+    ),
     # Open311: the public, citizens included
     Route("GET", "/open311/v2/services.json", PUBLIC),
     Route("GET", "/open311/v2/services/noise.xml", PUBLIC),

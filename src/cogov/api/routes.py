@@ -10,6 +10,7 @@ from cogov.api.staff import audits as audit_routes
 from cogov.api.staff import auth as auth_routes
 from cogov.api.staff import ledger as ledger_routes
 from cogov.api.staff import registry as registry_routes
+from cogov.api.staff import requests as request_routes
 from cogov.api.staff import review as review_routes
 from cogov.api.system import router as system_router
 
@@ -22,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     audit_routes.router,
     review_routes.router,
     appeal_routes.router,
+    request_routes.router,
 ]
