@@ -357,6 +357,33 @@ class TestServices:
         assert xml(client.get(f"{V2}/discovery.xml").text).tag == "discovery"
 
 
+class TestCors:
+    def test_configured_origins_may_call_from_a_browser_without_cookies(
+        self, engine: Engine, data_dir: Path
+    ) -> None:
+        app = build_app(engine, data_dir, cors_allow_origins=["https://map.city.example"])
+        with TestClient(app) as client:
+            allowed = client.get(
+                f"{V2}/services.json", headers={"Origin": "https://map.city.example"}
+            )
+            other = client.get(f"{V2}/services.json", headers={"Origin": "https://evil.example"})
+            preflight = client.options(
+                f"{V2}/requests.json",
+                headers={
+                    "Origin": "https://map.city.example",
+                    "Access-Control-Request-Method": "POST",
+                },
+            )
+        assert allowed.headers["access-control-allow-origin"] == "https://map.city.example"
+        assert "access-control-allow-credentials" not in allowed.headers
+        assert "access-control-allow-origin" not in other.headers
+        assert preflight.status_code == 200
+
+    def test_off_by_default(self, client: TestClient) -> None:
+        response = client.get(f"{V2}/services.json", headers={"Origin": "https://map.example"})
+        assert "access-control-allow-origin" not in response.headers
+
+
 class TestRateLimit:
     def test_public_posts_are_limited_per_client_across_app_instances(
         self, engine: Engine, data_dir: Path

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from cogov import __version__
@@ -87,6 +88,16 @@ def create_app(
         redoc_url=None,
     )
     app.state.cogov = state
+    if settings.cors_allow_origins:
+        # Browser apps of other origins (a city's map, a partner's Open311 client);
+        # no credentials, so a session cookie never rides along cross-origin.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_credentials=False,
+        )
     errors.install(app)
     errors.register_error_renderer(app, open311.PREFIX, open311.render_problem)
     for include in _ROUTERS:

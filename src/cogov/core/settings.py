@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="Take the client address for rate limits from the first "
         "`X-Forwarded-For` entry. Turn on only behind a proxy that sets that header.",
     )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins whose pages may call the API from a browser (CORS), as a "
+        'JSON list, e.g. `["https://map.city.example"]`; `["*"]` for any. Cookies are never '
+        "sent cross-origin: such pages use Open311 or a bearer token.",
+    )
 
     # --- Human review and dynamic autonomy (cogov.review, cogov.control.autonomy) ---
     review_deadline_hours: float = Field(
