@@ -36,7 +36,7 @@ class TestChooseThreshold:
         confidence = rng.random(400)
         correct = rng.random(400) < 0.6 + 0.4 * confidence
         plain = choose_threshold(confidence, correct, z=0)
-        bounded = choose_threshold(confidence, correct, z=1.645)
+        bounded = choose_threshold(confidence, correct, z=1.0)
         assert bounded.threshold >= plain.threshold
 
     @settings(max_examples=200, deadline=None)
@@ -57,7 +57,7 @@ class TestChooseThreshold:
             assert precision >= target
             assert (
                 wilson_lower(
-                    int(correct[confidence >= choice.threshold].sum()), choice.support, 1.645
+                    int(correct[confidence >= choice.threshold].sum()), choice.support, 1.0
                 )
                 >= target - 1e-12
             )

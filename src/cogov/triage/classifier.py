@@ -98,6 +98,11 @@ class TrainingOptions:
     grid_rows: int = 3000
     folds: int = 4
     target_precision: float = 0.97
+    # How sure the threshold must be of reaching the target: the z of the one-sided
+    # Wilson lower bound on cross-validated precision (1.0: one standard error, about
+    # 84 % one-sided; 1.645: 95 %, which leaves a history of ~1,000 rows with nothing
+    # automatic; 0: the plain rate, which falls below the target on new cases).
+    threshold_z: float = 1.0
     # Past cases kept for "most similar cases" (a random sample beyond this many).
     max_similar_index: int = 50_000
     max_text_chars: int = MAX_TEXT_CHARS
@@ -308,6 +313,7 @@ def train(
         "class_counts": dict(sorted(Counter(labels).items())),
         "threshold": cv.threshold.threshold,
         "target_precision": options.target_precision,
+        "threshold_z": options.threshold_z,
         "max_text_chars": options.max_text_chars,
         "cross_validation": {
             "folds": cv.folds,
@@ -445,7 +451,10 @@ def _cross_validate(
     temperature = fit_temperature(scores, truth)
     confidence = np.minimum(softmax(scores, temperature).max(axis=1), MAX_CONFIDENCE)
     threshold = choose_threshold(
-        confidence, predicted == truth, target_precision=options.target_precision
+        confidence,
+        predicted == truth,
+        target_precision=options.target_precision,
+        z=options.threshold_z,
     )
     return CrossValidation(
         folds=n_folds,

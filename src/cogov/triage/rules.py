@@ -56,12 +56,13 @@ def choose_threshold(
     *,
     target_precision: float = 0.97,
     min_support: int = 10,
-    z: float = 1.645,
+    z: float = 1.0,
 ) -> ThresholdChoice:
     """The lowest confidence at which the held-out cases at or above it are right at
     least ``target_precision`` of the time, with confidence: the Wilson lower bound
-    (``z`` = 1.645: one-sided 95 %) of their precision must reach the target, and there
-    must be at least ``min_support`` of them. ``z=0`` uses the plain precision.
+    (``z`` = 1.0: one standard error, ~84 % one-sided) of their precision must reach the
+    target, and there must be at least ``min_support`` of them. ``z=0`` uses the plain
+    precision.
 
     Why the bound: precision measured on a few hundred held-out cases is noisy, and a
     threshold that only just reaches 0.97 on them falls below it on new cases.
