@@ -113,9 +113,11 @@ class TestVerify:
 
 
 class TestCheckpointAndProofs:
-    def test_checkpoint_prints_a_signed_note(self, data_dir: Path) -> None:
-        code, out, _ = cli(data_dir, "checkpoint")
+    def test_checkpoint_prints_a_signed_note(self, data_dir: Path, tmp_path: Path) -> None:
+        published = tmp_path / "www" / "checkpoint"
+        code, out, _ = cli(data_dir, "checkpoint", "--out", str(published))
         assert code == 0
+        assert published.read_text(encoding="utf-8") == out
         lines = out.split("\n")
         assert lines[1] == "20"
         assert lines[5].startswith("— cogov.ledger/")

@@ -132,11 +132,27 @@ def _key(data_dir: Path | None) -> LedgerKey:
 
 @app.command("checkpoint")
 @handle_errors
-def checkpoint_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
+def checkpoint_command(
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the signed note to this file, replaced atomically (publish it "
+            "where auditors fetch it, as a transparency log serves /checkpoint).",
+        ),
+    ] = None,
+) -> None:
     """Sign a checkpoint over every entry so far (creating the key on first use) and print it."""
     key = _key(data_dir)
     with session_for(data_dir) as session:
         made = make_checkpoint(session, key=key)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial")
+        partial.write_text(made.note, encoding="utf-8")
+        partial.replace(out)
     if as_json:
         print_json(
             {
