@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -131,6 +132,22 @@ class TestStaffErrors:
         wrong = client.put(ME)
         assert wrong.status_code == 405
         assert wrong.json()["error"] == "method_not_allowed"
+
+    def test_an_unforeseen_failure_is_a_500_in_the_callers_shape(
+        self, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from cogov.api.open311 import records
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr(records, "find_requests", broken)
+        app = build_app(engine, data_dir)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get("/open311/v2/requests.xml")
+        assert response.status_code == 500
+        assert "<code>500</code>" in response.text
+        assert "disk on fire" not in response.text
 
     def test_openapi_is_served_with_both_security_schemes(self, client: TestClient) -> None:
         schema = client.get("/openapi.json").json()

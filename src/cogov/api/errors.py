@@ -172,5 +172,7 @@ async def _handle(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     setattr(app.state, _RENDERERS_KEY, {})
-    for kind in (CogovError, RequestValidationError, StarletteHTTPException):
+    # ``Exception``: anything unforeseen still answers in the caller's error shape (500,
+    # nothing carried out: the unit of work rolled back); the server logs the traceback.
+    for kind in (CogovError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(kind, _handle)
