@@ -22,7 +22,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import SHARED_DATA, table, write_section
-from cogov.triage import CaseView, TrainingOptions, evaluate, train
+from cogov.triage import TrainingOptions, evaluate, train
 from cogov.triage.duplicates import (
     DuplicateIndex,
     ReplayedCase,
@@ -43,6 +43,7 @@ from cogov.triage.duplicates import (
     normalise_address,
     replay,
 )
+from cogov.triage.presets import Labelled, baltimore311_cases, nyc311_cases
 from cogov.triage.rules import auto_metrics, choose_threshold
 
 SEED = 0
@@ -226,74 +227,14 @@ def run_text_set(data: TextSet) -> dict[str, object]:
 # -- duplicates ------------------------------------------------------------------------
 
 
-def _number(value: str | None) -> float | None:
-    try:
-        return float(value.replace(",", "")) if value else None
-    except ValueError:
-        return None
-
-
-def nyc_cases() -> tuple[list[ReplayedCase], dict[str, bool]] | None:
+def nyc_cases() -> Labelled | None:
     path = SHARED_DATA / "nyc311_2018-10-21" / "311_sample.csv"
-    if not path.exists():
-        return None
-    frame = pl.read_csv(path, infer_schema_length=0)
-    frame = frame.rename({c: c.lstrip("\ufeff") for c in frame.columns})
-
-    def when(value: str | None) -> datetime | None:
-        return datetime.strptime(value, "%m/%d/%y %H:%M").replace(tzinfo=UTC) if value else None
-
-    cases, labels = [], {}
-    for row in frame.iter_rows(named=True):
-        address = row["Incident Address"]
-        cases.append(
-            ReplayedCase(
-                CaseView(
-                    case_id=row["Unique Key"],
-                    description=row["Complaint Type"] or "",
-                    service_code=row["Complaint Type"],
-                    created_at=when(row["Created Date"]),
-                    address_key=f"{address} {row['Incident Zip']}" if address else None,
-                    latitude=_number(row["Latitude"]),
-                    longitude=_number(row["Longitude"]),
-                    extra_text={"Descriptor": row["Descriptor"] or ""},
-                ),
-                closed_at=when(row["Closed Date"]),
-            )
-        )
-        labels[row["Unique Key"]] = "duplicate" in (row["Resolution Description"] or "").lower()
-    return cases, labels
+    return nyc311_cases(path) if path.exists() else None
 
 
-def baltimore_cases() -> tuple[list[ReplayedCase], dict[str, bool]] | None:
+def baltimore_cases() -> Labelled | None:
     path = SHARED_DATA / "baltimore311_sample" / "311_sample.csv"
-    if not path.exists():
-        return None
-    frame = pl.read_csv(path, infer_schema_length=0)
-
-    def when(value: str | None) -> datetime | None:
-        if not value:
-            return None
-        return datetime.strptime(value, "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=UTC)
-
-    cases, labels = [], {}
-    for row in frame.iter_rows(named=True):
-        cases.append(
-            ReplayedCase(
-                CaseView(
-                    case_id=row["ServiceRequestNum"],
-                    description=row["SRType"] or "",
-                    service_code=row["SRType"],
-                    created_at=when(row["CreatedDate"]),
-                    address_key=row["Address"],
-                    latitude=_number(row["Latitude"]),
-                    longitude=_number(row["Longitude"]),
-                ),
-                closed_at=when(row["CloseDate"]),
-            )
-        )
-        labels[row["ServiceRequestNum"]] = "duplicate" in (row["SRStatus"] or "").lower()
-    return cases, labels
+    return baltimore311_cases(path) if path.exists() else None
 
 
 def reachable(cases: list[ReplayedCase], labels: dict[str, bool]) -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime, timedelta
 
-import polars as pl
 import pytest
 
 from cogov.triage import ActionKind, CaseView, EvidenceKind, TriageEngine
@@ -15,6 +14,7 @@ from cogov.triage.duplicates import (
     haversine_m,
     replay,
 )
+from cogov.triage.presets import nyc311_cases
 from tests.conftest import shared_data
 
 T0 = datetime(2024, 1, 15, 8, 0, tzinfo=UTC)
@@ -189,43 +189,10 @@ class TestReplayAndLearning:
         assert all(proposals[f"H{k}b"] is not None for k in range(12))
 
 
-def _nyc_cases() -> tuple[list[ReplayedCase], dict[str, bool]]:
-    path = shared_data("nyc311_2018-10-21/311_sample.csv")
-    frame = pl.read_csv(path, infer_schema_length=0)
-    frame = frame.rename({c: c.lstrip("\ufeff") for c in frame.columns})
-
-    def when(value: str | None) -> datetime | None:
-        return datetime.strptime(value, "%m/%d/%y %H:%M").replace(tzinfo=UTC) if value else None
-
-    def number(value: str | None) -> float | None:
-        return float(value) if value else None
-
-    cases, labels = [], {}
-    for row in frame.iter_rows(named=True):
-        address = row["Incident Address"]
-        cases.append(
-            ReplayedCase(
-                CaseView(
-                    case_id=row["Unique Key"],
-                    description=row["Complaint Type"] or "",
-                    service_code=row["Complaint Type"],
-                    created_at=when(row["Created Date"]),
-                    address_key=f"{address} {row['Incident Zip']}" if address else None,
-                    latitude=number(row["Latitude"]),
-                    longitude=number(row["Longitude"]),
-                    extra_text={"Descriptor": row["Descriptor"] or ""},
-                ),
-                closed_at=when(row["Closed Date"]),
-            )
-        )
-        labels[row["Unique Key"]] = "duplicate" in (row["Resolution Description"] or "").lower()
-    return cases, labels
-
-
 @pytest.mark.realdata
 class TestNycDuplicates:
     def test_precision_and_recall_against_the_agencies_own_labels(self) -> None:
-        cases, labels = _nyc_cases()
+        cases, labels = nyc311_cases(shared_data("nyc311_2018-10-21/311_sample.csv"))
         assert sum(labels.values()) == 1051
         # Cross-fitted: the service bias is learnt on one half of the labels and
         # measured on the other half, then the other way round.
