@@ -583,16 +583,19 @@ class TrainedEngine:
             if name is None:
                 continue
             merged[name] = merged.get(name, 0.0) + weight
-        # Drop a name contained in a stronger one ("sign" under "street sign").
+        # Overlapping names ("sign" and "street sign", "危险" and "很危险") are one piece
+        # of evidence: the stronger name keeps it, with the weaker one's weight added.
         ranked = sorted(merged.items(), key=lambda item: -item[1])
-        chosen: list[tuple[str, float]] = []
+        chosen: list[list[Any]] = []
         for name, weight in ranked:
-            if any(name in kept for kept, _ in chosen):
-                continue
-            chosen.append((name, weight))
-            if len(chosen) >= limit:
-                break
-        return chosen
+            for kept in chosen:
+                if name in kept[0] or kept[0] in name:
+                    kept[1] += weight
+                    break
+            else:
+                if len(chosen) < limit:
+                    chosen.append([name, weight])
+        return [(str(name), float(weight)) for name, weight in chosen]
 
     def similar_cases(self, row: sp.csr_matrix, *, limit: int = 3) -> list[SimilarCase]:
         """The most similar past cases by TF-IDF cosine (ids and labels, no text)."""

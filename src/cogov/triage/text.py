@@ -70,6 +70,7 @@ def case_text(description: str, extra_text: Mapping[str, str], columns: Iterable
 
 
 _WORD = re.compile(r"\w+")
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 
 def readable_words(normalised: str) -> list[str]:
@@ -85,8 +86,9 @@ def readable_name(feature: str, words: list[str]) -> str | None:
     Chinese n-grams stay as they are (the characters are the words). Punctuation
     and white space alone name nothing (None).
     """
-    name = feature.split("__", 1)[-1].strip()
-    if not any(ch.isalnum() for ch in name):
+    # Punctuation at the edges of an n-gram ("了,") names nothing a person said.
+    name = _EDGES.sub("", feature.split("__", 1)[-1])
+    if not name:
         return None
     if feature.startswith("c__") and not _CJK.search(name):
         for word in words:
