@@ -595,7 +595,8 @@ class TrainedEngine:
             else:
                 if len(chosen) < limit:
                     chosen.append([name, weight])
-        return [(str(name), float(weight)) for name, weight in chosen]
+        merged_names = [(str(name), float(weight)) for name, weight in chosen]
+        return sorted(merged_names, key=lambda item: -item[1])
 
     def similar_cases(self, row: sp.csr_matrix, *, limit: int = 3) -> list[SimilarCase]:
         """The most similar past cases by TF-IDF cosine (ids and labels, no text)."""
