@@ -309,11 +309,11 @@ def main() -> None:
                 r["set"],
                 r["rows"],
                 r["classes"],
-                f"**{r['f1']:.3f}** / {r['peer_f1']:.3f} ({r['f1'] - r['peer_f1']:+.3f})",
+                f"{r['f1']:.3f} / {r['peer_f1']:.3f} ({r['f1'] - r['peer_f1']:+.3f})",
                 f"{r['accuracy']:.3f} / {r['peer_accuracy']:.3f}",
-                f"**{r['share']:.3f}** @ {r['precision']:.3f} / "
+                f"{r['share']:.3f} @ {r['precision']:.3f} / "
                 f"{r['peer_share']:.3f} @ {r['peer_precision']:.3f}",
-                f"**{r['speed']:,.0f}** / {r['peer_speed']:,.0f}",
+                f"{r['speed']:,.0f} / {r['peer_speed']:,.0f}",
                 f"{r['train_s']:.0f} s",
             ]
         )
@@ -360,8 +360,8 @@ def main() -> None:
                 f"{found['n']:,}",
                 f"{found['labelled']:,} ({label_source})",
                 f"{found['reachable']:,}",
-                f"**{p:.3f}** / {rule_p:.3f}",
-                f"**{r:.3f}** / {rule_r:.3f}",
+                f"{p:.3f} / {rule_p:.3f}",
+                f"{r:.3f} / {rule_r:.3f}",
                 f"{n:,} / {rule_n:,}",
             ]
         )

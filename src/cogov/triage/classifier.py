@@ -89,7 +89,7 @@ CLASS_WEIGHTINGS = {"none": 0.0, "tempered": 0.25, "balanced": 1.0}
 class TrainingOptions:
     """How the default engine is trained. The defaults suit 311 / 12345 histories."""
 
-    word_ngrams: tuple[int, int] = (1, 2)
+    word_ngrams: tuple[int, int] = (1, 1)
     char_ngrams: tuple[int, int] = (1, 4)
     # Candidate regularisation strengths and class weightings, chosen by CV macro-F1.
     c_grid: tuple[float, ...] = (0.3, 1.0)
