@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,31 +51,59 @@ def fresh_postgres_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+class _EnginesPerPackage:
+    """Migrated engines made on first use, one per (backend, test package), so what
+    one package's tests commit (HTTP requests commit, as in production) never shows
+    up in another package's tests. Dropped at the end of the run."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, stack: ExitStack) -> None:
+        self._tmp = tmp_path_factory
+        self._stack = stack
+        self._engines: dict[tuple[str, str], Engine] = {}
+
+    def get(self, backend: str, package: str) -> Engine:
+        key = (backend, package)
+        if key not in self._engines:
+            if backend == "sqlite":
+                url = f"sqlite:///{self._tmp.mktemp('db') / 'test.sqlite3'}"
+            else:
+                if not PG_URL:
+                    pytest.skip(
+                        "PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it"
+                    )
+                url = self._stack.enter_context(fresh_postgres_database(PG_URL))
+            engine = make_engine(url)
+            self._stack.callback(engine.dispose)
+            upgrade(engine)
+            self._engines[key] = engine
+        return self._engines[key]
 
 
 @pytest.fixture(scope="session")
-def postgres_engine() -> Iterator[Engine]:
-    if not PG_URL:
-        pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
-    with fresh_postgres_database(PG_URL) as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine
-        engine.dispose()
+def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_EnginesPerPackage]:
+    with ExitStack() as stack:
+        yield _EnginesPerPackage(tmp_path_factory, stack)
+
+
+def _package_of(request: pytest.FixtureRequest) -> str:
+    return str(request.node.path.parent)
+
+
+@pytest.fixture
+def sqlite_engine(request: pytest.FixtureRequest, _engines: _EnginesPerPackage) -> Engine:
+    return _engines.get("sqlite", _package_of(request))
+
+
+@pytest.fixture
+def postgres_engine(request: pytest.FixtureRequest, _engines: _EnginesPerPackage) -> Engine:
+    return _engines.get("postgresql", _package_of(request))
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest) -> Engine:
-    """A migrated engine of each backend. Tests that commit must clean up after
-    themselves; prefer ``db_session``."""
-    name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+def engine(request: pytest.FixtureRequest, _engines: _EnginesPerPackage) -> Engine:
+    """A migrated engine of each backend, shared by the tests of one test package.
+    Tests that commit must clean up after themselves; prefer ``db_session``."""
+    return _engines.get(request.param, _package_of(request))
 
 
 @pytest.fixture
