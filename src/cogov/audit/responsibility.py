@@ -28,11 +28,11 @@ from cogov.audit.rules import (
     ProposalFacts,
     attribute,
 )
-from cogov.control import ProposalRead, proposals_for_case
+from cogov.control import ProposalRead, proposals_for_case, proposals_for_cases
 from cogov.core.errors import CogovError
 from cogov.core.types import Grade
-from cogov.intake import get_case
-from cogov.ledger import LedgerEntryRead, entries_for_case
+from cogov.intake import CaseNotFound, CaseRead, cases_by_ids, get_case
+from cogov.ledger import LedgerEntryRead, entries_for_case, entries_for_cases
 from cogov.registry import get_filing, obligations_for
 
 #: The kinds of ledger entries a responsibility report reads.
@@ -87,18 +87,16 @@ def responsibility_for_case(
     ``training_group_shares``: {attribute: {value: share of the training data}},
     e.g. from the filing's data sheet, to judge whether the case's group is thin."""
     case = get_case(session, case_id=case_id)
-    entries = entries_for_case(session, case_id)
-    group_share, group_label = _thinnest_group(case.group_attributes, training_group_shares)
-    reports = []
-    for proposal in proposals_for_case(session, case_id=case_id):
-        facts = gather_facts(
-            session, proposal, entries, group_share=group_share, group_label=group_label
-        )
-        findings = attribute(
-            facts, similarity_limit=similarity_limit, min_group_share=min_group_share
-        )
-        reports.append(ProposalReport(facts, tuple(findings)))
-    return reports
+    return _case_reports(
+        session,
+        case,
+        proposals_for_case(session, case_id=case_id),
+        entries_for_case(session, case_id),
+        filings={},
+        training_group_shares=training_group_shares,
+        similarity_limit=similarity_limit,
+        min_group_share=min_group_share,
+    )
 
 
 def responsibility_for_period(
@@ -116,14 +114,26 @@ def responsibility_for_period(
     caller has it already (only its overridden or upheld cases are looked at)."""
     if frame is None:
         frame = frame_from_database(session, received_from=received_from, received_to=received_to)
-    suspects = frame.data.filter(pl.col("overridden") | pl.col("appeal_upheld")).get_column(
-        "case_id"
+    suspects = (
+        frame.data.filter(pl.col("overridden") | pl.col("appeal_upheld"))
+        .get_column("case_id")
+        .to_list()
     )
+    # Three reads for all suspects (ids bound in batches), and each filing read once.
+    cases = cases_by_ids(session, case_ids=suspects)
+    proposals = proposals_for_cases(session, case_ids=suspects)
+    entries = entries_for_cases(session, suspects)
+    filings: dict[tuple[str, str], tuple[float | None, str | None]] = {}
     out = []
-    for case_id in suspects.to_list():
-        for report in responsibility_for_case(
+    for case_id in suspects:
+        if case_id not in cases:
+            raise CaseNotFound(case_id)  # as responsibility_for_case would
+        for report in _case_reports(
             session,
-            case_id=case_id,
+            cases[case_id],
+            proposals[case_id],
+            entries[case_id],
+            filings=filings,
             training_group_shares=training_group_shares,
             similarity_limit=similarity_limit,
             min_group_share=min_group_share,
@@ -133,6 +143,35 @@ def responsibility_for_period(
     return out
 
 
+def _case_reports(
+    session: Session,
+    case: CaseRead,
+    proposals: Sequence[ProposalRead],
+    entries: Sequence[LedgerEntryRead],
+    *,
+    filings: dict[tuple[str, str], tuple[float | None, str | None]],
+    training_group_shares: Mapping[str, Mapping[str, float]] | None,
+    similarity_limit: float,
+    min_group_share: float,
+) -> list[ProposalReport]:
+    group_share, group_label = _thinnest_group(case.group_attributes, training_group_shares)
+    reports = []
+    for proposal in proposals:
+        facts = gather_facts(
+            session,
+            proposal,
+            entries,
+            group_share=group_share,
+            group_label=group_label,
+            filings=filings,
+        )
+        findings = attribute(
+            facts, similarity_limit=similarity_limit, min_group_share=min_group_share
+        )
+        reports.append(ProposalReport(facts, tuple(findings)))
+    return reports
+
+
 def gather_facts(
     session: Session,
     proposal: ProposalRead,
@@ -140,8 +179,10 @@ def gather_facts(
     *,
     group_share: float | None = None,
     group_label: str | None = None,
+    filings: dict[tuple[str, str], tuple[float | None, str | None]] | None = None,
 ) -> ProposalFacts:
-    """The plain facts about one proposal, from its ledger entries, its record and its filing."""
+    """The plain facts about one proposal, from its ledger entries, its record and its filing.
+    ``filings``: a cache of (filed threshold, grade) by (agent id, version) across calls."""
     mine = [entry for entry in entries if entry.payload.get("proposal_id") == proposal.id]
     made = _first(mine, "proposal.made")
     verdict = _first(mine, "control.verdict")
@@ -149,7 +190,11 @@ def gather_facts(
     reviewed = _first(mine, "review.decided")
     appeal = next((entry for entry in mine if upheld(entry)), None)
     grade = str(verdict.payload.get("grade")) if verdict and verdict.payload.get("grade") else None
-    filed_threshold, filed_grade = _filing(session, proposal)
+    key = (proposal.agent_id, proposal.agent_version)
+    cache = {} if filings is None else filings
+    if key not in cache:
+        cache[key] = _filing(session, proposal)
+    filed_threshold, filed_grade = cache[key]
     duties = _duties(filed_grade or grade)
     named = made or verdict or applied
     responsible = named.responsible if named else {}

@@ -35,8 +35,10 @@ from cogov.control.service import (
     govern,
     open_workflow,
     proposals_for_case,
+    proposals_for_cases,
     record_config,
     transition,
+    workflows_for_cases,
 )
 
 __all__ = [
@@ -74,6 +76,8 @@ __all__ = [
     "open_workflow",
     "parse_negative_list",
     "proposals_for_case",
+    "proposals_for_cases",
     "record_config",
     "transition",
+    "workflows_for_cases",
 ]

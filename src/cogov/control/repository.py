@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cogov.control.models import CaseWorkflow, ControlConfig, ProposalRecord
+from cogov.db.batches import in_batches
 
 
 def get_workflow(
@@ -50,6 +53,27 @@ def proposals_for_case(session: Session, case_id: str) -> list[ProposalRecord]:
             .order_by(ProposalRecord.created_at, ProposalRecord.id)
         )
     )
+
+
+def workflows_for_cases(session: Session, case_ids: Sequence[str]) -> list[CaseWorkflow]:
+    found: list[CaseWorkflow] = []
+    for batch in in_batches(case_ids):
+        found.extend(session.scalars(select(CaseWorkflow).where(CaseWorkflow.case_id.in_(batch))))
+    return found
+
+
+def proposals_for_cases(session: Session, case_ids: Sequence[str]) -> list[ProposalRecord]:
+    """The proposals on these cases, in :func:`proposals_for_case`'s order within a case."""
+    found: list[ProposalRecord] = []
+    for batch in in_batches(case_ids):
+        found.extend(
+            session.scalars(
+                select(ProposalRecord)
+                .where(ProposalRecord.case_id.in_(batch))
+                .order_by(ProposalRecord.created_at, ProposalRecord.id)
+            )
+        )
+    return found
 
 
 def proposals_by_state(session: Session, state: str, *, limit: int = 1000) -> list[ProposalRecord]:

@@ -565,3 +565,22 @@ def get_proposal(session: Session, *, proposal_id: str) -> ProposalRead:
 
 def proposals_for_case(session: Session, *, case_id: str) -> list[ProposalRead]:
     return [ProposalRead.of(row) for row in repository.proposals_for_case(session, case_id)]
+
+
+def proposals_for_cases(
+    session: Session, *, case_ids: Sequence[str]
+) -> dict[str, list[ProposalRead]]:
+    """Each case's proposals in :func:`proposals_for_case`'s order, keyed by case id
+    (every id asked for is a key); a few queries for a whole period of cases."""
+    by_case: dict[str, list[ProposalRead]] = {case_id: [] for case_id in case_ids}
+    for row in repository.proposals_for_cases(session, list(by_case)):
+        by_case[row.case_id].append(ProposalRead.of(row))
+    return by_case
+
+
+def workflows_for_cases(session: Session, *, case_ids: Sequence[str]) -> dict[str, WorkflowRead]:
+    """The workflows of these cases, keyed by case id (a case without one is absent)."""
+    return {
+        row.case_id: WorkflowRead.of(row)
+        for row in repository.workflows_for_cases(session, list(dict.fromkeys(case_ids)))
+    }

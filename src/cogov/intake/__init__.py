@@ -21,6 +21,7 @@ from cogov.intake.errors import (
 from cogov.intake.schemas import CaseRead, ContactRead, ServiceRequestIn, Submission
 from cogov.intake.service import (
     case_for_token,
+    cases_by_ids,
     contact_for,
     erase_contact,
     get_case,
@@ -45,6 +46,7 @@ __all__ = [
     "ServiceRequestIn",
     "Submission",
     "case_for_token",
+    "cases_by_ids",
     "contact_for",
     "erase_contact",
     "get_case",

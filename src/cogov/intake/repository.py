@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cogov.db.batches import in_batches
 from cogov.intake.models import Case, CaseContact
 
 
@@ -55,3 +56,10 @@ def list_cases(
     if received_to:
         query = query.where(Case.received_at <= received_to)
     return list(session.scalars(query.order_by(Case.received_at.desc()).limit(limit)))
+
+
+def cases_by_ids(session: Session, case_ids: Sequence[str]) -> list[Case]:
+    found: list[Case] = []
+    for batch in in_batches(case_ids):
+        found.extend(session.scalars(select(Case).where(Case.id.in_(batch))))
+    return found

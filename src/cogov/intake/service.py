@@ -228,6 +228,14 @@ def list_cases(
     return [CaseRead.of(row) for row in rows]
 
 
+def cases_by_ids(session: Session, *, case_ids: Sequence[str]) -> dict[str, CaseRead]:
+    """These cases keyed by id (an unknown id is absent), read in a few queries."""
+    return {
+        row.id: CaseRead.of(row)
+        for row in repository.cases_by_ids(session, list(dict.fromkeys(case_ids)))
+    }
+
+
 def contact_for(session: Session, *, case_id: str) -> ContactRead | None:
     """The contact details in the vault for one case, for sending the citizen
     updates. Never put what this returns in the ledger, an audit or an export."""

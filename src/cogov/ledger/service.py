@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -196,14 +196,33 @@ def entries_for_case(session: Session, case_id: str) -> list[LedgerEntryRead]:
     return [read_entry(entry) for entry in repository.entries_for_case(session, case_id)]
 
 
+def entries_for_cases(
+    session: Session, case_ids: Sequence[str], *, kinds: Sequence[str] | None = None
+) -> dict[str, list[LedgerEntryRead]]:
+    """Every entry about each of these cases (only ``kinds`` when given), oldest
+    first, keyed by case id; every id asked for is a key (an empty list when the
+    ledger has nothing on it). The bulk form of :func:`entries_for_case`, for
+    reports over a whole period: a few queries instead of one per case."""
+    by_case: dict[str, list[LedgerEntryRead]] = {case_id: [] for case_id in case_ids}
+    for row in repository.entries_for_cases(session, list(by_case), kinds):
+        record = _parsed_record(row)
+        by_case[record["case_id"]].append(LedgerEntryRead(**record))
+    return by_case
+
+
+def _parsed_record(row: Sequence[Any]) -> dict[str, Any]:
+    """An entry row (ENTRY_COLUMNS) as a dict, payload and responsible parsed."""
+    record = dict(zip(repository.ENTRY_COLUMNS, row, strict=True))
+    record["responsible"] = json.loads(record["responsible"])
+    record["payload"] = json.loads(record["payload"])
+    return record
+
+
 def export_entries(session: Session) -> Iterator[str]:
     """Every entry as one JSON line (payload and responsible as JSON objects), oldest
     first, streamed. ``entry_bytes`` re-encodes a line's entry exactly (see rules.py)."""
-    columns = repository.ENTRY_COLUMNS
     for row in repository.stream_entries(session):
-        record = dict(zip(columns, row, strict=True))
-        record["responsible"] = json.loads(record["responsible"])
-        record["payload"] = json.loads(record["payload"])
+        record = _parsed_record(row)
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
