@@ -12,14 +12,16 @@ from cogov.intake.catalogue import (
 )
 from cogov.intake.config import IntakeConfig, load_intake_config, load_or_create_token_key
 from cogov.intake.errors import (
+    AlreadyRated,
     CaseNotFound,
     CatalogueInvalid,
     IdempotencyConflict,
     IntakeError,
     InvalidRequest,
 )
-from cogov.intake.schemas import CaseRead, ContactRead, ServiceRequestIn, Submission
+from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
 from cogov.intake.service import (
+    RATING_KIND,
     case_for_token,
     cases_by_ids,
     contact_for,
@@ -27,12 +29,17 @@ from cogov.intake.service import (
     get_case,
     list_cases,
     parse_request,
+    rate_case,
+    rating_for_case,
     submit,
     validate,
 )
 
 __all__ = [
+    "RATING_KIND",
+    "AlreadyRated",
     "CaseNotFound",
+    "CaseRating",
     "CaseRead",
     "Catalogue",
     "CatalogueInvalid",
@@ -56,6 +63,8 @@ __all__ = [
     "load_intake_config",
     "load_or_create_token_key",
     "parse_request",
+    "rate_case",
+    "rating_for_case",
     "service_code_for",
     "submit",
     "validate",

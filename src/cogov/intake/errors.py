@@ -44,6 +44,14 @@ class CaseNotFound(NotFound, IntakeError):
         super().__init__("case", key)
 
 
+class AlreadyRated(Conflict, IntakeError):
+    """The citizen already rated this case (a case is rated once)."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} is already rated")
+        self.case_id = case_id
+
+
 class CatalogueInvalid(IntakeError):
     """A service catalogue or group-attribute file is malformed."""
 

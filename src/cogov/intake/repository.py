@@ -29,6 +29,14 @@ def by_token_hash(session: Session, token_hash: str) -> Case | None:
     return session.scalars(select(Case).where(Case.citizen_token_hash == token_hash)).first()
 
 
+def lock_case(session: Session, case_id: str) -> None:
+    """Hold the case row until the transaction ends, so two writers acting on one
+    case (e.g. two ratings) take turns. SQLite transactions already begin IMMEDIATE
+    (one writer at a time)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+
+
 def get_contact(session: Session, case_id: str) -> CaseContact | None:
     return session.get(CaseContact, case_id)
 

@@ -16,6 +16,8 @@ from cogov.intake.catalogue import AttributeType, GroupAttributes, ServiceDefini
 from cogov.intake.schemas import ServiceRequestIn
 
 TOKEN_BYTES = 24  # 192 bits: not guessable, short enough for a link
+#: A citizen's rating of how their request was handled: whole stars, lowest to highest.
+LOWEST_SCORE, HIGHEST_SCORE = 1, 5
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NON_WORD = re.compile(r"[^0-9A-Z\u3400-\u9fff]+")
 _ABBREVIATIONS = {
@@ -161,3 +163,14 @@ def citizen_token(key: bytes, case_id: str) -> str:
 
 def token_hash(token: str) -> str:
     return sha256_hex(token)
+
+
+def score_problem(score: object) -> str | None:
+    """Why ``score`` is not a rating (None when it is one): a whole number of stars
+    from LOWEST_SCORE to HIGHEST_SCORE (True/False are not numbers here)."""
+    match score:
+        case bool():
+            pass
+        case int() if LOWEST_SCORE <= score <= HIGHEST_SCORE:
+            return None
+    return f"must be a whole number from {LOWEST_SCORE} to {HIGHEST_SCORE}"

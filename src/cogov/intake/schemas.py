@@ -150,6 +150,17 @@ class ContactRead(BaseModel):
     account_id: str | None = None
 
 
+class CaseRating(BaseModel):
+    """A citizen's rating of how their case was handled (its ``case.rated`` ledger entry)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    score: int
+    rated_at: str
+    ledger_seq: int
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     """The answer to a submission. ``citizen_token`` lets the citizen follow and

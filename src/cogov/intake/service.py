@@ -14,7 +14,7 @@ from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.intake import repository
 from cogov.intake.config import IntakeConfig
-from cogov.intake.errors import CaseNotFound, IdempotencyConflict, InvalidRequest
+from cogov.intake.errors import AlreadyRated, CaseNotFound, IdempotencyConflict, InvalidRequest
 from cogov.intake.models import Case, CaseContact
 from cogov.intake.rules import (
     address_key,
@@ -22,12 +22,15 @@ from cogov.intake.rules import (
     citizen_token,
     guess_language,
     request_hash,
+    score_problem,
     token_hash,
 )
-from cogov.intake.schemas import CaseRead, ContactRead, ServiceRequestIn, Submission
-from cogov.ledger import Responsible, append
+from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
+from cogov.ledger import LedgerEntryRead, Responsible, append, entries_for_cases
 
 IDEMPOTENCY_KEY_MAX = 128
+#: The ledger kind of a citizen's rating.
+RATING_KIND = "case.rated"
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -276,3 +279,53 @@ def erase_contact(
         clock=clock,
     )
     return True
+
+
+def rate_case(
+    session: Session, *, token: str, score: int, clock: Clock | None = None
+) -> CaseRating:
+    """Record the citizen's rating of how their request was handled, once per case,
+    as a ``case.rated`` ledger entry; the citizen's token opens the case (raises
+    CaseNotFound). Refuses a score outside 1-5 (InvalidRequest naming ``score``) and
+    a second rating (AlreadyRated)."""
+    problem = score_problem(score)
+    if problem is not None:
+        raise InvalidRequest([("score", problem)])
+    case = case_for_token(session, token=token)
+    # Two ratings sent at once must not both find the case unrated.
+    repository.lock_case(session, case.id)
+    if _rating_entries(session, case.id):
+        raise AlreadyRated(case.id)
+    entry = append(
+        session,
+        kind=RATING_KIND,
+        actor=f"citizen:{case.id}",
+        case_id=case.id,
+        payload={"score": score},
+        clock=clock,
+    )
+    return CaseRating(
+        case_id=case.id, score=score, rated_at=entry.recorded_at, ledger_seq=entry.seq
+    )
+
+
+def rating_for_case(session: Session, *, case_id: str) -> CaseRating | None:
+    """The citizen's rating of the case, or None while it is unrated."""
+    rated = [
+        entry
+        for entry in _rating_entries(session, case_id)
+        if score_problem(entry.payload.get("score")) is None
+    ]
+    if not rated:
+        return None
+    last = rated[-1]
+    return CaseRating(
+        case_id=case_id,
+        score=int(last.payload["score"]),
+        rated_at=last.recorded_at,
+        ledger_seq=last.seq,
+    )
+
+
+def _rating_entries(session: Session, case_id: str) -> list[LedgerEntryRead]:
+    return entries_for_cases(session, [case_id], kinds=(RATING_KIND,))[case_id]

@@ -21,10 +21,7 @@ from cogov.control import (
     get_workflow,
     proposals_for_case,
 )
-from cogov.core.clock import Clock
-from cogov.core.errors import Conflict, ValidationFailed
-from cogov.intake import CaseRead, case_for_token
-from cogov.ledger import append
+from cogov.intake import RATING_KIND, CaseRead, case_for_token
 from cogov.ledger.schemas import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
 from cogov.review import appeals_for_token
@@ -86,7 +83,6 @@ APPEAL_LABELS = {
     "upheld": N_("Upheld: the decision was wrong and has been reopened"),
     "dismissed": N_("Not upheld: the decision stands"),
 }
-RATED = "case.rated"
 PRIORITY_LABELS = {
     "low": N_("Low"),
     "normal": N_("Normal"),
@@ -222,7 +218,7 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
     ratings = [
         int(entry.payload["score"])
         for entry in entries
-        if entry.kind == RATED and isinstance(entry.payload.get("score"), int)
+        if entry.kind == RATING_KIND and isinstance(entry.payload.get("score"), int)
     ]
     appeals = [
         AppealView(
@@ -257,29 +253,3 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
         appeals=appeals,
         rating=ratings[-1] if ratings else None,
     )
-
-
-def rate_case(session: Session, *, token: str, score: int, clock: Clock) -> None:
-    """Record the citizen's rating (1-5) of how their request was handled, once per
-    case, as a ``case.rated`` ledger entry (read back by this page and the audits).
-
-    No domain package offers ratings yet; this keeps the rating in the ledger only,
-    the one place every other step of the case is recorded too."""
-    if not 1 <= score <= 5:
-        raise ValidationFailed("score", "must be a whole number from 1 to 5")
-    case = case_for_token(session, token=token)
-    if any(entry.kind == RATED for entry in entries_for_case(session, case.id)):
-        raise AlreadyRated(case.id)
-    append(
-        session,
-        kind=RATED,
-        actor=f"citizen:{case.id}",
-        case_id=case.id,
-        payload={"score": score},
-        clock=clock,
-    )
-
-
-class AlreadyRated(Conflict):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"case {case_id} is already rated")

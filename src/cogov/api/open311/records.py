@@ -20,9 +20,9 @@ from cogov.intake import (
     Submission,
     case_for_token,
     list_cases,
+    rating_for_case,
     submit,
 )
-from cogov.ledger import entries_for_case
 from cogov.pipeline import process
 from cogov.review import list_appeals
 
@@ -139,13 +139,8 @@ def latest_appeal(session: Session, case_id: str) -> dict[str, Any] | None:
 
 def rating(session: Session, case_id: str) -> dict[str, Any] | None:
     """The citizen's rating of how the case was handled (a ``case.rated`` entry)."""
-    # Imported here: the web package imports the API's dependencies at its own import.
-    from cogov.web.tracking import RATED
-
-    rated = [entry for entry in entries_for_case(session, case_id) if entry.kind == RATED]
-    if not rated:
-        return None
-    return {"score": rated[-1].payload.get("score"), "rated_at": rated[-1].recorded_at}
+    found = rating_for_case(session, case_id=case_id)
+    return None if found is None else {"score": found.score, "rated_at": found.rated_at}
 
 
 def _record(

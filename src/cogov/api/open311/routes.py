@@ -38,7 +38,7 @@ from cogov.core.types import Channel
 from cogov.identity.access import service as access
 from cogov.identity.access.errors import InvalidCredentials
 from cogov.identity.access.rules import secret_hash
-from cogov.intake import CaseNotFound
+from cogov.intake import CaseNotFound, rate_case
 from cogov.review import AppealRead, appeals_for_token, file_appeal
 
 PREFIX = "/open311/v2"
@@ -523,10 +523,6 @@ def rate(
         raise ValidationFailed("token", "is required")
     if not isinstance(score, str) or not score.strip().isdigit():
         raise ValidationFailed("score", "must be a whole number from 1 to 5")
-    # Ratings live with the web's tracking page (no domain package offers them yet);
-    # imported here because the web package imports the API's dependencies.
-    from cogov.web.tracking import rate_case
-
     case = records.case_for_citizen_token(session, token.strip())
     rate_case(session, token=token.strip(), score=int(score), clock=app_state(request).clock)
     body = [{"service_request_id": case.id, "score": int(score)}]

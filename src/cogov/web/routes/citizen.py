@@ -21,6 +21,7 @@ from cogov.intake import (
     IdempotencyConflict,
     InvalidRequest,
     case_for_token,
+    rate_case,
 )
 from cogov.review import ReviewError, file_appeal
 from cogov.web.forms import (
@@ -35,7 +36,7 @@ from cogov.web.forms import (
 )
 from cogov.web.pages import AnonymousFormGuard, Page, PageDep
 from cogov.web.services import services
-from cogov.web.tracking import case_story, rate_case
+from cogov.web.tracking import case_story
 
 router = APIRouter()
 ASSISTED_ENTRY_ROLES = (Role.ADMINISTRATOR, Role.REVIEWER, Role.FIELD_STAFF)
