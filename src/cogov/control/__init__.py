@@ -28,6 +28,7 @@ from cogov.control.schemas import (
     WorkflowRead,
 )
 from cogov.control.service import (
+    GovernBatch,
     apply_human_decision,
     config_body,
     get_proposal,
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigInvalid",
     "ControlConfig",
     "ControlError",
+    "GovernBatch",
     "GovernedCase",
     "InvalidDecision",
     "NegativeList",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cogov.control.models import CaseWorkflow, ControlConfig, ProposalRecord
-from cogov.db.batches import in_batches
+from cogov.db.batches import in_batches, insert_rows
 
 
 def get_workflow(
@@ -25,6 +25,14 @@ def get_workflow(
 
 def add(session: Session, row: CaseWorkflow | ProposalRecord | ControlConfig) -> None:
     session.add(row)
+
+
+def insert_workflows(session: Session, rows: Sequence[CaseWorkflow]) -> None:
+    insert_rows(session, rows)
+
+
+def insert_proposals(session: Session, rows: Sequence[ProposalRecord]) -> None:
+    insert_rows(session, rows)
 
 
 def config_exists(session: Session, config_hash: str) -> bool:

@@ -5,7 +5,7 @@ state change is a ledger entry in the caller's transaction. Never commits."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,10 +48,13 @@ class _Ledger:
     """Where control's entries go: straight into the ledger, or collected and
     written with one bulk insert (govern), in the same transaction either way."""
 
-    def __init__(self, session: Session, clock: Clock | None, *, collect: bool) -> None:
+    def __init__(
+        self, session: Session, clock: Clock | None, *, drafts: list[EntryDraft] | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
-        self.drafts: list[EntryDraft] | None = [] if collect else None
+        # None: each entry is appended at once; a list: entries are collected there.
+        self.drafts = drafts
 
     def add(
         self,
@@ -129,8 +132,15 @@ def open_workflow(
     session: Session, *, case: CaseRead, config: ControlConfig, clock: Clock | None = None
 ) -> WorkflowRead:
     """Start a new case in the initial state of its service's process."""
+    row = _new_workflow(case, config, clock)
+    repository.add(session, row)
+    session.flush()
+    return WorkflowRead.of(row)
+
+
+def _new_workflow(case: CaseRead, config: ControlConfig, clock: Clock | None) -> CaseWorkflow:
     process = config.processes.for_service(case.service_code)
-    row = CaseWorkflow(
+    return CaseWorkflow(
         case_id=case.id,
         process_id=process.id,
         state=process.initial,
@@ -138,9 +148,6 @@ def open_workflow(
         updated_at=iso_utc((clock or _SYSTEM_CLOCK).now()),
         version=1,
     )
-    repository.add(session, row)
-    session.flush()
-    return WorkflowRead.of(row)
 
 
 def get_workflow(session: Session, *, case_id: str) -> WorkflowRead:
@@ -172,7 +179,7 @@ def transition(
     the process does not have, or one this kind of actor may not take."""
     row = _workflow_row(session, case_id)
     process = config.processes.get(row.process_id)
-    _step(_Ledger(session, clock, collect=False), row, process, to_state, actor, reason,
+    _step(_Ledger(session, clock), row, process, to_state, actor, reason,
           responsible, clock)  # fmt: skip
     return WorkflowRead.of(row)
 
@@ -241,13 +248,15 @@ def process_refusal(process: Process, state: str, action: str, kind: ActorKind) 
     return None
 
 
-def _value_problem(session: Session, case_id: str, action: str, value: str) -> str | None:
+def _value_problem(
+    case_exists: Callable[[str], bool], case_id: str, action: str, value: str
+) -> str | None:
     if action == "prioritise" and value not in PRIORITIES:
         return f"priority {value!r} is not one of {', '.join(PRIORITIES)}"
     if action == "mark_duplicate":
         if value == case_id:
             return "a case cannot duplicate itself"
-        if repository.get_workflow(session, value) is None:
+        if not case_exists(value):
             return f"no case {value!r} to merge into"
     if not value.strip():
         return "the value is empty"
@@ -321,12 +330,109 @@ def govern(
     caller queues them for review. Ledger: proposal.made, control.verdict,
     proposal.applied and case.transitioned, each naming who answers for it."""
     row = _workflow_row(session, case.id)
+    ledger = _Ledger(session, clock, drafts=[])
+    records = _govern_rows(
+        ledger, row, case, agent, proposals, config, config_hash, clock, _stored_case(session)
+    )
+    for record in records:
+        repository.add(session, record)
+    session.flush()
+    ledger.write()
+    return GovernedCase(
+        workflow=WorkflowRead.of(row),
+        proposals=tuple(ProposalRead.of(record) for record in records),
+    )
+
+
+def _stored_case(session: Session) -> Callable[[str], bool]:
+    return lambda case_id: repository.get_workflow(session, case_id) is not None
+
+
+class GovernBatch:
+    """Many new cases opened and governed in one transaction, their workflows and
+    proposals written at the end with one bulk insert per table: the batch form of
+    :func:`open_workflow` then :func:`govern`, case by case in order, with the same
+    checks, rows and ledger entries. The entries go to ``drafts`` (the caller's list,
+    in order, for one :func:`cogov.ledger.append_many` in the same transaction after
+    :meth:`write`). A case of the batch is known to later cases (e.g. as a duplicate
+    target) before it is written."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        config: ControlConfig,
+        config_hash: str,
+        drafts: list[EntryDraft],
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = session
+        self._config = config
+        self._config_hash = config_hash
+        self._ledger = _Ledger(session, clock, drafts=drafts)
+        self._clock = clock
+        self._workflows: dict[str, CaseWorkflow] = {}
+        self._proposals: list[ProposalRecord] = []
+        self._stored = _stored_case(session)
+
+    def _case_exists(self, case_id: str) -> bool:
+        return case_id in self._workflows or self._stored(case_id)
+
+    def open(self, case: CaseRead) -> WorkflowRead:
+        """Start a new case in the initial state of its service's process."""
+        row = _new_workflow(case, self._config, self._clock)
+        self._workflows[case.id] = row
+        return WorkflowRead.of(row)
+
+    def workflow(self, case_id: str) -> WorkflowRead:
+        """Where a case stands: one of this batch, or one stored before."""
+        row = self._workflows.get(case_id)
+        return (
+            WorkflowRead.of(row)
+            if row is not None
+            else get_workflow(self._session, case_id=case_id)
+        )
+
+    def govern(
+        self, *, case: CaseRead, agent: AgentContext, proposals: Sequence[Proposal]
+    ) -> GovernedCase:
+        """:func:`govern` for a case opened in this batch."""
+        row = self._workflows[case.id]
+        records = _govern_rows(
+            self._ledger, row, case, agent, proposals, self._config, self._config_hash,
+            self._clock, self._case_exists,
+        )  # fmt: skip
+        self._proposals.extend(records)
+        return GovernedCase(
+            workflow=WorkflowRead.of(row),
+            proposals=tuple(ProposalRead.of(record) for record in records),
+        )
+
+    def write(self) -> None:
+        """Insert every workflow (as it stands now) and proposal of the batch."""
+        repository.insert_workflows(self._session, list(self._workflows.values()))
+        repository.insert_proposals(self._session, self._proposals)
+        self._workflows, self._proposals = {}, []
+
+
+def _govern_rows(
+    ledger: _Ledger,
+    row: CaseWorkflow,
+    case: CaseRead,
+    agent: AgentContext,
+    proposals: Sequence[Proposal],
+    config: ControlConfig,
+    config_hash: str,
+    clock: Clock | None,
+    case_exists: Callable[[str], bool],
+) -> list[ProposalRecord]:
+    """Govern's work on the case's workflow row: the proposal rows (not yet in the
+    session), the row's changes, and the ledger entries, in order."""
     process = config.processes.get(row.process_id)
     responsible = agent.responsible(config_hash, operator=case.entered_by)
     actor = Actor.agent(agent.agent_id)
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
     ordered = sorted(proposals, key=lambda p: config.routing.rank(p.action.value))
-    ledger = _Ledger(session, clock, collect=True)
 
     records: list[tuple[Proposal, ProposalRecord]] = []
     for proposal in ordered:
@@ -351,7 +457,6 @@ def govern(
             config_hash=config_hash,
             created_at=now,
         )
-        repository.add(session, record)
         records.append((proposal, record))
         ledger.add(
             kind="proposal.made",
@@ -387,7 +492,7 @@ def govern(
         )
         refusal = process_refusal(process, row.state, record.action, ActorKind.AGENT)
         if refusal is None:
-            refusal = _value_problem(session, case.id, record.action, record.value)
+            refusal = _value_problem(case_exists, case.id, record.action, record.value)
         decision = decide(
             RoutingInput(
                 action=record.action,
@@ -437,12 +542,7 @@ def govern(
             record.outcome = Outcome.APPLIED.value
             record.final_value = record.value
             record.decided_at = now
-    session.flush()
-    ledger.write()
-    return GovernedCase(
-        workflow=WorkflowRead.of(row),
-        proposals=tuple(ProposalRead.of(record) for _, record in records),
-    )
+    return [record for _, record in records]
 
 
 def _apply(
@@ -538,14 +638,14 @@ def apply_human_decision(
     )
     if outcome is not Outcome.REJECTED:
         row = _workflow_row(session, record.case_id)
-        problem = _value_problem(session, record.case_id, record.action, final)
+        problem = _value_problem(_stored_case(session), record.case_id, record.action, final)
         if problem is not None:
             raise InvalidDecision("value", problem)
         process = config.processes.get(row.process_id)
         refusal = process_refusal(process, row.state, record.action, ActorKind.HUMAN)
         if refusal is not None:
             raise TransitionRefused(row.case_id, row.state, record.action, refusal)
-        ledger = _Ledger(session, clock, collect=False)
+        ledger = _Ledger(session, clock)
         _apply(ledger, row, process, record, final, Actor.human(reviewer), responsible, clock)
     record.state = ProposalState.DECIDED.value
     record.outcome = outcome.value

@@ -22,6 +22,7 @@ from cogov.intake.errors import (
 from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
 from cogov.intake.service import (
     RATING_KIND,
+    IntakeBatch,
     case_for_token,
     cases_by_ids,
     contact_for,
@@ -46,6 +47,7 @@ __all__ = [
     "ContactRead",
     "GroupAttributes",
     "IdempotencyConflict",
+    "IntakeBatch",
     "IntakeConfig",
     "IntakeError",
     "InvalidRequest",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cogov.db.batches import in_batches
+from cogov.db.batches import in_batches, insert_rows
 from cogov.intake.models import Case, CaseContact
 
 
@@ -15,6 +15,12 @@ def add_case(session: Session, case: Case, contact: CaseContact | None) -> None:
     session.add(case)
     if contact is not None:
         session.add(contact)
+
+
+def insert_cases(session: Session, cases: Sequence[Case], contacts: Sequence[CaseContact]) -> None:
+    """Insert new cases, then their vault rows (which refer to them)."""
+    insert_rows(session, cases)
+    insert_rows(session, contacts)
 
 
 def get_case(session: Session, case_id: str) -> Case | None:

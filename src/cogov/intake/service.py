@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,7 +27,14 @@ from cogov.intake.rules import (
     token_hash,
 )
 from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
-from cogov.ledger import LedgerEntryRead, Responsible, append, entries_for_cases
+from cogov.ledger import (
+    EntryDraft,
+    LedgerEntryRead,
+    Responsible,
+    append,
+    append_draft,
+    entries_for_cases,
+)
 
 IDEMPOTENCY_KEY_MAX = 128
 #: The ledger kind of a citizen's rating.
@@ -110,15 +118,107 @@ def submit(
     Raises InvalidRequest naming every field at fault.
     """
     request = validate(body, config=config, idempotency_key=idempotency_key, entered_by=entered_by)
-    if idempotency_key is not None:
-        idempotency_key = idempotency_key.strip()
-    service = config.catalogue.by_code[request.service_code]
+    key = idempotency_key.strip() if idempotency_key is not None else None
     body_hash = request_hash(request, entered_by=entered_by)
-    if idempotency_key is not None:
-        earlier = repository.by_idempotency_key(session, idempotency_key)
+    if key is not None:
+        earlier = repository.by_idempotency_key(session, key)
         if earlier is not None:
-            return _replay(earlier, idempotency_key, body_hash, config)
+            return _replay(earlier, key, body_hash, config)
+    new = _new_case(request, config, key, entered_by, source_ref, body_hash, responsible, clock)
+    if key is None:
+        repository.add_case(session, new.case, new.contact)
+        if new.contact is not None:
+            session.flush()  # the case row first: the vault row refers to it
+    else:
+        raced = _store_keyed(session, new, key, body_hash, config)
+        if raced is not None:
+            return raced
+    draft = new.received
+    append_draft(session, draft, clock=clock)
+    return new.submission
 
+
+class IntakeBatch:
+    """Many validated requests stored in one transaction: the batch form of
+    :func:`submit`, with the same rows, idempotency answers and ``case.received``
+    entries (into ``drafts``, the caller's list, in order, for one
+    :func:`cogov.ledger.append_many` after :meth:`write`). Cases without an
+    idempotency key are written at the end with one bulk insert per table; a keyed
+    one is stored at once under a savepoint, so a concurrent retry that wins the
+    race for its key is answered as a retry, as :func:`submit` does."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        config: IntakeConfig,
+        drafts: list[EntryDraft],
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = session
+        self._config = config
+        self._drafts = drafts
+        self._clock = clock
+        self._cases: list[Case] = []
+        self._contacts: list[CaseContact] = []
+
+    def submit(
+        self,
+        request: ServiceRequestIn,
+        *,
+        idempotency_key: str | None = None,
+        entered_by: str | None = None,
+        source_ref: str | None = None,
+        responsible: Responsible | None = None,
+    ) -> Submission:
+        """:func:`submit` for a request :func:`validate` accepted with the same
+        ``idempotency_key`` and ``entered_by``."""
+        key = idempotency_key.strip() if idempotency_key is not None else None
+        body_hash = request_hash(request, entered_by=entered_by)
+        if key is not None:
+            earlier = repository.by_idempotency_key(self._session, key)
+            if earlier is not None:
+                return _replay(earlier, key, body_hash, self._config)
+        new = _new_case(
+            request, self._config, key, entered_by, source_ref, body_hash, responsible, self._clock
+        )
+        if key is None:
+            self._cases.append(new.case)
+            if new.contact is not None:
+                self._contacts.append(new.contact)
+        else:
+            raced = _store_keyed(self._session, new, key, body_hash, self._config)
+            if raced is not None:
+                return raced
+        self._drafts.append(new.received)
+        return new.submission
+
+    def write(self) -> None:
+        """Insert the cases (and vault rows) collected so far."""
+        repository.insert_cases(self._session, self._cases, self._contacts)
+        self._cases, self._contacts = [], []
+
+
+@dataclass(frozen=True, slots=True)
+class _NewCase:
+    case: Case
+    contact: CaseContact | None
+    received: EntryDraft
+    submission: Submission
+
+
+def _new_case(
+    request: ServiceRequestIn,
+    config: IntakeConfig,
+    idempotency_key: str | None,
+    entered_by: str | None,
+    source_ref: str | None,
+    body_hash: str,
+    responsible: Responsible | None,
+    clock: Clock | None,
+) -> _NewCase:
+    """The rows and the ``case.received`` entry of a new case (nothing stored)."""
+    service = config.catalogue.by_code[request.service_code]
     case_id = new_id()
     token = citizen_token(config.token_key, case_id)
     case = Case(
@@ -146,23 +246,7 @@ def submit(
     )
     contact_fields = request.contact()
     contact = CaseContact(case_id=case_id, **contact_fields) if contact_fields else None
-    if idempotency_key is None:
-        repository.add_case(session, case, contact)
-        if contact is not None:
-            session.flush()  # the case row first: the vault row refers to it
-    else:
-        # A concurrent retry may win the race for the key: then answer as a retry.
-        try:
-            with session.begin_nested():
-                repository.add_case(session, case, contact)
-        except IntegrityError:
-            earlier = repository.by_idempotency_key(session, idempotency_key)
-            if earlier is None:
-                raise
-            return _replay(earlier, idempotency_key, body_hash, config)
-
-    append(
-        session,
+    received = EntryDraft(
         kind="case.received",
         actor=f"user:{entered_by}" if entered_by else f"citizen:{case_id}",
         case_id=case_id,
@@ -179,9 +263,25 @@ def submit(
             "source_ref": source_ref,
         },
         responsible=responsible or Responsible(operator=entered_by),
-        clock=clock,
     )
-    return Submission(case=CaseRead.of(case), citizen_token=token, replayed=False)
+    submission = Submission(case=CaseRead.of(case), citizen_token=token, replayed=False)
+    return _NewCase(case, contact, received, submission)
+
+
+def _store_keyed(
+    session: Session, new: _NewCase, key: str, body_hash: str, config: IntakeConfig
+) -> Submission | None:
+    """Store a case with an idempotency key; a concurrent retry may win the race for
+    the key: then the answer is that retry's (None: stored)."""
+    try:
+        with session.begin_nested():
+            repository.add_case(session, new.case, new.contact)
+    except IntegrityError:
+        earlier = repository.by_idempotency_key(session, key)
+        if earlier is None:
+            raise
+        return _replay(earlier, key, body_hash, config)
+    return None
 
 
 def _replay(earlier: Case, key: str, body_hash: str, config: IntakeConfig) -> Submission:

@@ -22,6 +22,7 @@ from cogov.ledger.schemas import (
 )
 from cogov.ledger.service import (
     append,
+    append_draft,
     append_many,
     consistency_proof,
     entries_for_case,
@@ -47,6 +48,7 @@ __all__ = [
     "Responsible",
     "VerifyReport",
     "append",
+    "append_draft",
     "append_many",
     "consistency_proof",
     "entries_for_case",

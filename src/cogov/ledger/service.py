@@ -133,6 +133,19 @@ def append(
     return entry
 
 
+def append_draft(session: Session, draft: EntryDraft, *, clock: Clock | None = None) -> LedgerEntry:
+    """:func:`append` for an entry built beforehand (an :class:`EntryDraft`)."""
+    return append(
+        session,
+        kind=draft.kind,
+        actor=draft.actor,
+        payload=draft.payload,
+        case_id=draft.case_id,
+        responsible=draft.responsible,
+        clock=clock,
+    )
+
+
 def append_many(
     session: Session, entries: Iterable[EntryDraft], *, clock: Clock | None = None
 ) -> AppendedRange:

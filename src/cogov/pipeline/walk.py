@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cogov.control import (
     AgentContext,
+    GovernBatch,
     GovernedCase,
     Obligations,
     ProposalRead,
@@ -31,13 +32,21 @@ from cogov.control import (
 from cogov.control.autonomy.service import current_level
 from cogov.core.errors import CogovError
 from cogov.db.session import unit_of_work
-from cogov.intake import CaseRead, InvalidRequest, ServiceRequestIn, submit, validate
-from cogov.ledger import Responsible, append
+from cogov.intake import (
+    CaseRead,
+    IntakeBatch,
+    InvalidRequest,
+    ServiceRequestIn,
+    Submission,
+    submit,
+    validate,
+)
+from cogov.ledger import EntryDraft, Responsible, append_draft, append_many
 from cogov.pipeline.deployment import Deployment, engine_features
-from cogov.registry.gate import gate
+from cogov.registry.gate import gate, gate_services
 from cogov.registry.schemas import GateDecision
-from cogov.registry.service import agents_for_service
-from cogov.review import enqueue
+from cogov.registry.service import agents_for_service, agents_for_services
+from cogov.review import ReviewBatch, enqueue
 from cogov.triage.protocol import CaseView, Proposal, TriageEngine
 
 _CACHE = "cogov.pipeline.cache"
@@ -167,6 +176,192 @@ def _refusal_reasons(decision: GateDecision, engine: TriageEngine) -> list[str]:
     return []
 
 
+class _Writes(Protocol):
+    """Where a walk's rows and ledger entries go: straight into the session
+    (:func:`process`), or collected and written once per batch (:func:`process_batch`),
+    in the same transaction and the same order either way."""
+
+    def submit(
+        self,
+        request: ServiceRequestIn | Mapping[str, Any],
+        *,
+        idempotency_key: str | None,
+        entered_by: str | None,
+        source_ref: str | None,
+        responsible: Responsible,
+    ) -> Submission: ...
+
+    def workflow(self, case_id: str) -> WorkflowRead: ...
+
+    def open(self, case: CaseRead) -> WorkflowRead: ...
+
+    def log(self, draft: EntryDraft) -> None: ...
+
+    def govern(
+        self, *, case: CaseRead, agent: AgentContext, proposals: Sequence[Proposal]
+    ) -> GovernedCase: ...
+
+    def enqueue(
+        self, proposal: ProposalRead, *, team: str, guardian: str, backup_guardian: str
+    ) -> str: ...
+
+
+@dataclass
+class _Direct:
+    """Each step written at once (one case in the caller's transaction)."""
+
+    session: Session
+    deployment: Deployment
+    config_hash: str
+
+    def submit(
+        self,
+        request: ServiceRequestIn | Mapping[str, Any],
+        *,
+        idempotency_key: str | None,
+        entered_by: str | None,
+        source_ref: str | None,
+        responsible: Responsible,
+    ) -> Submission:
+        return submit(
+            self.session,
+            request,
+            config=self.deployment.intake,
+            idempotency_key=idempotency_key,
+            entered_by=entered_by,
+            source_ref=source_ref,
+            responsible=responsible,
+            clock=self.deployment.clock,
+        )
+
+    def workflow(self, case_id: str) -> WorkflowRead:
+        return get_workflow(self.session, case_id=case_id)
+
+    def open(self, case: CaseRead) -> WorkflowRead:
+        return open_workflow(
+            self.session, case=case, config=self.deployment.control, clock=self.deployment.clock
+        )
+
+    def log(self, draft: EntryDraft) -> None:
+        append_draft(self.session, draft, clock=self.deployment.clock)
+
+    def govern(
+        self, *, case: CaseRead, agent: AgentContext, proposals: Sequence[Proposal]
+    ) -> GovernedCase:
+        return govern(
+            self.session,
+            case=case,
+            agent=agent,
+            proposals=proposals,
+            config=self.deployment.control,
+            config_hash=self.config_hash,
+            clock=self.deployment.clock,
+        )
+
+    def enqueue(
+        self, proposal: ProposalRead, *, team: str, guardian: str, backup_guardian: str
+    ) -> str:
+        return enqueue(
+            self.session,
+            case_id=proposal.case_id,
+            proposal_id=proposal.id,
+            agent_id=proposal.agent_id,
+            team=team,
+            guardian=guardian,
+            backup_guardian=backup_guardian,
+            reason=_why(proposal),
+            queued_by="system:control",
+            policy=self.deployment.review_policy,
+            clock=self.deployment.clock,
+        ).id
+
+
+class _Batched:
+    """Every step collected in memory and written at :meth:`write` with one bulk
+    insert per table and one ledger append for the whole batch."""
+
+    def __init__(self, session: Session, deployment: Deployment, config_hash: str) -> None:
+        self.session = session
+        self.deployment = deployment
+        self.drafts: list[EntryDraft] = []
+        clock = deployment.clock
+        self.intake = IntakeBatch(
+            session, config=deployment.intake, drafts=self.drafts, clock=clock
+        )
+        self.control = GovernBatch(
+            session,
+            config=deployment.control,
+            config_hash=config_hash,
+            drafts=self.drafts,
+            clock=clock,
+        )
+        self.review = ReviewBatch(
+            session, drafts=self.drafts, policy=deployment.review_policy, clock=clock
+        )
+
+    def submit(
+        self,
+        request: ServiceRequestIn | Mapping[str, Any],
+        *,
+        idempotency_key: str | None,
+        entered_by: str | None,
+        source_ref: str | None,
+        responsible: Responsible,
+    ) -> Submission:
+        assert isinstance(request, ServiceRequestIn)  # validated by process_batch
+        return self.intake.submit(
+            request,
+            idempotency_key=idempotency_key,
+            entered_by=entered_by,
+            source_ref=source_ref,
+            responsible=responsible,
+        )
+
+    def workflow(self, case_id: str) -> WorkflowRead:
+        return self.control.workflow(case_id)
+
+    def open(self, case: CaseRead) -> WorkflowRead:
+        return self.control.open(case)
+
+    def log(self, draft: EntryDraft) -> None:
+        self.drafts.append(draft)
+
+    def govern(
+        self, *, case: CaseRead, agent: AgentContext, proposals: Sequence[Proposal]
+    ) -> GovernedCase:
+        return self.control.govern(case=case, agent=agent, proposals=proposals)
+
+    def enqueue(
+        self, proposal: ProposalRead, *, team: str, guardian: str, backup_guardian: str
+    ) -> str:
+        return self.review.enqueue(
+            proposal,
+            team=team,
+            guardian=guardian,
+            backup_guardian=backup_guardian,
+            reason=_why(proposal),
+            queued_by="system:control",
+        ).id
+
+    def write(self) -> None:
+        self.intake.write()
+        self.control.write()
+        self.review.write()
+        append_many(self.session, self.drafts, clock=self.deployment.clock)
+        self.drafts.clear()
+
+
+def _prepare(session: Session, deployment: Deployment) -> str:
+    """Record the configuration in force; its hash names the deployer."""
+    return record_config(
+        session,
+        config=deployment.control,
+        thresholds=deployment.thresholds,
+        clock=deployment.clock,
+        config_hash=deployment.config_hash,
+    )
+
+
 def process(
     session: Session,
     request: ServiceRequestIn | Mapping[str, Any],
@@ -182,24 +377,62 @@ def process(
     stands, without walking it again. Raises InvalidRequest (naming every field at
     fault) before anything is stored.
     """
-    clock = deployment.clock
-    config_hash = record_config(
+    config_hash = _prepare(session, deployment)
+    return _walk(
         session,
-        config=deployment.control,
-        thresholds=deployment.thresholds,
-        clock=clock,
-        config_hash=deployment.config_hash,
-    )
-    deployer = f"config:{config_hash}"
-    submission = submit(
-        session,
+        _Direct(session, deployment, config_hash),
         request,
-        config=deployment.intake,
+        deployment=deployment,
+        config_hash=config_hash,
+        idempotency_key=idempotency_key,
+        entered_by=entered_by,
+        source_ref=source_ref,
+    )
+
+
+def _agents_for(session: Session, deployment: Deployment, service_codes: Sequence[str]) -> None:
+    """Ask the registry once for a batch's services: which deployed agents serve
+    each, and the gate's decision for each (agent, service), kept for the
+    transaction as :func:`_walk` would keep them (the registry cannot change
+    under the transaction)."""
+    cache: dict[tuple[str, ...], Any] = session.info.setdefault(_CACHE, {})
+    codes = [code for code in dict.fromkeys(service_codes) if ("agents", code) not in cache]
+    if not codes:
+        return
+    now = deployment.clock.now()
+    serving = agents_for_services(session, service_codes=codes)
+    by_agent: dict[str, list[str]] = {}
+    for code in codes:
+        agent_ids = [agent_id for agent_id in serving[code] if agent_id in deployment.engines]
+        cache[("agents", code)] = agent_ids
+        for agent_id in agent_ids:
+            if ("gate", agent_id, code) not in cache:
+                by_agent.setdefault(agent_id, []).append(code)
+    for agent_id, agent_codes in by_agent.items():
+        decisions = gate_services(session, agent_id=agent_id, service_codes=agent_codes, now=now)
+        for code, decision in decisions.items():
+            cache[("gate", agent_id, code)] = decision
+
+
+def _walk(
+    session: Session,
+    writes: _Writes,
+    request: ServiceRequestIn | Mapping[str, Any],
+    *,
+    deployment: Deployment,
+    config_hash: str,
+    idempotency_key: str | None,
+    entered_by: str | None,
+    source_ref: str | None,
+) -> CaseOutcome:
+    clock = deployment.clock
+    deployer = f"config:{config_hash}"
+    submission = writes.submit(
+        request,
         idempotency_key=idempotency_key,
         entered_by=entered_by,
         source_ref=source_ref,
         responsible=Responsible(deployer=deployer, operator=entered_by),
-        clock=clock,
     )
     case = submission.case
     if submission.replayed:
@@ -207,9 +440,9 @@ def process(
             case=case,
             citizen_token=submission.citizen_token,
             replayed=True,
-            workflow=get_workflow(session, case_id=case.id),
+            workflow=writes.workflow(case.id),
         )
-    workflow = open_workflow(session, case=case, config=deployment.control, clock=clock)
+    workflow = writes.open(case)
     now = clock.now()
     agent_ids = _cached(
         session,
@@ -231,14 +464,14 @@ def process(
         )
         refused = _refusal_reasons(decision, engine)
         if refused:
-            append(
-                session,
-                kind="control.gate_refused",
-                actor="system:pipeline",
-                case_id=case.id,
-                payload={"agent_id": agent_id, "reasons": refused},
-                responsible=Responsible(deployer=deployer),
-                clock=clock,
+            writes.log(
+                EntryDraft(
+                    kind="control.gate_refused",
+                    actor="system:pipeline",
+                    case_id=case.id,
+                    payload={"agent_id": agent_id, "reasons": refused},
+                    responsible=Responsible(deployer=deployer),
+                )
             )
             runs.append(AgentRun(agent_id, allowed=False, reasons=tuple(refused)))
             continue
@@ -248,40 +481,25 @@ def process(
             proposals: Sequence[Proposal] = engine.propose(view)
         except CogovError as exc:
             # An engine that cannot read this case leaves it to people; say so.
-            append(
-                session,
-                kind="triage.failed",
-                actor=f"agent:{agent_id}",
-                case_id=case.id,
-                payload={"agent_id": agent_id, "error": exc.message[:500]},
-                responsible=agent.responsible(config_hash),
-                clock=clock,
+            writes.log(
+                EntryDraft(
+                    kind="triage.failed",
+                    actor=f"agent:{agent_id}",
+                    case_id=case.id,
+                    payload={"agent_id": agent_id, "error": exc.message[:500]},
+                    responsible=agent.responsible(config_hash),
+                )
             )
             runs.append(AgentRun(agent_id, allowed=True, reasons=(exc.message,)))
             continue
-        governed = govern(
-            session,
-            case=case,
-            agent=agent,
-            proposals=proposals,
-            config=deployment.control,
-            config_hash=config_hash,
-            clock=clock,
-        )
+        governed = writes.govern(case=case, agent=agent, proposals=proposals)
         items = [
-            enqueue(
-                session,
-                case_id=case.id,
-                proposal_id=proposal.id,
-                agent_id=agent_id,
+            writes.enqueue(
+                proposal,
                 team=decision.operating_department or f"guardians of {agent_id}",
                 guardian=decision.guardian or "",
                 backup_guardian=decision.backup_guardian or "",
-                reason=_why(proposal),
-                queued_by="system:control",
-                policy=deployment.review_policy,
-                clock=clock,
-            ).id
+            )
             for proposal in governed.pending
         ]
         workflow = governed.workflow
@@ -325,7 +543,12 @@ def process_batch(
 ) -> BatchReport:
     """Walk many requests, committing every ``batch_size`` cases (one transaction
     each). A request refused by validation is reported and skipped; it never
-    stops the batch, and nothing of it is stored."""
+    stops the batch, and nothing of it is stored.
+
+    The same walk as :func:`process`, case by case in order (same checks, rows and
+    ledger entries), but the registry is asked once per batch for all its services,
+    and each batch's rows and ledger entries are written with one bulk insert per
+    table at its end, in its one transaction."""
     report = BatchReport()
     pending: list[tuple[int, BatchItem, ServiceRequestIn]] = []
 
@@ -333,15 +556,27 @@ def process_batch(
         if not pending:
             return
         with unit_of_work(engine) as session:
-            for index, item, request in pending:
-                outcome = process(
-                    session,
-                    request,
-                    deployment=deployment,
-                    idempotency_key=item.idempotency_key,
-                    entered_by=item.entered_by,
-                    source_ref=item.source_ref,
+            config_hash = _prepare(session, deployment)
+            _agents_for(session, deployment, [request.service_code for _, _, request in pending])
+            writes = _Batched(session, deployment, config_hash)
+            outcomes = [
+                (
+                    index,
+                    _walk(
+                        session,
+                        writes,
+                        request,
+                        deployment=deployment,
+                        config_hash=config_hash,
+                        idempotency_key=item.idempotency_key,
+                        entered_by=item.entered_by,
+                        source_ref=item.source_ref,
+                    ),
                 )
+                for index, item, request in pending
+            ]
+            writes.write()
+            for index, outcome in outcomes:
                 report.outcomes.append(outcome)
                 if on_case is not None:
                     on_case(index, outcome)

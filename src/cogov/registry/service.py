@@ -11,7 +11,7 @@ the error, so the record survives while nothing else changes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -175,13 +175,20 @@ def active_periods(session: Session, *, agent_id: str) -> list[ActivePeriod]:
 def agents_for_service(session: Session, *, service_code: str) -> list[str]:
     """Agents with an active version whose scope names ``service_code`` (the gate
     still decides whether each may act: it may be paused or unguarded)."""
-    found = []
+    return agents_for_services(session, service_codes=[service_code])[service_code]
+
+
+def agents_for_services(session: Session, *, service_codes: Sequence[str]) -> dict[str, list[str]]:
+    """:func:`agents_for_service` for many services at once, keyed by service code
+    (the active filings are read once)."""
+    scopes: list[tuple[str, set[str]]] = []
     for agent in repository.active_agents(session):
         assert agent.active_version is not None
         row = _load_filing(session, agent.agent_id, agent.active_version)
-        if service_code in json.loads(row.document)["services"]:
-            found.append(agent.agent_id)
-    return found
+        scopes.append((agent.agent_id, set(json.loads(row.document)["services"])))
+    return {
+        code: [agent_id for agent_id, scope in scopes if code in scope] for code in service_codes
+    }
 
 
 # --- filing -------------------------------------------------------------------------------

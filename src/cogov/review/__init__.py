@@ -36,6 +36,7 @@ from cogov.review.rules import (
 )
 from cogov.review.schemas import AppealRead, ReviewItemRead, ReviewPolicy
 from cogov.review.service import (
+    ReviewBatch,
     TeamMemberRead,
     add_team_member,
     claim,
@@ -71,6 +72,7 @@ __all__ = [
     "ReasonCode",
     "ReasonCodes",
     "ReasonCodesInvalid",
+    "ReviewBatch",
     "ReviewError",
     "ReviewItemNotFound",
     "ReviewItemRead",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, and_, delete, false, or_, select
 from sqlalchemy.orm import Session
 
+from cogov.db.batches import insert_rows
 from cogov.review.models import Appeal, ReviewClaim, ReviewItem, ReviewTeamMember
 from cogov.review.rules import AppealOutcome, ItemState
 
@@ -18,6 +19,10 @@ def _skip_locked(session: Session, query: Select[ReviewItem]) -> Select[ReviewIt
     if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True)
     return query
+
+
+def insert_items(session: Session, rows: Sequence[ReviewItem]) -> None:
+    insert_rows(session, rows)
 
 
 def add(session: Session, row: ReviewItem | ReviewClaim | ReviewTeamMember | Appeal) -> None:

@@ -34,7 +34,7 @@ from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
 from cogov.core.types import Role
 from cogov.identity import has_role, require_role
-from cogov.ledger import Responsible, append
+from cogov.ledger import EntryDraft, Responsible, append, append_draft
 from cogov.review import repository
 from cogov.review.config import reason_codes_for
 from cogov.review.errors import (
@@ -137,6 +137,83 @@ def enqueue(
     gets it when nobody decided it by ``deadline`` (default: now + the review
     deadline setting). ``reason``: why a human must look (the rule or obligation
     that decided). Ledger: review.queued."""
+    fields = _queue_fields(team, guardian, backup_guardian, reason, deadline, policy, clock)
+    proposal = get_proposal(session, proposal_id=proposal_id)
+    earlier = repository.item_for_proposal(session, proposal_id)
+    row, draft = _queue_item(fields, proposal, case_id, agent_id, queued_by, earlier)
+    repository.add(session, row)
+    session.flush()
+    append_draft(session, draft, clock=clock)
+    return ReviewItemRead.of(row)
+
+
+class ReviewBatch:
+    """Proposals made in this transaction (e.g. by :class:`cogov.control.GovernBatch`)
+    queued for review, the items written at the end with one bulk insert: the batch
+    form of :func:`enqueue`, with the same checks, rows and ``review.queued``
+    entries (into ``drafts``, the caller's list, in order)."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        drafts: list[EntryDraft],
+        policy: ReviewPolicy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = session
+        self._drafts = drafts
+        self._policy = policy
+        self._clock = clock
+        self._items: dict[str, ReviewItem] = {}  # by proposal id
+
+    def enqueue(
+        self,
+        proposal: ProposalRead,
+        *,
+        team: str,
+        guardian: str,
+        backup_guardian: str,
+        reason: str,
+        queued_by: str = "system:control",
+    ) -> ReviewItemRead:
+        """:func:`enqueue` for a proposal of this transaction (given, not read back)."""
+        fields = _queue_fields(
+            team, guardian, backup_guardian, reason, None, self._policy, self._clock
+        )
+        earlier = self._items.get(proposal.id)
+        row, draft = _queue_item(
+            fields, proposal, proposal.case_id, proposal.agent_id, queued_by, earlier
+        )
+        self._items[proposal.id] = row
+        self._drafts.append(draft)
+        return ReviewItemRead.of(row)
+
+    def write(self) -> None:
+        repository.insert_items(self._session, list(self._items.values()))
+        self._items = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _QueueFields:
+    team: str
+    guardian: str
+    backup_guardian: str
+    why: str
+    deadline: datetime
+    now: datetime
+
+
+def _queue_fields(
+    team: str,
+    guardian: str,
+    backup_guardian: str,
+    reason: str,
+    deadline: datetime | None,
+    policy: ReviewPolicy | None,
+    clock: Clock | None,
+) -> _QueueFields:
+    """The queueing fields checked (InvalidReviewInput naming the field at fault)."""
     policy = policy or default_policy()
     now = _now(clock)
     team_name = (team or "").strip()
@@ -157,7 +234,20 @@ def enqueue(
         deadline = now + timedelta(hours=policy.deadline_hours)
     elif deadline.tzinfo is None:
         raise InvalidReviewInput("deadline", "must carry a time zone")
-    proposal = get_proposal(session, proposal_id=proposal_id)
+    return _QueueFields(team_name, guardian, backup_guardian, why, deadline, now)
+
+
+def _queue_item(
+    fields: _QueueFields,
+    proposal: ProposalRead,
+    case_id: str,
+    agent_id: str,
+    queued_by: str,
+    earlier: ReviewItem | None,
+) -> tuple[ReviewItem, EntryDraft]:
+    """The review item for a proposal that waits for a human, and its ledger entry;
+    refuses a proposal of another case or agent, not waiting, or queued already."""
+    proposal_id = proposal.id
     if proposal.case_id != case_id:
         raise InvalidReviewInput("case_id", f"proposal {proposal_id} is not about case {case_id}")
     if proposal.agent_id != agent_id:
@@ -169,7 +259,6 @@ def enqueue(
             "proposal_id",
             f"proposal {proposal_id} is {proposal.state.value}, not waiting for a human",
         )
-    earlier = repository.item_for_proposal(session, proposal_id)
     if earlier is not None:
         raise AlreadyQueued(proposal_id, earlier.id)
     row = ReviewItem(
@@ -177,20 +266,17 @@ def enqueue(
         case_id=case_id,
         proposal_id=proposal_id,
         agent_id=agent_id,
-        team=team_name,
-        guardian=guardian,
-        backup_guardian=backup_guardian,
-        reason=why,
+        team=fields.team,
+        guardian=fields.guardian,
+        backup_guardian=fields.backup_guardian,
+        reason=fields.why,
         queued_by=queued_by,
         state=ItemState.QUEUED.value,
-        deadline=iso_utc(deadline),
-        created_at=iso_utc(now),
+        deadline=iso_utc(fields.deadline),
+        created_at=iso_utc(fields.now),
         version=1,
     )
-    repository.add(session, row)
-    session.flush()
-    append(
-        session,
+    draft = EntryDraft(
         kind="review.queued",
         actor=queued_by,
         case_id=case_id,
@@ -199,16 +285,15 @@ def enqueue(
             "proposal_id": proposal_id,
             "agent_id": agent_id,
             "action": proposal.action,
-            "team": team_name,
-            "guardian": guardian,
-            "backup_guardian": backup_guardian,
+            "team": fields.team,
+            "guardian": fields.guardian,
+            "backup_guardian": fields.backup_guardian,
             "deadline": row.deadline,
-            "why": why,
+            "why": fields.why,
         },
-        responsible=responsible_for(proposal, guardian=guardian),
-        clock=clock,
+        responsible=responsible_for(proposal, guardian=fields.guardian),
     )
-    return ReviewItemRead.of(row)
+    return row, draft
 
 
 def _reviewer(session: Session, username: str) -> str:
