@@ -6,8 +6,9 @@ refused at load with its line in the YAML and the reason."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
@@ -125,15 +126,25 @@ class NegativeList:
     rules: tuple[NegativeRule, ...]
     params: Mapping[str, Any]
     source: str
+    # One CEL context per thread holding the params and functions, converted once;
+    # each evaluation only replaces the proposal, the case and the agent.
+    _contexts: threading.local = field(
+        default_factory=threading.local, compare=False, repr=False, hash=False
+    )
+
+    def _context(self) -> cel.Context:
+        context: cel.Context | None = getattr(self._contexts, "context", None)
+        if context is None:
+            context = cel.Context(variables={"params": self.params}, functions=FUNCTIONS)
+            self._contexts.context = context
+        return context
 
     def evaluate(
         self, *, proposal: Mapping[str, Any], case: Mapping[str, Any], agent: Mapping[str, Any]
     ) -> tuple[RuleHit, ...]:
         """Every rule that applies to this proposal on this case by this agent."""
-        context = cel.Context(
-            variables={"proposal": proposal, "case": case, "agent": agent, "params": self.params},
-            functions=FUNCTIONS,
-        )
+        context = self._context()
+        context.update({"proposal": proposal, "case": case, "agent": agent})
         hits: list[RuleHit] = []
         for rule in self.rules:
             try:

@@ -26,9 +26,34 @@ def _check_finite(value: Any, path: str) -> None:
             _check_finite(item, f"{path}[{index}]")
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
+def _has_form(value: Any) -> bool:
+    """Whether ``value`` has a canonical form: the quick check (no paths built),
+    :func:`_check_finite` names the problem when there is one."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _PLAIN):
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str):
+                    return False
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return True
+
+
 def canonical_json(value: Any) -> str:
     """Return the canonical JSON text of ``value``; raise ValueError if it has none."""
-    _check_finite(value, "$")
+    if not _has_form(value):
+        _check_finite(value, "$")
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
