@@ -28,11 +28,11 @@ def add(session: Session, row: CaseWorkflow | ProposalRecord | ControlConfig) ->
 
 
 def insert_workflows(session: Session, rows: Sequence[CaseWorkflow]) -> None:
-    insert_rows(session, rows)
+    insert_rows(session, CaseWorkflow, rows)
 
 
 def insert_proposals(session: Session, rows: Sequence[ProposalRecord]) -> None:
-    insert_rows(session, rows)
+    insert_rows(session, ProposalRecord, rows)
 
 
 def config_exists(session: Session, config_hash: str) -> bool:

@@ -37,6 +37,7 @@ from cogov.control.schemas import (
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
+from cogov.db.batches import new_row
 from cogov.intake import CaseRead
 from cogov.ledger import EntryDraft, Responsible, append, append_many
 from cogov.triage.protocol import Proposal
@@ -138,9 +139,13 @@ def open_workflow(
     return WorkflowRead.of(row)
 
 
-def _new_workflow(case: CaseRead, config: ControlConfig, clock: Clock | None) -> CaseWorkflow:
+def _new_workflow(
+    case: CaseRead, config: ControlConfig, clock: Clock | None, draft: bool = False
+) -> CaseWorkflow:
     process = config.processes.for_service(case.service_code)
-    return CaseWorkflow(
+    return new_row(
+        CaseWorkflow,
+        draft,
         case_id=case.id,
         process_id=process.id,
         state=process.initial,
@@ -380,7 +385,7 @@ class GovernBatch:
 
     def open(self, case: CaseRead) -> WorkflowRead:
         """Start a new case in the initial state of its service's process."""
-        row = _new_workflow(case, self._config, self._clock)
+        row = _new_workflow(case, self._config, self._clock, draft=True)
         self._workflows[case.id] = row
         return WorkflowRead.of(row)
 
@@ -400,7 +405,7 @@ class GovernBatch:
         row = self._workflows[case.id]
         records = _govern_rows(
             self._ledger, row, case, agent, proposals, self._config, self._config_hash,
-            self._clock, self._case_exists,
+            self._clock, self._case_exists, draft=True,
         )  # fmt: skip
         self._proposals.extend(records)
         return GovernedCase(
@@ -425,6 +430,7 @@ def _govern_rows(
     config_hash: str,
     clock: Clock | None,
     case_exists: Callable[[str], bool],
+    draft: bool = False,
 ) -> list[ProposalRecord]:
     """Govern's work on the case's workflow row: the proposal rows (not yet in the
     session), the row's changes, and the ledger entries, in order."""
@@ -437,7 +443,9 @@ def _govern_rows(
     records: list[tuple[Proposal, ProposalRecord]] = []
     for proposal in ordered:
         explanation = _explanation_json(proposal)
-        record = ProposalRecord(
+        record = new_row(
+            ProposalRecord,
+            draft,
             id=new_id(),
             case_id=case.id,
             agent_id=agent.agent_id,

@@ -4,8 +4,10 @@ thousands of ids stays within every backend's limit on bound parameters
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Final, TypeVar, cast
+from types import SimpleNamespace
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy import inspect as sa_inspect
@@ -30,15 +32,42 @@ def in_batches(items: Iterable[T], size: int | None = None) -> Iterator[Sequence
         yield unique[start : start + size]
 
 
-def insert_rows(session: Session, rows: Sequence[Base]) -> None:
-    """Write new rows of one model with a single multi-row INSERT in the session's
-    transaction, without adding them to the session (bulk paths build whole batches
-    in memory). Unset attributes are written as NULL; the rows stay transient."""
+M = TypeVar("M", bound=Base)
+
+
+def new_row(model: type[M], draft: bool, /, **values: Any) -> M:
+    """A new row of ``model``: an ORM object, or (``draft``) a plain object with the
+    model's column attributes (unset ones None) for :func:`insert_rows`, without the
+    ORM's per-object bookkeeping, for bulk paths that build whole batches in memory.
+    Either way it is read and filled the same way."""
+    if not draft:
+        return model(**values)
+    unknown = values.keys() - _attribute_keys(model)
+    if unknown:
+        raise TypeError(f"{', '.join(sorted(unknown))}: not columns of {model.__name__}")
+    return cast(M, SimpleNamespace(**{**_attribute_keys(model), **values}))
+
+
+@functools.cache
+def _columns(model: type[Base]) -> tuple[tuple[str, str], ...]:
+    """(attribute, column) names of a model's columns."""
+    mapper = sa_inspect(model)
+    return tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
+
+
+@functools.cache
+def _attribute_keys(model: type[Base]) -> dict[str, None]:
+    return dict.fromkeys(key for key, _ in _columns(model))
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[object]) -> None:
+    """Write new rows of ``model`` (ORM objects not in the session, or rows from
+    :func:`new_row`) with one multi-row INSERT in the session's transaction.
+    Unset attributes are written as NULL."""
     if not rows:
         return
-    mapper = sa_inspect(type(rows[0]))
-    columns = [(attr.key, attr.columns[0].key) for attr in mapper.column_attrs]
+    columns = _columns(model)
     session.execute(
-        insert(cast(Table, mapper.local_table)),
+        insert(cast(Table, sa_inspect(model).local_table)),
         [{column: getattr(row, key) for key, column in columns} for row in rows],
     )

@@ -19,8 +19,8 @@ def add_case(session: Session, case: Case, contact: CaseContact | None) -> None:
 
 def insert_cases(session: Session, cases: Sequence[Case], contacts: Sequence[CaseContact]) -> None:
     """Insert new cases, then their vault rows (which refer to them)."""
-    insert_rows(session, cases)
-    insert_rows(session, contacts)
+    insert_rows(session, Case, cases)
+    insert_rows(session, CaseContact, contacts)
 
 
 def get_case(session: Session, case_id: str) -> Case | None:

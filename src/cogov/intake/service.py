@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
+from cogov.db.batches import new_row
 from cogov.intake import repository
 from cogov.intake.config import IntakeConfig
 from cogov.intake.errors import AlreadyRated, CaseNotFound, IdempotencyConflict, InvalidRequest
@@ -180,8 +181,9 @@ class IntakeBatch:
             if earlier is not None:
                 return _replay(earlier, key, body_hash, self._config)
         new = _new_case(
-            request, self._config, key, entered_by, source_ref, body_hash, responsible, self._clock
-        )
+            request, self._config, key, entered_by, source_ref, body_hash, responsible,
+            self._clock, draft=key is None,  # a keyed case is stored at once, as an ORM row
+        )  # fmt: skip
         if key is None:
             self._cases.append(new.case)
             if new.contact is not None:
@@ -216,12 +218,15 @@ def _new_case(
     body_hash: str,
     responsible: Responsible | None,
     clock: Clock | None,
+    draft: bool = False,
 ) -> _NewCase:
     """The rows and the ``case.received`` entry of a new case (nothing stored)."""
     service = config.catalogue.by_code[request.service_code]
     case_id = new_id()
     token = citizen_token(config.token_key, case_id)
-    case = Case(
+    case = new_row(
+        Case,
+        draft,
         id=case_id,
         service_code=service.code,
         description=request.description,
@@ -245,7 +250,9 @@ def _new_case(
         received_at=iso_utc((clock or _SYSTEM_CLOCK).now()),
     )
     contact_fields = request.contact()
-    contact = CaseContact(case_id=case_id, **contact_fields) if contact_fields else None
+    contact = (
+        new_row(CaseContact, draft, case_id=case_id, **contact_fields) if contact_fields else None
+    )
     received = EntryDraft(
         kind="case.received",
         actor=f"user:{entered_by}" if entered_by else f"citizen:{case_id}",

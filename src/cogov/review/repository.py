@@ -22,7 +22,7 @@ def _skip_locked(session: Session, query: Select[ReviewItem]) -> Select[ReviewIt
 
 
 def insert_items(session: Session, rows: Sequence[ReviewItem]) -> None:
-    insert_rows(session, rows)
+    insert_rows(session, ReviewItem, rows)
 
 
 def add(session: Session, row: ReviewItem | ReviewClaim | ReviewTeamMember | Appeal) -> None:

@@ -33,6 +33,7 @@ from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
 from cogov.core.types import Role
+from cogov.db.batches import new_row
 from cogov.identity import has_role, require_role
 from cogov.ledger import EntryDraft, Responsible, append, append_draft
 from cogov.review import repository
@@ -183,7 +184,7 @@ class ReviewBatch:
         )
         earlier = self._items.get(proposal.id)
         row, draft = _queue_item(
-            fields, proposal, proposal.case_id, proposal.agent_id, queued_by, earlier
+            fields, proposal, proposal.case_id, proposal.agent_id, queued_by, earlier, new=True
         )
         self._items[proposal.id] = row
         self._drafts.append(draft)
@@ -244,6 +245,7 @@ def _queue_item(
     agent_id: str,
     queued_by: str,
     earlier: ReviewItem | None,
+    new: bool = False,
 ) -> tuple[ReviewItem, EntryDraft]:
     """The review item for a proposal that waits for a human, and its ledger entry;
     refuses a proposal of another case or agent, not waiting, or queued already."""
@@ -261,7 +263,9 @@ def _queue_item(
         )
     if earlier is not None:
         raise AlreadyQueued(proposal_id, earlier.id)
-    row = ReviewItem(
+    row = new_row(  # ``new``: a plain row for ReviewBatch's bulk insert
+        ReviewItem,
+        new,
         id=new_id(),
         case_id=case_id,
         proposal_id=proposal_id,
