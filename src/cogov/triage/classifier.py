@@ -603,7 +603,12 @@ class TrainedEngine:
         model = self._model
         if model.index.shape[0] == 0:
             return []
-        similarity = np.asarray((model.index @ _l2_rows(row).T).todense()).ravel()
+        # The index (sparse) times the row as a dense vector: the same cosines as a
+        # sparse-by-sparse product, several times faster for one row.
+        unit = _l2_rows(row)
+        query = np.zeros(model.index.shape[1], dtype=np.float32)
+        query[unit.indices] = unit.data
+        similarity = np.asarray(model.index @ query).ravel()
         top = np.argsort(-similarity, kind="stable")[:limit]
         return [
             SimilarCase(model.index_ids[i], model.index_labels[i], round(float(similarity[i]), 4))
