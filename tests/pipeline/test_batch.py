@@ -25,12 +25,20 @@ from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
 from cogov.intake.models import Case, CaseContact
 from cogov.ledger import LedgerEntry, verify
-from cogov.pipeline import BatchItem, CaseOutcome, Deployment, process, process_batch
+from cogov.pipeline import (
+    BatchItem,
+    CaseOutcome,
+    Deployment,
+    PreparesBatch,
+    process,
+    process_batch,
+)
 from cogov.pipeline import demo as runner
 from cogov.pipeline.history import SplitHistory
 from cogov.review.models import ReviewItem
 from cogov.triage.classifier import TrainedEngine
 from cogov.triage.duplicates import DuplicateIndex
+from cogov.triage.protocol import CaseView
 from tests.conftest import PG_URL, fresh_postgres_database
 
 Make = Callable[..., dict[str, object]]
@@ -187,3 +195,22 @@ class TestBatchMatchesSingle:
                          "proposal.applied", "case.transitioned", "review.queued"}  # fmt: skip
         assert len(one_stored["review_items"]) == sum(len(p.pending) for o in one for p in
                                                      [r.governed for r in o.runs] if p)  # fmt: skip
+
+
+class TestPreparedEngine:
+    def test_a_prepared_batch_gets_the_same_proposals_as_one_at_a_time(
+        self, router: TrainedEngine, split: SplitHistory
+    ) -> None:
+        views = [
+            CaseView(case_id=str(n), description=text)
+            for n, text in enumerate(
+                [r.text for r in split.replay]
+                + ["pothole in the road", "pothole in the road", "broken bench 4"]
+            )
+        ]
+        one_at_a_time = [router.propose(view) for view in views]
+        router.prepare(views)
+        assert [router.propose(view) for view in views] == one_at_a_time
+        router.prepare([])  # a new hint replaces the old one
+        assert [router.propose(view) for view in views[:3]] == one_at_a_time[:3]
+        assert isinstance(router, PreparesBatch)

@@ -7,6 +7,7 @@ from cogov.pipeline.walk import (
     BatchItem,
     BatchReport,
     CaseOutcome,
+    PreparesBatch,
     process,
     process_batch,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "BatchReport",
     "CaseOutcome",
     "Deployment",
+    "PreparesBatch",
     "engine_features",
     "process",
     "process_batch",

@@ -80,6 +80,14 @@ class OpenCaseIndex(Protocol):
     def remove(self, case_id: str) -> None: ...
 
 
+@runtime_checkable
+class PreparesBatch(Protocol):
+    """An engine that works faster when told which cases come next (e.g. it
+    vectorises their texts in one pass); its proposals do not change."""
+
+    def prepare(self, cases: Sequence[CaseView]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AgentRun:
     """What one agent did on one case: refused by the gate, failed, or governed."""
@@ -154,6 +162,19 @@ def _agent_context(
         features=engine_features(engine),
         developer_org=decision.developer_org,
         deployer_org=decision.deployer,
+    )
+
+
+def _coming_view(request: ServiceRequestIn) -> CaseView:
+    """What an engine will see of a request not yet stored (no case id yet): for
+    PreparesBatch hints only; the walk itself shows each engine the stored case."""
+    return CaseView(
+        case_id="",
+        description=request.description,
+        service_code=request.service_code,
+        language=request.language,
+        channel=request.channel.value,
+        extra_text={k: v for k, v in request.attribute.items() if isinstance(v, str)},
     )
 
 
@@ -555,6 +576,10 @@ def process_batch(
     def flush() -> None:
         if not pending:
             return
+        coming = [_coming_view(request) for _, _, request in pending]
+        for triage in deployment.engines.values():
+            if isinstance(triage, PreparesBatch):
+                triage.prepare(coming)
         with unit_of_work(engine) as session:
             config_hash = _prepare(session, deployment)
             _agents_for(session, deployment, [request.service_code for _, _, request in pending])
