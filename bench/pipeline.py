@@ -44,7 +44,7 @@ from cogov.db.session import unit_of_work
 from cogov.intake import validate
 from cogov.intake.models import Case, CaseContact
 from cogov.intake.rules import address_key, request_hash
-from cogov.pipeline import BatchItem, Deployment, process_batch
+from cogov.pipeline import BatchItem, Deployment, PreparesBatch, process_batch
 from cogov.pipeline import demo as runner
 from cogov.pipeline.history import HistoryRecord, SplitHistory, columns_for, read_split
 from cogov.triage.protocol import CaseView, EngineIdentity, Proposal, TriageEngine
@@ -92,9 +92,11 @@ def ungoverned_batch(db: Engine, records: Sequence[HistoryRecord], engine: Triag
     """The peer: validate, store, triage, apply the top proposal, commit."""
     now = iso_utc(SystemClock().now())
     workflows: list[CaseWorkflow] = []
+    requests = [validate(record.request(), config=deployment.intake) for record in records]
+    if isinstance(engine, PreparesBatch):  # the same batch hint the governed path gives
+        engine.prepare([_view("", request.description) for request in requests])
     with unit_of_work(db) as session:
-        for record in records:
-            request = validate(record.request(), config=deployment.intake)
+        for record, request in zip(records, requests, strict=True):
             case_id = new_id()
             session.add(
                 Case(
@@ -326,7 +328,8 @@ def _markdown(runs: list[Run], pg_note: str, trained: int) -> str:
         "-> review queue for what waits -> a ledger entry for every step -> commit per batch of "
         f"{BATCH}. Ungoverned peer: the same requests validated, stored, triaged, the top "
         "proposal applied, committed per batch; no control, no review routing, no ledger. "
-        "Same engine for both; the paths alternate batch by batch.\n\n"
+        "Same engine for both, told of each batch's cases beforehand in both; the paths "
+        "alternate batch by batch.\n\n"
         + table(
             [
                 "database",
