@@ -94,3 +94,16 @@ class TestDatabaseRefusesChanges:
         append(db_session, kind="case.received", actor="system:intake")
         with pytest.raises(DatabaseError, match="append-only"):
             db_session.execute(text(statement))
+
+
+class TestSavepoints:
+    def test_an_entry_rolled_back_with_its_savepoint_leaves_no_gap(
+        self, db_session: Session
+    ) -> None:
+        append(db_session, kind="case.received", actor="system:intake")
+        savepoint = db_session.begin_nested()
+        append(db_session, kind="case.received", actor="system:intake")
+        savepoint.rollback()
+        after = append(db_session, kind="case.received", actor="system:intake")
+        first = db_session.scalars(select(LedgerEntry).where(LedgerEntry.seq == 1)).one()
+        assert (after.seq, after.prev_hash) == (2, first.entry_hash)

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from cogov.core.clock import FixedClock
@@ -232,14 +232,19 @@ class TestAnySingleByteChangeIsDetected:
     )
     @given(data=st.data())
     def test_property(
-        self, ledger_session: Session, ledger_key: LedgerKey, data: st.DataObject
+        self, ledger_engine: Engine, ledger_key: LedgerKey, data: st.DataObject
     ) -> None:
-        session = ledger_session
-        savepoint = session.begin_nested()
+        # A fresh session and outer transaction per example: nothing (identity map,
+        # cached tail) carries over, so every example starts from the same state.
+        connection = ledger_engine.connect()
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
         try:
             self._one_example(session, ledger_key, data)
         finally:
-            savepoint.rollback()
+            session.close()
+            transaction.rollback()
+            connection.close()
 
     def _one_example(self, session: Session, key: LedgerKey, data: st.DataObject) -> None:
         drafts = [

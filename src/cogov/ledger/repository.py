@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cogov.db.batches import in_batches
@@ -48,6 +48,12 @@ def tail(session: Session) -> tuple[int, str] | None:
         select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def last_seq(session: Session) -> int:
+    """The highest sequence number (0 for an empty ledger). Reads no text column, so a
+    tampered row with undecodable text cannot stop verify before it names the row."""
+    return session.execute(select(func.max(LedgerEntry.seq))).scalar_one() or 0
 
 
 def add(session: Session, entry: LedgerEntry) -> None:

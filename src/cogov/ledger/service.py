@@ -52,9 +52,12 @@ def _forget_tail(session: Session, *_args: Any) -> None:
 
 # The tail is cached for the life of one transaction only: once it ends, another
 # writer may append, so the next transaction reads the tail again under the lock.
+# Savepoints count too: entries appended inside a savepoint that is rolled back are
+# gone, and a cached tail would leave a gap in the chain.
 event.listen(Session, "after_commit", _forget_tail)
 event.listen(Session, "after_rollback", _forget_tail)
 event.listen(Session, "after_soft_rollback", _forget_tail)
+event.listen(Session, "after_transaction_end", _forget_tail)
 
 
 def _locked_tail(session: Session) -> tuple[int, str]:

@@ -54,8 +54,7 @@ def verify(
     # Entries are compared with the SIGNED roots only: a checkpoint whose signature
     # fails says nothing about the entries.
     scan = _Scanner(signed, progress)
-    tail = repository.tail(session)
-    last_seq = tail[0] if tail else 0
+    last_seq = repository.last_seq(session)
     helper = _Helper.start(session, last_seq, workers)
     own_last = helper.first_seq - 1 if helper else last_seq
     scan.rows(repository.stream_entries(session, last_seq=own_last))
