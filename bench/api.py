@@ -166,12 +166,18 @@ def cogov_server(database_url: str, data_dir: Path, workers: int) -> Any:
 
 
 def peer_server(database_url: str, workers: int) -> Any:
+    """The peer, launched exactly as `cogov serve` launches cogov (its uvicorn launcher,
+    :func:`cogov.cli.serve.run_uvicorn`, whose listening socket gives every accepted
+    connection TCP_NODELAY), so neither side pays the ~40 ms delayed-ACK wait that plain
+    `uvicorn --workers N` adds to each keep-alive response (uvicorn issue 3149)."""
     port = free_port()
-    command = [
-        str(ROOT / ".venv" / "bin" / "python"), "-m", "uvicorn", "api:peer_app", "--factory",
-        "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--log-level", "warning",
-    ]  # fmt: skip
+    launcher = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'bench')!r}); "
+        "from cogov.cli.serve import run_uvicorn; "
+        f"run_uvicorn('api:peer_app', factory=True, host='127.0.0.1', port={port}, "
+        f"workers={workers}, log_level='warning', timeout_worker_healthcheck=120)"
+    )
+    command = [str(ROOT / ".venv" / "bin" / "python"), "-c", launcher]
     return server(command, {"PEER_DATABASE_URL": database_url}, port)
 
 

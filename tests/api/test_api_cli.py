@@ -1,13 +1,25 @@
-"""`cogov tokens` (issue once, list without secrets, revoke) and `cogov serve --help`."""
+"""`cogov tokens` (issue once, list without secrets, revoke), `cogov serve --help` and
+the listening socket `cogov serve` hands its workers."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from cogov.cli.main import app
+from cogov.cli.serve import tcp_listener
+from tests.api.nodelay_probe import DIR_VARIABLE
+
+ROOT = Path(__file__).resolve().parents[2]
 
 runner = CliRunner()
 
@@ -56,3 +68,64 @@ class TestServe:
         assert code == 0
         for option in ("--host", "--port", "--workers", "--data-dir"):
             assert option in out
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TestServeListener:
+    """Several workers: every accepted connection has TCP_NODELAY, so a keep-alive
+    response is not held back waiting for the client's delayed ACK (uvicorn issue 3149:
+    its own multi-worker socket has protocol 0, and asyncio then never sets it)."""
+
+    def test_the_socket_is_tcp_and_inheritable(self) -> None:
+        with tcp_listener("127.0.0.1", 0) as sock:
+            assert sock.proto == socket.IPPROTO_TCP
+            assert sock.type == socket.SOCK_STREAM
+            assert sock.get_inheritable()
+
+    def test_a_port_in_use_is_a_one_line_error(self, tmp_path: Path) -> None:
+        with tcp_listener("127.0.0.1", 0) as taken:
+            taken.listen()
+            port = str(taken.getsockname()[1])
+            code, out = cogov("serve", "--port", port, "--data-dir", str(tmp_path / "data"))
+        assert code != 0
+        assert f"cannot listen on 127.0.0.1:{port}" in out
+
+    def test_connections_accepted_by_several_workers_have_nodelay(self, tmp_path: Path) -> None:
+        port = _free_port()
+        launcher = (
+            "from cogov.cli.serve import run_uvicorn; "
+            f"run_uvicorn('tests.api.nodelay_probe:app', host='127.0.0.1', port={port}, "
+            "workers=2, http='tests.api.nodelay_probe:ProbeProtocol', lifespan='off', "
+            "log_level='warning', timeout_worker_healthcheck=120)"
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-c", launcher],
+            cwd=ROOT,
+            env={**os.environ, DIR_VARIABLE: str(tmp_path)},
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            answered = 0
+            while answered < 8:
+                assert process.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not answer"
+                try:
+                    # A new connection each time, so both workers get some.
+                    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                        for _ in range(2):
+                            assert client.get("/").text == "ok"
+                    answered += 1
+                except httpx.TransportError:
+                    time.sleep(0.2)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        seen = {path.name: path.read_text() for path in tmp_path.iterdir()}
+        assert len(seen) >= answered
+        assert set(seen.values()) == {"1"}, seen

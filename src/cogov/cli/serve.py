@@ -1,17 +1,66 @@
-"""`cogov serve`: the HTTP service (Open311, staff API, web UI) under uvicorn."""
+"""`cogov serve`: the HTTP service (Open311, staff API, web UI) under uvicorn.
+
+The listening socket is bound here, not by uvicorn (:func:`tcp_listener`). uvicorn binds
+it with protocol number 0 when it runs several workers; connections accepted from such
+a socket inherit protocol 0, and asyncio sets TCP_NODELAY only on sockets whose protocol
+is IPPROTO_TCP, so every keep-alive response then waited for the client's delayed ACK
+(~40 ms, Nagle's algorithm; https://github.com/Kludex/uvicorn/issues/3149). A socket made
+with IPPROTO_TCP keeps it across the hand-over to the worker processes and on every
+accepted connection, so each worker's transports get TCP_NODELAY.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import socket
+import sys
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from cogov.cli.context import DataDirOption, console, engine_for, fail, handle_errors, settings_for
 from cogov.db.engine import is_sqlite
 
 WORKER_STARTUP_SECONDS = 120
+# uvicorn's exit status when the server could not start.
+STARTUP_FAILURE = 3
+
+
+def tcp_listener(host: str, port: int) -> socket.socket:
+    """A bound TCP socket (IPv6 when ``host`` has a colon) whose protocol is
+    IPPROTO_TCP, inheritable by worker processes. Raises OSError when it cannot bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_uvicorn(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
+    """Serve the ASGI application ``app`` (an import string) on ``host:port`` with
+    ``workers`` processes, as ``uvicorn.run`` does, but on :func:`tcp_listener`'s socket.
+    ``options`` go to :class:`uvicorn.Config`. The benchmark's peer uses this too."""
+    config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
+    sock = tcp_listener(host, port)
+    server = uvicorn.Server(config=config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:  # pragma: no cover - the user stopped the server
+        pass
+    finally:
+        sock.close()
+    if config.workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 @handle_errors
@@ -52,7 +101,7 @@ def serve_command(
         f"(Open311: /open311/v2/, staff API: /api/v1/, OpenAPI: /docs)"
     )
     try:
-        uvicorn.run(
+        run_uvicorn(
             "cogov.api.app:app_from_environment",
             factory=True,
             host=host,
