@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
+import yaml
 
 from cogov.core.types import Grade
 from cogov.registry import obligations_for
+from cogov.registry.obligations import _load
 
 
 class TestObligations:
@@ -46,3 +50,39 @@ class TestObligations:
     def test_autonomy_cap_falls_as_the_grade_rises(self) -> None:
         levels = [obligations_for(g).max_autonomy_level for g in Grade]
         assert levels == sorted(levels, reverse=True)
+
+
+class TestObligationTable:
+    """The per-grade obligations are data (data/obligations.yaml), checked when loaded."""
+
+    def _table(self) -> dict[str, dict[str, object]]:
+        text = resources.files("cogov.registry").joinpath("data/obligations.yaml").read_text()
+        loaded: dict[str, dict[str, object]] = yaml.safe_load(text)
+        return loaded
+
+    def test_the_shipped_table_gives_every_grade(self) -> None:
+        table = _load(self._table())
+        assert set(table) == set(Grade)
+        assert all(table[g] == obligations_for(g) for g in Grade)
+
+    def test_a_missing_grade_is_refused(self) -> None:
+        table = self._table()
+        del table["III"]
+        with pytest.raises(ValueError, match="grade III must give exactly"):
+            _load(table)
+
+    def test_a_missing_field_is_refused(self) -> None:
+        table = self._table()
+        del table["II"]["suggest_only"]
+        with pytest.raises(ValueError, match="grade II must give exactly"):
+            _load(table)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("suggest_only", 1), ("max_autonomy_level", True), ("review_sample_rate", "0.1")],
+    )
+    def test_a_value_of_the_wrong_type_is_refused(self, field: str, value: object) -> None:
+        table = self._table()
+        table["I"][field] = value
+        with pytest.raises(ValueError, match=f"I.{field} must be a"):
+            _load(table)

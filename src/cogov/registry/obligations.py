@@ -1,9 +1,14 @@
-"""What a grade obliges: data the pipeline and the control layer read (pure)."""
+"""What a grade obliges: data (data/obligations.yaml) the pipeline and the control
+layer read (pure)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from cogov.core.types import Grade
 
@@ -35,57 +40,38 @@ class Obligations:
         return data
 
 
-_OBLIGATIONS = {
-    Grade.I: Obligations(
-        grade=Grade.I,
-        may_act_alone=True,
-        needs_confidence_above_threshold=False,
-        review_sample_rate=0.0,
-        human_approves_citizen_affecting=False,
-        suggest_only=False,
-        max_autonomy_level=3,
-        needs_sandbox_report=False,
-        summary_en="May act on its own within its negative list; people can review any step.",
-        summary_zh="可在负面清单范围内自主处理；任何环节均可由人工复核。",
-    ),
-    Grade.II: Obligations(
-        grade=Grade.II,
-        may_act_alone=True,
-        needs_confidence_above_threshold=True,
-        review_sample_rate=0.1,
-        human_approves_citizen_affecting=False,
-        suggest_only=False,
-        max_autonomy_level=2,
-        needs_sandbox_report=False,
-        summary_en="Acts on its own only when confident enough; below that a person decides, "
-        "and people check a sample of what it does alone.",
-        summary_zh="仅在置信度足够高时自主处理；否则由人工决定，并由人工抽查其自主处理的案件。",
-    ),
-    Grade.III: Obligations(
-        grade=Grade.III,
-        may_act_alone=False,
-        needs_confidence_above_threshold=True,
-        review_sample_rate=1.0,
-        human_approves_citizen_affecting=True,
-        suggest_only=False,
-        max_autonomy_level=1,
-        needs_sandbox_report=True,
-        summary_en="A person approves every decision that affects you before it takes effect.",
-        summary_zh="凡影响您的决定，均须经人工批准后才生效。",
-    ),
-    Grade.IV: Obligations(
-        grade=Grade.IV,
-        may_act_alone=False,
-        needs_confidence_above_threshold=True,
-        review_sample_rate=1.0,
-        human_approves_citizen_affecting=True,
-        suggest_only=True,
-        max_autonomy_level=0,
-        needs_sandbox_report=True,
-        summary_en="Only makes suggestions; a person makes every decision.",
-        summary_zh="仅提供建议；所有决定均由人工作出。",
-    ),
-}
+def _load(data: Mapping[str, Any]) -> dict[Grade, Obligations]:
+    """One Obligations per grade from the shipped table; a missing grade, a missing
+    or unknown field, or a value of the wrong type is a packaging error, found at import."""
+    names = {f.name: f.type for f in fields(Obligations) if f.name != "grade"}
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "bool": bool,
+        "float": (int, float),
+        "int": int,
+        "str": str,
+    }
+    table: dict[Grade, Obligations] = {}
+    for grade in Grade:
+        entry = data.get(grade.value)
+        if not isinstance(entry, dict) or set(entry) != set(names):
+            raise ValueError(
+                f"obligations.yaml: grade {grade.value} must give exactly {sorted(names)}"
+            )
+        for name, kind in names.items():
+            value = entry[name]
+            if isinstance(value, bool) != (kind == "bool") or not isinstance(
+                value, kinds[str(kind)]
+            ):
+                raise ValueError(f"obligations.yaml: {grade.value}.{name} must be a {kind}")
+        table[grade] = Obligations(grade=grade, **entry)
+    return table
+
+
+_OBLIGATIONS = _load(
+    yaml.safe_load(
+        resources.files("cogov.registry").joinpath("data/obligations.yaml").read_text("utf-8")
+    )
+)
 
 
 def obligations_for(grade: Grade | str) -> Obligations:
