@@ -8,6 +8,7 @@ calls :func:`attach_sandbox_report` once a report is approved.
 
 from cogov.registry.errors import (
     AgentNotFound,
+    ConcurrentFiling,
     FilingInvalid,
     InvalidRegistryInput,
     NotPermitted,
@@ -65,6 +66,7 @@ __all__ = [
     "AgentNotFound",
     "AgentRead",
     "Assessment",
+    "ConcurrentFiling",
     "FilingDocument",
     "FilingInvalid",
     "FilingRead",

@@ -57,6 +57,21 @@ class UnchangedFiling(RegistryError, Conflict):
         )
 
 
+class ConcurrentFiling(RegistryError, Conflict):
+    """Another session filed the same new agent at the same moment and committed first;
+    this filing wrote nothing (no filing, no history step, no ledger entry)."""
+
+    def __init__(self, agent_id: str) -> None:
+        self.field = "agent_id"
+        self.agent_id = agent_id
+        self.reason = (
+            f"agent {agent_id!r} was filed by another session at the same moment; "
+            "nothing was filed here: look at the filing that won, and file again "
+            "to make a new version"
+        )
+        Conflict.__init__(self, f"{self.field}: {self.reason}")
+
+
 class TransitionRefused(RegistryError, Conflict):
     """A lifecycle step that the filing's state, the actor or a check does not allow."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cogov.registry.models import RegistryAgent, RegistryEvent, RegistryFiling
@@ -16,6 +17,18 @@ def agent(session: Session, agent_id: str, *, for_update: bool = False) -> Regis
         # Serialise lifecycle steps on one agent (PostgreSQL; SQLite has one writer).
         query = query.with_for_update()
     return session.scalars(query).one_or_none()
+
+
+def add_new_agent(session: Session, row: RegistryAgent) -> bool:
+    """Insert a new agent; False, with nothing written and the caller's transaction
+    still usable, when another transaction inserted the same agent first (two first
+    filings at once: on PostgreSQL the later insert waits for the earlier commit)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def agents(session: Session) -> Sequence[RegistryAgent]:

@@ -26,6 +26,7 @@ from cogov.ledger import Responsible, append
 from cogov.registry import repository
 from cogov.registry.errors import (
     AgentNotFound,
+    ConcurrentFiling,
     FilingInvalid,
     InvalidRegistryInput,
     NotPermitted,
@@ -277,7 +278,9 @@ def file_agent(
     agent = repository.agent(session, document.agent_id, for_update=True)
     if agent is None:
         agent = RegistryAgent(agent_id=document.agent_id, created_at=now, paused=False)
-        repository.add(session, agent)
+        # The agent row is this filing's first write, so losing the race leaves nothing.
+        if not repository.add_new_agent(session, agent):
+            raise ConcurrentFiling(document.agent_id)
         version = 1
     else:
         latest = _latest(session, document.agent_id)
