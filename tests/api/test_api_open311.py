@@ -3,19 +3,30 @@ the standard library), plus every error in the spec's error shape."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
+from cogov.api import create_app
+from cogov.api.open311 import routes
+from cogov.control import Actor, load_control_config
+from cogov.control.service import open_workflow, transition
+from cogov.core.clock import FixedClock
+from cogov.core.settings import load_settings
 from cogov.core.types import Role
+from cogov.db.session import unit_of_work
+from cogov.intake import list_cases
 from tests.api.support import Staff, build_app
 
 V2 = "/open311/v2"
+CONTROL = load_control_config()
 
 
 def post_form(client: TestClient, fmt: str = "json", **fields: str) -> httpx.Response:
@@ -421,3 +432,131 @@ class TestRateLimit:
             )
         assert bad.status_code == 400
         assert after.status_code == 429
+
+
+def _dated_app(engine: Engine, data_dir: Path) -> tuple[TestClient, FixedClock, datetime]:
+    """An application whose clock stands at a moment of this test's own (a random
+    minute in the 1900s), so date-range queries see only the cases made here."""
+    start = datetime(1900, 1, 1, tzinfo=UTC) + timedelta(minutes=secrets.randbelow(40_000_000))
+    clock = FixedClock(start)
+    settings = load_settings(data_dir=data_dir, rate_limit_per_minute=0)
+    app = create_app(settings, engine=engine, clock=clock, migrate=False)
+    return TestClient(app), clock, start
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ids(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [record["service_request_id"] for record in response.json()]
+
+
+def _reject(engine: Engine, case_id: str) -> None:
+    with unit_of_work(engine) as session:
+        [case] = list_cases(session, ids=[case_id])
+        open_workflow(session, case=case, config=CONTROL)
+        transition(
+            session,
+            case_id=case_id,
+            to_state="rejected",
+            actor=Actor.human("api-tests"),
+            config=CONTROL,
+            reason="not a city matter",
+        )
+
+
+class TestListStatusAndLimit:
+    """GET requests.json: the status filter is applied before the 1,000-record limit,
+    so status=open finds the open requests even when newer closed ones would fill it."""
+
+    def test_status_filters_before_the_limit(
+        self, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        client, clock, start = _dated_app(engine, data_dir)
+        opened: list[str] = []
+        closed: list[str] = []
+        for index in range(6):
+            clock.set(start + timedelta(seconds=index))
+            request_id = post_form(client).json()[0]["service_request_id"]
+            (opened if index < 3 else closed).append(request_id)
+        for request_id in closed:
+            _reject(engine, request_id)
+        monkeypatch.setattr(routes, "MAX_REQUESTS", 3)
+        window = {"start_date": _stamp(start), "end_date": _stamp(start + timedelta(minutes=1))}
+        newest_first = list(reversed(opened))
+        assert _ids(client.get(f"{V2}/requests.json", params=window)) == closed[::-1]
+        found = client.get(f"{V2}/requests.json", params={**window, "status": "open"})
+        assert _ids(found) == newest_first
+        assert {record["status"] for record in found.json()} == {"open"}
+        found = client.get(f"{V2}/requests.json", params={**window, "status": "closed"})
+        assert _ids(found) == closed[::-1]
+        assert {record["status"] for record in found.json()} == {"closed"}
+        both = client.get(f"{V2}/requests.json", params={**window, "status": "open,closed"})
+        assert _ids(both) == closed[::-1]
+
+    def test_one_query_however_many_requests(self, engine: Engine, data_dir: Path) -> None:
+        client, clock, start = _dated_app(engine, data_dir)
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        def statements_listing(made: int) -> int:
+            for index in range(made):
+                clock.set(start + timedelta(seconds=index))
+                request_id = post_form(client).json()[0]["service_request_id"]
+                if index % 2:
+                    _reject(engine, request_id)
+            window = {
+                "start_date": _stamp(start),
+                "end_date": _stamp(start + timedelta(minutes=1)),
+            }
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                assert len(_ids(client.get(f"{V2}/requests.json", params=window))) >= made
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            return len([text for text in statements if text.lstrip().upper().startswith("SELECT")])
+
+        assert statements_listing(1) == 1
+        assert statements_listing(6) == 1
+
+
+class TestListDefaults:
+    """GeoReport v2's defaults: no dates, the last 90 days; one date given, 90 days
+    from it; a range of at most 90 days."""
+
+    def test_the_last_90_days_by_default(self, engine: Engine, data_dir: Path) -> None:
+        client, clock, start = _dated_app(engine, data_dir)
+        old = post_form(client).json()[0]["service_request_id"]
+        clock.set(start + timedelta(days=100))
+        recent = post_form(client).json()[0]["service_request_id"]
+        clock.set(start + timedelta(days=100, hours=1))
+        listed = _ids(client.get(f"{V2}/requests.json"))
+        assert recent in listed
+        assert old not in listed
+
+    def test_one_date_means_90_days_from_it(self, engine: Engine, data_dir: Path) -> None:
+        client, clock, start = _dated_app(engine, data_dir)
+        first = post_form(client).json()[0]["service_request_id"]
+        clock.set(start + timedelta(days=100))
+        later = post_form(client).json()[0]["service_request_id"]
+        clock.set(start + timedelta(days=300))
+        since = _ids(
+            client.get(
+                f"{V2}/requests.json", params={"start_date": _stamp(start - timedelta(hours=1))}
+            )
+        )
+        assert first in since
+        assert later not in since
+        until = _ids(
+            client.get(
+                f"{V2}/requests.json",
+                params={"end_date": _stamp(start + timedelta(days=100, hours=1))},
+            )
+        )
+        assert later in until
+        assert first not in until

@@ -30,7 +30,9 @@ from cogov.control.schemas import (
 from cogov.control.service import (
     GovernBatch,
     apply_human_decision,
+    cases_with_workflows,
     config_body,
+    departments_with_work,
     get_proposal,
     get_workflow,
     govern,
@@ -38,7 +40,9 @@ from cogov.control.service import (
     proposals_for_case,
     proposals_for_cases,
     record_config,
+    resolve_case,
     transition,
+    work_list,
     workflows_for_cases,
 )
 
@@ -67,7 +71,9 @@ __all__ = [
     "WorkflowNotFound",
     "WorkflowRead",
     "apply_human_decision",
+    "cases_with_workflows",
     "config_body",
+    "departments_with_work",
     "get_proposal",
     "get_workflow",
     "govern",
@@ -80,6 +86,8 @@ __all__ = [
     "proposals_for_case",
     "proposals_for_cases",
     "record_config",
+    "resolve_case",
     "transition",
+    "work_list",
     "workflows_for_cases",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cogov.control.models import CaseWorkflow, ControlConfig, ProposalRecord
 from cogov.db.batches import in_batches, insert_rows
+from cogov.intake.models import Case
 
 
 def get_workflow(
@@ -70,6 +71,39 @@ def workflows_for_cases(session: Session, case_ids: Sequence[str]) -> list[CaseW
     return found
 
 
+def cases_with_workflows(
+    session: Session,
+    *,
+    ids: Sequence[str] | None = None,
+    service_codes: Sequence[str] | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+    state_in: Collection[str] | None = None,
+    state_not_in: Collection[str] | None = None,
+    limit: int = 1000,
+) -> list[tuple[Case, CaseWorkflow | None]]:
+    """Cases, newest first, each with its workflow (None before one is opened), in one
+    query: every filter, the state ones included, applies before ``limit``.
+    ``state_not_in`` keeps cases without a workflow too."""
+    query = select(Case, CaseWorkflow).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+    if ids:
+        query = query.where(Case.id.in_(list(ids)))
+    if service_codes:
+        query = query.where(Case.service_code.in_(list(service_codes)))
+    if received_from:
+        query = query.where(Case.received_at >= received_from)
+    if received_to:
+        query = query.where(Case.received_at <= received_to)
+    if state_in is not None:
+        query = query.where(CaseWorkflow.state.in_(list(state_in)))
+    if state_not_in is not None:
+        query = query.where(
+            or_(CaseWorkflow.state.is_(None), CaseWorkflow.state.not_in(list(state_not_in)))
+        )
+    query = query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit)
+    return [(case, workflow) for case, workflow in session.execute(query)]
+
+
 def proposals_for_cases(session: Session, case_ids: Sequence[str]) -> list[ProposalRecord]:
     """The proposals on these cases, in :func:`proposals_for_case`'s order within a case."""
     found: list[ProposalRecord] = []
@@ -93,3 +127,27 @@ def proposals_by_state(session: Session, state: str, *, limit: int = 1000) -> li
             .limit(limit)
         )
     )
+
+
+def workflows_in_states(
+    session: Session, states: Sequence[str], *, department: str | None, limit: int
+) -> list[CaseWorkflow]:
+    """Cases standing in one of ``states`` (of one department when given), the
+    longest untouched first."""
+    query = select(CaseWorkflow).where(CaseWorkflow.state.in_(list(states)))
+    if department is not None:
+        query = query.where(CaseWorkflow.department == department)
+    return list(
+        session.scalars(query.order_by(CaseWorkflow.updated_at, CaseWorkflow.case_id).limit(limit))
+    )
+
+
+def departments_in_states(session: Session, states: Sequence[str]) -> list[str]:
+    """The departments that have a case in one of ``states``, by name."""
+    names = session.scalars(
+        select(CaseWorkflow.department)
+        .where(CaseWorkflow.state.in_(list(states)), CaseWorkflow.department.is_not(None))
+        .distinct()
+        .order_by(CaseWorkflow.department)
+    )
+    return [name for name in names if name is not None]

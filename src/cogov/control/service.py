@@ -5,7 +5,7 @@ state change is a ledger entry in the caller's transaction. Never commits."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -90,6 +90,10 @@ _KNOWN_CONFIGS = "cogov.control.known_configs"
 IMPLIED_STATE = {"route": "assigned", "mark_duplicate": "merged"}
 # A case that is merely received is first marked triaged on the way to these.
 VIA_STATE = "triaged"
+# Where a case waits for the people of the department it was routed to.
+WORK_STATES = ("assigned", "in_progress")
+RESOLVED_STATE = "resolved"
+RESOLUTION_NOTE_MAX = 4_000
 
 
 # --- configuration ---------------------------------------------------------------
@@ -199,6 +203,7 @@ def _step(
     responsible: Responsible | None,
     clock: Clock | None,
     trigger: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     refusal = process.refusal(row.state, to_state, actor.kind)
     if refusal is not None:
@@ -218,6 +223,7 @@ def _step(
         payload["reason"] = reason
     if trigger:
         payload["proposal_id"] = trigger
+    payload.update(details or {})
     ledger.add(
         kind="case.transitioned",
         actor=actor.ledger_actor,
@@ -225,6 +231,56 @@ def _step(
         payload=payload,
         responsible=responsible,
     )
+
+
+def work_list(
+    session: Session,
+    *,
+    department: str | None = None,
+    states: Sequence[str] = WORK_STATES,
+    limit: int = 200,
+) -> list[WorkflowRead]:
+    """Cases waiting for the people of a department (assigned to it, or being worked
+    on), of every department when ``department`` is None; the longest untouched first."""
+    rows = repository.workflows_in_states(session, states, department=department, limit=limit)
+    return [WorkflowRead.of(row) for row in rows]
+
+
+def departments_with_work(session: Session, *, states: Sequence[str] = WORK_STATES) -> list[str]:
+    """The departments that have a case in ``states`` (by default: work waiting)."""
+    return repository.departments_in_states(session, states)
+
+
+def resolve_case(
+    session: Session,
+    *,
+    case_id: str,
+    by: str,
+    note: str,
+    config: ControlConfig,
+    clock: Clock | None = None,
+) -> WorkflowRead:
+    """A person resolves a case: its process's step to 'resolved', taken as a human
+    (TransitionRefused where the process has no such step from where the case
+    stands), and ``note``, what was done in words the citizen reads, becomes the
+    case's reply (not AI-drafted). Ledger: case.transitioned, naming the user, with
+    the note's SHA-256 and length (never its text: it may hold personal data)."""
+    words = (note or "").strip()
+    if not words or len(words) > RESOLUTION_NOTE_MAX:
+        raise InvalidDecision("note", f"must be 1-{RESOLUTION_NOTE_MAX} characters")
+    username = (by or "").strip()
+    if not username:
+        raise InvalidDecision("by", "names the person who resolves the case")
+    row = _workflow_row(session, case_id)
+    process = config.processes.get(row.process_id)
+    details = {"reply_sha256": sha256_hex(words), "reply_length": len(words)}
+    _step(_Ledger(session, clock), row, process, RESOLVED_STATE, Actor.human(username),
+          "resolved with a note to the citizen", Responsible(operator=f"user:{username}"),
+          clock, details=details)  # fmt: skip
+    row.reply = words
+    row.reply_ai_drafted = False
+    session.flush()
+    return WorkflowRead.of(row)
 
 
 def _path_to(process: Process, state: str, target: str, kind: ActorKind) -> list[str] | None:
@@ -271,13 +327,20 @@ def _value_problem(
 # --- governing proposals -------------------------------------------------------------
 
 
-def _explanation_json(proposal: Proposal) -> dict[str, Any]:
+def _evidence_json(proposal: Proposal) -> list[dict[str, Any]]:
+    """The explanation's evidence as plain values, built once per proposal for its
+    stored explanation and its negative-list check alike. (``str`` of a StrEnum
+    member is its value, without the slower ``.value`` descriptor.)"""
+    return [
+        {"kind": str(e.kind), "label": e.label, "weight": float(e.weight)}
+        for e in proposal.explanation.evidence
+    ]
+
+
+def _explanation_json(proposal: Proposal, evidence: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "summary": proposal.explanation.summary,
-        "evidence": [
-            {"kind": e.kind.value, "label": e.label, "weight": float(e.weight)}
-            for e in proposal.explanation.evidence
-        ],
+        "evidence": evidence,
         "alternatives": [[value, float(conf)] for value, conf in proposal.alternatives],
     }
 
@@ -302,13 +365,11 @@ def _rule_case(case: CaseRead, state: str) -> dict[str, Any]:
     }
 
 
-def _rule_proposal(proposal: Proposal, threshold: float) -> dict[str, Any]:
-    evidence = [
-        {"kind": e.kind.value, "label": e.label, "weight": float(e.weight)}
-        for e in proposal.explanation.evidence
-    ]
+def _rule_proposal(
+    proposal: Proposal, threshold: float, evidence: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
-        "action": proposal.action.value,
+        "action": str(proposal.action),
         "value": proposal.value,
         "confidence": float(proposal.confidence),
         "threshold": float(threshold),
@@ -440,9 +501,10 @@ def _govern_rows(
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
     ordered = sorted(proposals, key=lambda p: config.routing.rank(p.action.value))
 
-    records: list[tuple[Proposal, ProposalRecord]] = []
+    records: list[tuple[Proposal, ProposalRecord, list[dict[str, Any]]]] = []
     for proposal in ordered:
-        explanation = _explanation_json(proposal)
+        evidence = _evidence_json(proposal)
+        explanation = _explanation_json(proposal, evidence)
         record = new_row(
             ProposalRecord,
             draft,
@@ -465,7 +527,7 @@ def _govern_rows(
             config_hash=config_hash,
             created_at=now,
         )
-        records.append((proposal, record))
+        records.append((proposal, record, evidence))
         ledger.add(
             kind="proposal.made",
             actor=actor.ledger_actor,
@@ -492,10 +554,13 @@ def _govern_rows(
 
     draw = sample_draw(f"{case.id}:{agent.agent_id}")
     agent_context = agent.as_rule_context()
-    for proposal, record in records:
+    rule_case = _rule_case(case, row.state)
+    for proposal, record, evidence in records:
+        if rule_case["state"] != row.state:  # an applied proposal moved the case
+            rule_case = _rule_case(case, row.state)
         rule_hits = config.negative_list.evaluate(
-            proposal=_rule_proposal(proposal, record.threshold),
-            case=_rule_case(case, row.state),
+            proposal=_rule_proposal(proposal, record.threshold, evidence),
+            case=rule_case,
             agent=agent_context,
         )
         refusal = process_refusal(process, row.state, record.action, ActorKind.AGENT)
@@ -550,7 +615,7 @@ def _govern_rows(
             record.outcome = Outcome.APPLIED.value
             record.final_value = record.value
             record.decided_at = now
-    return [record for _, record in records]
+    return [record for _, record, _ in records]
 
 
 def _apply(
@@ -684,6 +749,37 @@ def proposals_for_cases(
     for row in repository.proposals_for_cases(session, list(by_case)):
         by_case[row.case_id].append(ProposalRead.of(row))
     return by_case
+
+
+def cases_with_workflows(
+    session: Session,
+    *,
+    ids: Sequence[str] | None = None,
+    service_codes: Sequence[str] | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+    state_in: Collection[str] | None = None,
+    state_not_in: Collection[str] | None = None,
+    limit: int = 1000,
+) -> list[tuple[CaseRead, WorkflowRead | None]]:
+    """Cases newest first, each with its workflow (None before one is opened), read in
+    one query with every filter, the workflow-state ones included, applied before
+    ``limit`` (times as ISO-8601 UTC text; ``state_not_in`` keeps cases without a
+    workflow)."""
+    rows = repository.cases_with_workflows(
+        session,
+        ids=ids,
+        service_codes=service_codes,
+        received_from=received_from,
+        received_to=received_to,
+        state_in=state_in,
+        state_not_in=state_not_in,
+        limit=limit,
+    )
+    return [
+        (CaseRead.of(case), WorkflowRead.of(workflow) if workflow is not None else None)
+        for case, workflow in rows
+    ]
 
 
 def workflows_for_cases(session: Session, *, case_ids: Sequence[str]) -> dict[str, WorkflowRead]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cogov.api.state import AppState
-from cogov.control import ProposalRead, WorkflowNotFound, WorkflowRead, get_workflow
+from cogov.control import ProposalRead, WorkflowRead, cases_with_workflows
 from cogov.control import proposals_for_case as control_proposals
 from cogov.core.clock import parse_iso_utc
 from cogov.intake import (
@@ -19,7 +19,6 @@ from cogov.intake import (
     IntakeConfig,
     Submission,
     case_for_token,
-    list_cases,
     rating_for_case,
     submit,
 )
@@ -78,13 +77,6 @@ def service_notice(config: IntakeConfig, service_code: str) -> str | None:
 
 def open311_status(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
-
-
-def _workflow(session: Session, case_id: str) -> WorkflowRead | None:
-    try:
-        return get_workflow(session, case_id=case_id)
-    except WorkflowNotFound:
-        return None
 
 
 def status_notes(workflow: WorkflowRead | None) -> str | None:
@@ -146,12 +138,12 @@ def rating(session: Session, case_id: str) -> dict[str, Any] | None:
 def _record(
     session: Session,
     case: CaseRead,
+    workflow: WorkflowRead | None,
     config: IntakeConfig,
     language: str | None,
     extensions: bool,
 ) -> dict[str, Any]:
     service = config.catalogue.get(case.service_code)
-    workflow = _workflow(session, case.id)
     state = workflow.state if workflow else RECEIVED
     record: dict[str, Any] = {
         "service_request_id": case.id,
@@ -197,18 +189,27 @@ def find_requests(
     language: str | None = None,
     extensions: bool = False,
 ) -> list[dict[str, Any]]:
-    cases = list_cases(
+    """Service requests newest first, read with their workflows in one query; the
+    Open311 status filter (open, closed, or both) is part of that query, so ``limit``
+    counts only requests that match it."""
+    state_in = state_not_in = None
+    if statuses == {"closed"}:
+        state_in = CLOSED_STATES
+    elif statuses == {"open"}:
+        state_not_in = CLOSED_STATES
+    rows = cases_with_workflows(
         session,
         ids=list(ids) or None,
         service_codes=list(service_codes) or None,
         received_from=received_from,
         received_to=received_to,
+        state_in=state_in,
+        state_not_in=state_not_in,
         limit=limit,
     )
-    found = [_record(session, case, config, language, extensions) for case in cases]
-    if statuses:
-        found = [record for record in found if record["status"] in statuses]
-    return found
+    return [
+        _record(session, case, workflow, config, language, extensions) for case, workflow in rows
+    ]
 
 
 def case_for_citizen_token(session: Session, token: str) -> CaseRead:

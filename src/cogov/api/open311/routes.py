@@ -342,10 +342,13 @@ def list_requests(
         codes = []
         statuses = set()
     else:
+        # The spec's default: the last 90 days; one end given, 90 days from it.
         if start is None and end is None:
             end = app_state(request).clock.now()
         if start is None and end is not None:
             start = end - DEFAULT_WINDOW
+        elif end is None and start is not None:
+            end = start + DEFAULT_WINDOW
         if start is not None and end is not None:
             if end < start:
                 raise ValidationFailed("end_date", "is before start_date")
