@@ -23,12 +23,18 @@ from cogov.intake import (
     submit,
 )
 from cogov.intake.models import Case, CaseContact
+from cogov.intake.vault import VaultKeyring
 from cogov.ledger import LedgerEntry
 
 CLOCK = FixedClock(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
 CONFIG = IntakeConfig(
-    catalogue=load_catalogue(), groups=load_group_attributes(), token_key=b"k" * 32
+    catalogue=load_catalogue(),
+    groups=load_group_attributes(),
+    token_key=b"k" * 32,
+    vault=VaultKeyring.generate(),
 )
+VAULT = CONFIG.vault
+assert VAULT is not None
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -67,8 +73,11 @@ class TestSubmit:
         assert "Lovelace" not in stored
         vault = db_session.get(CaseContact, case.id)
         assert vault is not None
-        assert vault.email == "ada@example.org"
-        contact = contact_for(db_session, case_id=case.id)
+        assert vault.email is None  # sealed: the plaintext columns stay empty
+        assert vault.key_id == VAULT.current
+        assert vault.sealed is not None
+        assert b"ada@example.org" not in vault.sealed
+        contact = contact_for(db_session, case_id=case.id, vault=VAULT)
         assert contact is not None
         assert contact.last_name == "Lovelace"
 
@@ -216,7 +225,7 @@ class TestEraseContact:
     def test_erases_the_vault_row_and_records_it(self, db_session: Session) -> None:
         case = submit(db_session, body(), config=CONFIG).case
         assert erase_contact(db_session, case_id=case.id, by="dpo", reason="citizen asked")
-        assert contact_for(db_session, case_id=case.id) is None
+        assert contact_for(db_session, case_id=case.id, vault=VAULT) is None
         assert get_case(db_session, case_id=case.id).id == case.id
         assert ledger(db_session)[-1].kind == "case.contact_erased"
         assert not erase_contact(db_session, case_id=case.id, by="dpo", reason="again")

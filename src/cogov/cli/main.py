@@ -6,7 +6,7 @@ import typer
 from click.exceptions import UsageError
 
 from cogov import __version__
-from cogov.cli import audit, db, demo, ledger, registry, review, serve, tokens, triage, users
+from cogov.cli import audit, db, demo, ledger, registry, review, serve, tokens, triage, users, vault
 
 app = typer.Typer(
     name="cogov",
@@ -25,6 +25,7 @@ app.add_typer(triage.app, name="triage")
 app.add_typer(review.app, name="review")
 app.add_typer(review.appeals_app, name="appeals")
 app.add_typer(review.autonomy_app, name="autonomy")
+app.add_typer(vault.app, name="vault")
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,17 @@ class Settings(BaseSettings):
         description="Origin line of signed ledger checkpoints (the log's name, e.g. "
         "`ledger.example-city.gov/311`). Unset: `cogov.ledger/` and the signing key's "
         "fingerprint. Keep it fixed for the life of a ledger.",
+    )
+    vault_key_file: Path | None = Field(
+        default=None,
+        description="Keys (JSON, mode 0600) that encrypt the contact vault with AES-256-GCM. "
+        "Unset: `intake/vault-keys.json` in the data directory, created on first use. "
+        "Not read when COGOV_VAULT_KEYS is set.",
+    )
+    vault_keys: SecretStr | None = Field(
+        default=None,
+        description="Contact-vault keys given directly, as `id:base64key` pairs separated by "
+        "commas, the first one current (32 random bytes each). Overrides the key file.",
     )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000,

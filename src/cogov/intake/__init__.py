@@ -32,8 +32,17 @@ from cogov.intake.service import (
     parse_request,
     rate_case,
     rating_for_case,
+    reseal_contacts,
     submit,
     validate,
+    vault_status,
+)
+from cogov.intake.vault import (
+    VaultError,
+    VaultKeyMissing,
+    VaultKeyring,
+    VaultKeysInvalid,
+    VaultUnreadable,
 )
 
 __all__ = [
@@ -54,6 +63,11 @@ __all__ = [
     "ServiceDefinition",
     "ServiceRequestIn",
     "Submission",
+    "VaultError",
+    "VaultKeyMissing",
+    "VaultKeyring",
+    "VaultKeysInvalid",
+    "VaultUnreadable",
     "case_for_token",
     "cases_by_ids",
     "contact_for",
@@ -67,7 +81,9 @@ __all__ = [
     "parse_request",
     "rate_case",
     "rating_for_case",
+    "reseal_contacts",
     "service_code_for",
     "submit",
     "validate",
+    "vault_status",
 ]

@@ -1,5 +1,5 @@
 """What intake needs to know about the agency: its catalogue, the group attributes
-it records, and the key behind citizen tokens."""
+it records, the key behind citizen tokens, and the contact vault's keys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cogov.core.settings import Settings
 from cogov.intake.catalogue import Catalogue, GroupAttributes, load_catalogue, load_group_attributes
+from cogov.intake.vault import VaultKeyring, load_keyring
 
 TOKEN_KEY_BYTES = 32
 
@@ -19,6 +20,8 @@ class IntakeConfig:
     catalogue: Catalogue
     groups: GroupAttributes
     token_key: bytes
+    #: Keys of the contact vault (None: a request with contact details is refused).
+    vault: VaultKeyring | None = None
 
     def __post_init__(self) -> None:
         if len(self.token_key) < 16:
@@ -54,4 +57,5 @@ def load_intake_config(settings: Settings, *, catalogue: Catalogue | None = None
         catalogue=catalogue or load_catalogue(agency_file("services.yaml")),
         groups=load_group_attributes(agency_file("groups.yaml")),
         token_key=load_or_create_token_key(settings.data_dir / "intake" / "citizen-token.key"),
+        vault=load_keyring(settings),
     )

@@ -3,12 +3,13 @@
 A case row is written once and never changed: it is the record of what was asked.
 Where the case stands now (state, department, priority) lives in
 ``cogov.control`` (table ``case_workflows``). Contact details live only in
-``case_contacts``, so the case row, the ledger, audits and exports never hold them.
+``case_contacts``, so the case row, the ledger, audits and exports never hold them,
+and there they are encrypted at rest (``cogov.intake.vault``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cogov.db.base import Base
@@ -47,13 +48,21 @@ class Case(Base):
 
 
 class CaseContact(Base):
-    """The contact vault: one row per case that gave any contact detail."""
+    """The contact vault: one row per case that gave any contact detail.
+
+    A row holds its fields sealed (AES-256-GCM, nonce + ciphertext in ``sealed``,
+    bound to the case id) under the key ``key_id``; the plaintext columns are empty.
+    Rows written before the vault was encrypted (``key_id`` NULL) keep them in
+    plaintext until ``cogov vault rotate`` seals them.
+    """
 
     __tablename__ = "case_contacts"
 
     case_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
+    key_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(200))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cogov.db.batches import in_batches, insert_rows
@@ -49,6 +49,27 @@ def get_contact(session: Session, case_id: str) -> CaseContact | None:
 
 def delete_contact(session: Session, contact: CaseContact) -> None:
     session.delete(contact)
+
+
+def contacts_to_seal(session: Session, current_key_id: str, limit: int) -> list[CaseContact]:
+    """Up to ``limit`` vault rows not sealed under the current key (plaintext rows
+    included), locked for this transaction; on PostgreSQL rows another rotation holds
+    are skipped, so two rotations never seal one row twice."""
+    query = (
+        select(CaseContact)
+        .where(or_(CaseContact.key_id.is_(None), CaseContact.key_id != current_key_id))
+        .order_by(CaseContact.case_id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def contact_counts_by_key(session: Session) -> dict[str | None, int]:
+    """Vault rows per key id (None: rows still in plaintext)."""
+    rows = session.execute(select(CaseContact.key_id, func.count()).group_by(CaseContact.key_id))
+    return {key_id: int(count) for key_id, count in rows}
 
 
 def list_cases(

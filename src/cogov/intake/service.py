@@ -28,6 +28,7 @@ from cogov.intake.rules import (
     token_hash,
 )
 from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
+from cogov.intake.vault import VaultKeyMissing, VaultKeyring, VaultUnreadable
 from cogov.ledger import (
     EntryDraft,
     LedgerEntryRead,
@@ -249,10 +250,7 @@ def _new_case(
         citizen_token_hash=token_hash(token),
         received_at=iso_utc((clock or _SYSTEM_CLOCK).now()),
     )
-    contact_fields = request.contact()
-    contact = (
-        new_row(CaseContact, draft, case_id=case_id, **contact_fields) if contact_fields else None
-    )
+    contact = _sealed_contact(config.vault, case_id, request.contact(), draft)
     received = EntryDraft(
         kind="case.received",
         actor=f"user:{entered_by}" if entered_by else f"citizen:{case_id}",
@@ -273,6 +271,20 @@ def _new_case(
     )
     submission = Submission(case=CaseRead.of(case), citizen_token=token, replayed=False)
     return _NewCase(case, contact, received, submission)
+
+
+def _sealed_contact(
+    vault: VaultKeyring | None, case_id: str, fields: dict[str, str], draft: bool
+) -> CaseContact | None:
+    """The vault row of a new case: its contact fields sealed under the current key
+    (None when the request gave none). Never stored in plaintext: without a vault key
+    a request with contact details is refused (VaultKeyMissing)."""
+    if not fields:
+        return None
+    if vault is None:
+        raise VaultKeyMissing(None, case_id)
+    key_id, sealed = vault.seal(case_id, fields)
+    return new_row(CaseContact, draft, case_id=case_id, key_id=key_id, sealed=sealed)
 
 
 def _store_keyed(
@@ -346,20 +358,71 @@ def cases_by_ids(session: Session, *, case_ids: Sequence[str]) -> dict[str, Case
     }
 
 
-def contact_for(session: Session, *, case_id: str) -> ContactRead | None:
+def contact_for(session: Session, *, case_id: str, vault: VaultKeyring) -> ContactRead | None:
     """The contact details in the vault for one case, for sending the citizen
-    updates. Never put what this returns in the ledger, an audit or an export."""
+    updates. Never put what this returns in the ledger, an audit or an export.
+    Raises VaultKeyMissing (naming the key id) when ``vault`` lacks the row's key, and
+    VaultUnreadable when the row does not open (wrong key, altered, or moved)."""
     row = repository.get_contact(session, case_id)
     if row is None:
         return None
-    return ContactRead(
-        email=row.email,
-        phone=row.phone,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        device_id=row.device_id,
-        account_id=row.account_id,
+    return ContactRead(**_contact_fields(row, vault))
+
+
+def _contact_fields(row: CaseContact, vault: VaultKeyring) -> dict[str, str]:
+    if row.key_id is None:  # written before the vault was encrypted
+        plain = {name: getattr(row, name) for name in _CONTACT_COLUMNS}
+        return {name: value for name, value in plain.items() if value is not None}
+    if row.sealed is None:
+        raise VaultUnreadable(row.case_id, row.key_id)
+    return vault.open(row.case_id, row.key_id, row.sealed)
+
+
+_CONTACT_COLUMNS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
+
+
+def reseal_contacts(session: Session, *, vault: VaultKeyring, limit: int = 500) -> int:
+    """Seal up to ``limit`` vault rows under the current key: rows under an older key,
+    and plaintext rows from before the vault was encrypted (their plaintext columns
+    are emptied). Returns how many were sealed (0: none left). A row whose key is
+    missing, or that does not open, stops the batch with that error (nothing of the
+    batch is half-written: the caller rolls back)."""
+    if limit < 1:
+        raise InvalidRequest([("batch_size", "must be at least 1")])
+    rows = repository.contacts_to_seal(session, vault.current, limit)
+    for row in rows:
+        row.key_id, row.sealed = vault.seal(row.case_id, _contact_fields(row, vault))
+        for name in _CONTACT_COLUMNS:
+            setattr(row, name, None)
+    session.flush()
+    return len(rows)
+
+
+def vault_status(session: Session, *, vault: VaultKeyring | None = None) -> VaultStatus:
+    """How many vault rows each key sealed, how many are plaintext, and (given the
+    keyring) how many are still to be re-sealed under the current key."""
+    counts = repository.contact_counts_by_key(session)
+    plaintext = counts.pop(None, 0)
+    by_key = {str(key_id): count for key_id, count in sorted(counts.items(), key=str)}
+    current = vault.current if vault is not None else None
+    to_reseal = plaintext + sum(count for key_id, count in by_key.items() if key_id != current)
+    return VaultStatus(
+        current_key=current,
+        rows_by_key=by_key,
+        plaintext_rows=plaintext,
+        rows_to_reseal=to_reseal,
+        missing_keys=sorted(set(by_key) - set(vault.keys)) if vault is not None else [],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VaultStatus:
+    current_key: str | None
+    rows_by_key: dict[str, int]
+    plaintext_rows: int
+    rows_to_reseal: int
+    #: Key ids rows were sealed under that the keyring lacks (those rows cannot be read).
+    missing_keys: list[str]
 
 
 def erase_contact(
