@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,7 @@ from cogov.pipeline.history import HistoryRecord, SplitHistory
 from cogov.pipeline.walk import BatchItem, CaseOutcome, process_batch
 from cogov.registry import service as registry
 from cogov.registry.filing_file import parse_filing
+from cogov.registry.schemas import FilingRead
 from cogov.review import decide
 from cogov.triage.classifier import TrainedEngine, train
 from cogov.triage.duplicates import DuplicateIndex, ReplayedCase, fit_service_bias
@@ -71,7 +72,7 @@ def train_router(split: SplitHistory, *, progress: Report = _quiet) -> TrainedEn
 
 @dataclass(frozen=True, slots=True)
 class DemoAgent:
-    """What differs between the demo's agents' filings."""
+    """What differs between the filings of agents like the demo's (see agent_filing)."""
 
     agent_id: str
     name: str
@@ -124,13 +125,16 @@ def duplicates_spec(split: SplitHistory, index: DuplicateIndex) -> DemoAgent:
     )
 
 
-def filing(split: SplitHistory, agent: DemoAgent) -> dict[str, Any]:
-    """A demo agent's filing: what it does, who answers for it, its model and data."""
-    return {
+def agent_filing(agent: DemoAgent, services: Sequence[str], **overrides: Any) -> dict[str, Any]:
+    """The filing of an agent like the demo's (a routing or repeat-finding helper whose
+    questionnaire grades it II): what it does, who answers for it, its model and data.
+    ``overrides`` replace top-level fields (another agency's guardians, contacts or
+    texts); the filing's schema refuses a name it does not know."""
+    document = {
         "agent_id": agent.agent_id,
         "name": agent.name,
         "purpose": agent.purpose,
-        "services": list(split.catalogue.codes),
+        "services": list(services),
         "algorithm_type": agent.algorithm_type,
         "model": {
             "description": agent.model_description,
@@ -188,6 +192,36 @@ def filing(split: SplitHistory, agent: DemoAgent) -> dict[str, Any]:
         "trained on the agency's own past requests.",
         "public_contact": "demo@cogov.invalid",
     }
+    return {**document, **overrides}
+
+
+def file_and_activate(
+    session: Session,
+    document: Mapping[str, Any],
+    *,
+    admin: str = ADMIN,
+    approver: str = APPROVER,
+    clock: Clock | None = None,
+    reasons: tuple[str, str, str] = (
+        "Agent filed for approval",
+        "Security assessment passed; grade obligations accepted",
+        "Guardians on duty",
+    ),
+) -> FilingRead:
+    """File an agent, submit it, have a second administrator approve it (four eyes) and
+    activate it: every step by a named user with a reason, each a ledger entry, as for
+    a real agent. ``reasons`` are those of submit, approve and activate. Returns the
+    filing as filed (its grade is the questionnaire's)."""
+    filed = registry.file_agent(session, document=parse_filing(document), by=admin, clock=clock)
+    steps = zip(
+        (registry.submit, registry.approve, registry.activate),
+        (admin, approver, admin),
+        reasons,
+        strict=True,
+    )
+    for step, by, reason in steps:
+        step(session, agent_id=filed.agent_id, by=by, reason=reason, clock=clock)
+    return filed
 
 
 def set_up_agency(
@@ -219,15 +253,13 @@ def set_up_agency(
 
 
 def _file_and_activate(session: Session, split: SplitHistory, spec: DemoAgent, clock: Clock) -> str:
-    document = parse_filing(filing(split, spec))
-    filed = registry.file_agent(session, document=document, by=ADMIN, clock=clock)
-    steps = (
-        (registry.submit, ADMIN, "Demo agent filed for approval"),
-        (registry.approve, APPROVER, "Security assessment passed; grade obligations accepted"),
-        (registry.activate, ADMIN, "Guardians on duty; demo replay starts"),
+    reasons = (
+        "Demo agent filed for approval",
+        "Security assessment passed; grade obligations accepted",
+        "Guardians on duty; demo replay starts",
     )
-    for step, by, reason in steps:
-        step(session, agent_id=spec.agent_id, by=by, reason=reason, clock=clock)
+    document = agent_filing(spec, split.catalogue.codes)
+    filed = file_and_activate(session, document, clock=clock, reasons=reasons)
     # A new agent starts at the initial autonomy level; only its guardian may raise
     # it (here to its grade's ceiling), and the controller lowers it again at once if
     # the human decisions that follow show it is wrong too often.
