@@ -207,6 +207,21 @@ def read_entry(entry: LedgerEntry) -> LedgerEntryRead:
     )
 
 
+def entries_before(session: Session, *, last: int, count: int) -> list[LedgerEntryRead]:
+    """Up to ``count`` entries ending with entry ``last`` (inclusive), newest first:
+    one page of a ledger explorer. Empty when ``last`` or ``count`` is below 1."""
+    if last < 1 or count < 1:
+        return []
+    rows = repository.entries_around(session, last, count - 1, 0)
+    return [read_entry(row) for row in reversed(rows)]
+
+
+def entry_at(session: Session, *, seq: int) -> LedgerEntryRead | None:
+    """Entry ``seq`` as a read model, or None when the ledger has no such entry."""
+    row = repository.entry(session, seq)
+    return read_entry(row) if row is not None else None
+
+
 def entries_for_case(session: Session, case_id: str) -> list[LedgerEntryRead]:
     """Every entry about one case, oldest first (the case's accountability trail)."""
     return [read_entry(entry) for entry in repository.entries_for_case(session, case_id)]

@@ -13,8 +13,7 @@ from cogov.api.auth import Principal, require_roles
 from cogov.api.deps import ClockDep, DbSession, get_settings
 from cogov.core.errors import NotFound
 from cogov.core.types import Role
-from cogov.ledger import LedgerEntryRead, inclusion_proof, latest_checkpoint, verify
-from cogov.ledger import repository as ledger_repository
+from cogov.ledger import inclusion_proof, latest_checkpoint, verify
 from cogov.ledger import service as ledger
 from cogov.ledger.errors import LedgerError
 from cogov.ledger.keys import LedgerKey
@@ -42,13 +41,6 @@ class ProofView:
     check: str
 
 
-def _entries(session: DbSession, last: int, count: int) -> list[LedgerEntryRead]:
-    # The ledger's repository is the one place that reads its table; the service's
-    # read_entry turns rows into the read model.
-    rows = ledger_repository.entries_around(session, last, count - 1, 0)
-    return [ledger.read_entry(row) for row in reversed(rows)]
-
-
 @router.get("/staff/ledger")
 def explorer(
     page: PageDep,
@@ -58,7 +50,7 @@ def explorer(
 ) -> Response:
     total = ledger.entry_count(session)
     last = min(total, before - 1) if before else total
-    entries = _entries(session, last, PAGE_SIZE) if last > 0 else []
+    entries = ledger.entries_before(session, last=last, count=PAGE_SIZE)
     oldest = entries[-1].seq if entries else 1
     return page.render(
         "staff/ledger.html",
@@ -129,10 +121,9 @@ def _proof(session: DbSession, seq: int, total: int, key: LedgerKey) -> ProofVie
 
 @router.get("/staff/ledger/{seq}")
 def entry_detail(page: PageDep, session: DbSession, _auditor: Auditor, seq: int) -> Response:
-    row = ledger_repository.entry(session, seq)
-    if row is None:
+    entry = ledger.entry_at(session, seq=seq)
+    if entry is None:
         raise NotFound("ledger entry", seq)
-    entry = ledger.read_entry(row)
     key = ledger.signing_key(get_settings(page.request))
     try:
         proof: ProofView | None = _proof(session, seq, ledger.entry_count(session), key)
