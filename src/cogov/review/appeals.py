@@ -28,7 +28,7 @@ from cogov.control.autonomy.schemas import AutonomyPolicy
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
-from cogov.core.types import Role
+from cogov.core.types import Channel, Role
 from cogov.identity import require_role
 from cogov.intake import case_for_token
 from cogov.ledger import Responsible, append
@@ -61,6 +61,19 @@ def _text(field: str, value: str | None) -> str:
         raise InvalidReviewInput(field_name, reason) from None
     assert text is not None
     return text
+
+
+def _assisted_channel(channel: Channel | str | None, entered_by: str | None) -> str | None:
+    """The channel an assisted appeal came through (only staff name one)."""
+    if channel is None:
+        return None
+    if entered_by is None:
+        raise InvalidReviewInput("channel", "only an appeal staff enter names its channel")
+    try:
+        return Channel(str(channel)).value
+    except ValueError:
+        known = ", ".join(c.value for c in Channel)
+        raise InvalidReviewInput("channel", f"{channel!r} is not one of {known}") from None
 
 
 def _guardians(session: Session, agent_id: str) -> tuple[str | None, str | None]:
@@ -110,14 +123,17 @@ def file_appeal(
     grounds: str,
     config: ControlConfig,
     entered_by: str | None = None,
+    channel: Channel | str | None = None,
     clock: Clock | None = None,
 ) -> AppealRead:
     """File a citizen's appeal against one decision on their case. ``token`` is the
     case's secret (verified by intake against its stored hash); ``entered_by`` names
-    the staff user filing it for the citizen (assisted). One appeal per decision.
+    the staff user filing it for the citizen (assisted) and ``channel`` how the
+    citizen reached them (phone, counter). One appeal per decision.
     Ledger: appeal.filed (the grounds stay out of it: they may hold personal data)."""
     case = case_for_token(session, token=token)
     words = _text("grounds", grounds)
+    via = _assisted_channel(channel, entered_by)
     if entered_by is not None:
         entered_by = require_role(session, username=entered_by, role=Role.REVIEWER).username
     try:
@@ -206,6 +222,7 @@ def file_appeal(
             "grounds_sha256": sha256_hex(words),
             "grounds_length": len(words),
             "assisted": entered_by is not None,
+            "channel": via,
             "excluded_deciders": sorted(excluded),
             "case_state": moved_to,
         },
