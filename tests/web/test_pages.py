@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cogov.db.session import unit_of_work
+from cogov.ledger import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
 from tests.conftest import BACKENDS, PG_URL, fresh_postgres_database
-from tests.web.agency import AGENT_ID
+from tests.web.agency import AGENT_ID, seed_requests
 from tests.web.conftest import csrf_of, make_app, sign_in
 
 EXAMPLE_FILING = Path(__file__).resolve().parents[2] / "docs" / "examples" / "router-agent.yaml"
@@ -39,6 +40,14 @@ def app(
         application = make_app(data_dir, agents=True, database_url=url)
         yield application
         application.state.cogov.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(app: FastAPI) -> FastAPI:
+    """The application with requests of its own on several channels (and their
+    ledger entries), so a test that reads them needs no earlier test to have run."""
+    seed_requests(app, count=12)
+    return app
 
 
 def client_for(app: FastAPI, username: str | None = None, **headers: str) -> TestClient:
@@ -396,6 +405,198 @@ class TestReview:
         assert "Upheld" in client_for(app).get(f"/track/{token}").text
 
 
+def decided_case(app: FastAPI, key: str) -> tuple[str, str]:
+    """A citizen's request whose routing a reviewer approved: (case id, citizen token)."""
+    rita = client_for(app, "rita")
+    item, token = queued_item(app, rita, key)
+    form = csrf_of(rita.get(f"/staff/review/{item}").text)
+    decided = rita.post(
+        f"/staff/review/{item}/decide", data={"csrf_token": form, "decision": "approve"}
+    )
+    assert decided.status_code == 303
+    with unit_of_work(app.state.cogov.engine) as session:
+        from cogov.intake import case_for_token
+
+        return case_for_token(session, token=token).id, token
+
+
+def ledger_kinds(app: FastAPI, case_id: str, kind: str) -> list[LedgerEntryRead]:
+    with unit_of_work(app.state.cogov.engine) as session:
+        return [entry for entry in entries_for_case(session, case_id) if entry.kind == kind]
+
+
+def refused_to(app: FastAPI, usernames: list[str], *, pages: list[str], forms: list[str]) -> None:
+    """Each of these signed-in users gets 403 on every page and every form post."""
+    for username in usernames:
+        staff = client_for(app, username)
+        for path in pages:
+            assert staff.get(path).status_code == 403, (username, path)
+        token = csrf_of(staff.get("/staff").text)
+        for path in forms:
+            assert staff.post(path, data={"csrf_token": token}).status_code == 403, (username, path)
+
+
+class TestAssistedAppeal:
+    def test_roles(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "assisted-roles")
+        refused_to(
+            app,
+            ["admin", "aud", "fay"],
+            pages=["/staff/appeal-for-citizen", f"/staff/cases/{case_id}/appeal"],
+            forms=[f"/staff/cases/{case_id}/appeal"],
+        )
+        visitor = client_for(app).get(f"/staff/cases/{case_id}/appeal")
+        assert visitor.status_code == 303  # sent to sign in
+
+    def test_find_the_request_by_its_number(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "assisted-find")
+        rob = client_for(app, "rob")
+        found = rob.get("/staff/appeal-for-citizen", params={"number": f" {case_id} "})
+        assert found.headers["location"] == f"/staff/cases/{case_id}/appeal"
+        missing = rob.get("/staff/appeal-for-citizen", params={"number": "no-such-request"})
+        assert missing.status_code == 404
+        assert field_error(missing.text, "number").startswith("No request has this number")
+
+    def test_each_field_is_checked(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "assisted-fields")
+        _, other_token = decided_case(app, "assisted-other")
+        rob = client_for(app, "rob")
+        page = rob.get(f"/staff/cases/{case_id}/appeal").text
+        assert "AI suggestion" in page  # the AI label on the decision it took part in
+        form = csrf_of(page)
+        empty = rob.post(f"/staff/cases/{case_id}/appeal", data={"csrf_token": form})
+        assert empty.status_code == 422
+        assert field_error(empty.text, "citizen_code").startswith("Ask the citizen")
+        assert field_error(empty.text, "proposal_id").startswith("Choose the decision")
+        assert field_error(empty.text, "grounds").startswith("Write down why")
+        assert field_error(empty.text, "channel") == "Choose how the citizen contacted us."
+        proposal = re.search(r'name="proposal_id" value="([^"]+)"', page)
+        assert proposal
+        wrong_case = rob.post(
+            f"/staff/cases/{case_id}/appeal",
+            data={
+                "csrf_token": form,
+                "citizen_code": f"https://x.example/track/{other_token}",
+                "proposal_id": proposal.group(1),
+                "grounds": "Wrong office.",
+                "channel": "web",
+            },
+        )
+        assert wrong_case.status_code == 422
+        assert field_error(wrong_case.text, "citizen_code").startswith("This code does not belong")
+        assert field_error(wrong_case.text, "channel")  # web is not an assisted channel
+
+    def test_staff_file_for_the_citizen_and_take_no_part_in_deciding(self, app: FastAPI) -> None:
+        case_id, token = decided_case(app, "assisted-file")
+        rob = client_for(app, "rob")
+        page = rob.get(f"/staff/cases/{case_id}/appeal").text
+        proposal = re.search(r'name="proposal_id" value="([^"]+)"', page)
+        assert proposal
+        data = {
+            "csrf_token": csrf_of(page),
+            "citizen_code": f"https://x.example/track/{token}",
+            "proposal_id": proposal.group(1),
+            "grounds": "The citizen says the road belongs to the port.",
+            "channel": "phone",
+        }
+        filed = rob.post(f"/staff/cases/{case_id}/appeal", data=data)
+        assert filed.status_code == 303, filed.text
+        assert filed.headers["location"] == f"/staff/cases/{case_id}/appeal?filed=1"
+        after = rob.get(filed.headers["location"]).text
+        assert "recorded as entered by you" in after
+        assert 'name="proposal_id"' not in after  # appealed once only
+        again = rob.post(f"/staff/cases/{case_id}/appeal", data=data)
+        assert again.status_code == 409
+        (entry,) = ledger_kinds(app, case_id, "appeal.filed")
+        assert entry.actor == "user:rob"
+        assert entry.payload["assisted"] is True
+        assert entry.payload["channel"] == "phone"
+        assert "rob" in entry.payload["excluded_deciders"]
+        # The citizen sees the appeal on their page; the filer may not decide it.
+        assert "A person who took no part" in client_for(app).get(f"/track/{token}").text
+        queue = rob.get("/staff/review").text.split("Appeals you may decide")[-1]
+        assert "The citizen says the road" not in queue
+        ray = client_for(app, "ray").get("/staff/review").text
+        assert "The citizen says the road" in ray.split("Appeals you may decide")[-1]
+
+    def test_chinese_page(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "assisted-zh")
+        rob = client_for(app, "rob", **{"Accept-Language": "zh-CN"})
+        page = rob.get(f"/staff/cases/{case_id}/appeal")
+        assert '<html lang="zh-Hans">' in page.text
+        assert "代市民申诉" in page.text
+        empty = rob.post(f"/staff/cases/{case_id}/appeal", data={"csrf_token": csrf_of(page.text)})
+        assert field_error(empty.text, "channel") == "请选择市民联系我们的方式。"
+
+
+class TestFieldWork:
+    def test_roles(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "field-roles")
+        refused_to(
+            app,
+            ["admin", "rita", "aud"],
+            pages=["/staff/work", f"/staff/work/{case_id}"],
+            forms=[f"/staff/work/{case_id}/start", f"/staff/work/{case_id}/resolve"],
+        )
+        assert client_for(app).get("/staff/work").status_code == 303
+
+    def test_work_list_by_department(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "field-list")
+        fay = client_for(app, "fay")
+        page = fay.get("/staff/work").text
+        assert f'href="/staff/work/{case_id}"' in page
+        assert '<option value="Transport"' in page
+        narrowed = fay.get("/staff/work", params={"department": "Transport"}).text
+        assert f'href="/staff/work/{case_id}"' in narrowed
+        elsewhere = fay.get("/staff/work", params={"department": "Sanitation"}).text
+        assert f'href="/staff/work/{case_id}"' not in elsewhere
+        item = fay.get(f"/staff/work/{case_id}").text
+        assert "AI suggestion" in item  # the AI label
+        assert "What the AI did and why" in item
+        assert "Transport" in item
+
+    def test_start_and_resolve_with_a_note_the_citizen_reads(self, app: FastAPI) -> None:
+        case_id, token = decided_case(app, "field-resolve")
+        fay = client_for(app, "fay")
+        form = csrf_of(fay.get(f"/staff/work/{case_id}").text)
+        started = fay.post(f"/staff/work/{case_id}/start", data={"csrf_token": form})
+        assert started.headers["location"] == f"/staff/work/{case_id}?started=1"
+        assert fay.post(f"/staff/work/{case_id}/start", data={"csrf_token": form}).status_code == (
+            409
+        )
+        assert "Being worked on" in client_for(app).get(f"/track/{token}").text
+        empty = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": " "})
+        assert empty.status_code == 422
+        assert field_error(empty.text, "note").startswith("Write what was done")
+        note = "Filled the pothole with asphalt on Tuesday."
+        done = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": note})
+        assert done.status_code == 303
+        assert done.headers["location"] == "/staff/work?department=Transport&resolved=1"
+        assert f'href="/staff/work/{case_id}"' not in fay.get("/staff/work").text
+        again = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": note})
+        assert again.status_code == 409
+        citizen = client_for(app).get(f"/track/{token}").text
+        assert note in citizen
+        assert "Resolved" in citizen
+        assert "Written by a member of staff" in citizen
+        steps = ledger_kinds(app, case_id, "case.transitioned")
+        assert [(e.payload["to"], e.actor) for e in steps[-2:]] == [
+            ("in_progress", "user:fay"),
+            ("resolved", "user:fay"),
+        ]
+        assert steps[-1].payload["reply_length"] == len(note)
+        assert note not in str(steps[-1].payload)  # the ledger keeps its hash only
+
+    def test_chinese_page(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "field-zh")
+        fay = client_for(app, "fay", **{"Accept-Language": "zh-CN"})
+        assert '<html lang="zh-Hans">' in fay.get("/staff/work").text
+        item = fay.get(f"/staff/work/{case_id}")
+        assert "开始办理" in item.text
+        empty = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": csrf_of(item.text)})
+        assert field_error(empty.text, "note") == "请写明办理情况：市民会看到这条说明。"
+
+
 class TestRegistry:
     def test_public_register_lists_the_active_agent(self, app: FastAPI) -> None:
         client = client_for(app)
@@ -498,8 +699,8 @@ class TestLedger:
         assert auditor.get("/staff/ledger/999999").status_code == 404
         assert auditor.get("/staff/ledger/find?seq=2").headers["location"] == "/staff/ledger/2"
 
-    def test_pages_of_entries(self, app: FastAPI) -> None:
-        auditor = client_for(app, "aud")
+    def test_pages_of_entries(self, seeded: FastAPI) -> None:
+        auditor = client_for(seeded, "aud")
         page = auditor.get("/staff/ledger").text
         assert "Older entries" in page
         older = re.search(r'href="(/staff/ledger\?before=\d+)">Older', page)
@@ -508,7 +709,8 @@ class TestLedger:
 
 
 class TestAudits:
-    def test_dashboard_and_publication(self, app: FastAPI) -> None:
+    def test_dashboard_and_publication(self, seeded: FastAPI) -> None:
+        app = seeded
         auditor = client_for(app, "aud")
         board = auditor.get("/staff/audits?group=channel&group=assisted&period=week")
         assert board.status_code == 200

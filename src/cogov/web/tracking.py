@@ -24,7 +24,7 @@ from cogov.control import (
 from cogov.intake import RATING_KIND, CaseRead, case_for_token
 from cogov.ledger.schemas import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
-from cogov.review import appeals_for_token
+from cogov.review import AppealRead, appeals_for_token, list_appeals
 from cogov.web.forms import channel_label, short_language
 from cogov.web.i18n import N_
 
@@ -253,3 +253,16 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
         appeals=appeals,
         rating=ratings[-1] if ratings else None,
     )
+
+
+def ai_work(
+    session: Session, *, case_id: str, gettext: Callable[[str], str]
+) -> tuple[list[AiContribution], dict[str, AppealRead]]:
+    """For staff pages on one case: what the AI proposed, and each proposal's appeal
+    (keyed by proposal id) where there is one."""
+    proposals = [contribution(p, gettext) for p in proposals_for_case(session, case_id=case_id)]
+    appeals = {
+        appeal.proposal_id: appeal
+        for appeal in list_appeals(session, states=None, case_id=case_id, limit=1_000)
+    }
+    return proposals, appeals

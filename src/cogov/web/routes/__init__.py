@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cogov.web.routes import audits, citizen, ledger, registry, review, site
+from cogov.web.routes import appeals, audits, citizen, field, ledger, registry, review, site
 
 ROUTERS: list[APIRouter] = [
     site.router,
@@ -13,6 +13,8 @@ ROUTERS: list[APIRouter] = [
     ledger.router,
     audits.router,
     review.router,
+    appeals.router,
+    field.router,
 ]
 
 # Errors under these paths are pages (in the visitor's language), not JSON. The home
