@@ -195,6 +195,35 @@ class TestReviewCommands:
         assert "does not hold the administrator role" in out
 
 
+class TestEscalateEvery:
+    def test_sweeps_again_every_interval_until_stopped(
+        self, data_dir: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path, _ = data_dir
+        pauses: list[float] = []
+
+        def pause(seconds: float) -> None:  # stands in for the wait, not for the sweep
+            pauses.append(seconds)
+            if len(pauses) == 3:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr("cogov.cli.review.time.sleep", pause)
+        code, out = run(path, "review", "escalate", "--every", "60")
+        assert code == 0, out
+        assert pauses == [60, 60, 60]
+        sweeps = [line for line in out.splitlines() if "overdue item(s)" in line]
+        assert [line.split(" ", 1)[1] for line in sweeps] == [
+            "escalated 1 overdue item(s) to the backup guardian",
+            "escalated 0 overdue item(s) to the backup guardian",
+            "escalated 0 overdue item(s) to the backup guardian",
+        ]
+
+    def test_every_needs_at_least_a_second(self, data_dir: tuple[Path, dict[str, str]]) -> None:
+        code, out = run(data_dir[0], "review", "escalate", "--every", "0")
+        assert code == 2
+        assert "--every" in out
+
+
 class TestAutonomyCommands:
     def test_show_raise_and_evaluate(self, data_dir: tuple[Path, dict[str, str]]) -> None:
         path, _ = data_dir

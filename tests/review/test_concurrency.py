@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -51,7 +52,12 @@ class Queue:
 
 
 def queue_one(
-    session: Session, agent: str, config_hash: str, clock: FixedClock, number: int
+    session: Session,
+    agent: str,
+    config_hash: str,
+    clock: FixedClock,
+    number: int,
+    deadline: datetime | None = None,
 ) -> str:
     case = submit(
         session,
@@ -82,6 +88,7 @@ def queue_one(
         guardian=GUARDIAN,
         backup_guardian=BACKUP,
         reason="suggest only",
+        deadline=deadline,
         policy=POLICY,
         clock=clock,
     ).id

@@ -29,6 +29,8 @@ from cogov.core.settings import Settings, load_settings
 from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
 from cogov.pipeline import Deployment
+from cogov.review import ReviewPolicy
+from cogov.review.timer import escalation_timer
 
 DESCRIPTION = """
 cogov's HTTP service.
@@ -74,7 +76,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Review escalation timer (cogov.review.timer), off unless
+        # COGOV_REVIEW_ESCALATION_INTERVAL_SECONDS > 0.
+        async with escalation_timer(
+            engine,
+            interval=settings.review_escalation_interval_seconds,
+            policy=ReviewPolicy.from_settings(settings),
+            clock=clock,
+        ):
+            yield
         if owns_engine:
             engine.dispose()
 

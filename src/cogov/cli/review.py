@@ -3,17 +3,21 @@ citizens' appeals, and agents' autonomy levels."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from cogov.cli.context import (
     DataDirOption,
     JsonOption,
     console,
+    engine_for,
+    err_console,
     fail,
     handle_errors,
     print_json,
@@ -41,7 +45,6 @@ from cogov.review import (
     claim_next,
     decide,
     decide_appeal,
-    escalate_overdue,
     file_appeal,
     list_appeals,
     list_queue,
@@ -50,6 +53,7 @@ from cogov.review import (
     release,
     remove_team_member,
 )
+from cogov.review.timer import SweepResult, sweep_overdue
 
 app = typer.Typer(
     help="The human review queue: claim, approve, edit or reject what agents may not "
@@ -285,19 +289,60 @@ def release_command(
     _print_item(back, as_json, "released")
 
 
-@app.command("escalate-overdue")
+@app.command("escalate")
+@app.command("escalate-overdue", hidden=True)
 @handle_errors
-def escalate_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
+def escalate_command(
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            min=1,
+            help="Keep running: sweep again every SECONDS until stopped (Ctrl-C), for a "
+            "deployment without cron (the server can do it too: "
+            "COGOV_REVIEW_ESCALATION_INTERVAL_SECONDS).",
+            metavar="SECONDS",
+        ),
+    ] = None,
+) -> None:
     """Escalate every overdue item nobody is working to the agent's backup guardian
-    (run it from cron or a timer; nothing is ever applied by default)."""
-    policy = ReviewPolicy.from_settings(settings_for(data_dir))
-    with session_for(data_dir) as session:
-        items = escalate_overdue(session, policy=policy)
+    (once, e.g. from cron, or `--every SECONDS`; nothing is ever applied by default).
+    Safe beside other sweeps: on PostgreSQL one sweeps at a time, the others skip."""
+    settings = settings_for(data_dir)
+    policy = ReviewPolicy.from_settings(settings)
+    engine = engine_for(settings)
+    try:
+        while True:
+            try:
+                _print_sweep(sweep_overdue(engine, policy=policy), as_json)
+            except OperationalError as exc:
+                if every is None:
+                    raise fail(f"database: {exc.orig}") from None
+                err_console.print(f"sweep failed (retrying in {every:g} s): {exc.orig}")
+            if every is None:
+                return
+            try:
+                time.sleep(every)
+            except KeyboardInterrupt:
+                return
+    finally:
+        engine.dispose()
+
+
+def _print_sweep(result: SweepResult, as_json: bool) -> None:
     if as_json:
-        print_json([item.as_dict() for item in items])
+        print_json([item.as_dict() for item in result.escalated])
         return
-    console.print(f"escalated {len(items)} overdue item(s) to the backup guardian")
-    for item in items:
+    if not result.ran:
+        console.print("another process is sweeping: nothing done this time")
+        return
+    stamp = iso_utc(SystemClock().now())
+    console.print(
+        f"{stamp} escalated {len(result.escalated)} overdue item(s) to the backup guardian"
+    )
+    for item in result.escalated:
         console.print(f"  {item.id} -> {item.escalated_to} (new deadline {item.deadline})")
 
 

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         description="The backup guardian's deadline for an escalated item, in hours from "
         "the escalation.",
     )
+    review_escalation_interval_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="`cogov serve` escalates overdue review items to the backup guardian "
+        "every this many seconds, in the background (0: off; run `cogov review escalate` "
+        "from cron, or `--every N`). Safe with several workers: one sweeps at a time.",
+    )
     autonomy_initial_level: int = Field(
         default=1,
         ge=0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from cogov.db.batches import insert_rows
@@ -77,6 +77,21 @@ def next_claimable(
         query = query.where(ReviewItem.team == team)
     query = query.order_by(ReviewItem.deadline, ReviewItem.created_at, ReviewItem.id).limit(1)
     return session.execute(_skip_locked(session, query)).scalar_one_or_none()
+
+
+#: PostgreSQL advisory lock key of the escalation sweep (any fixed 64-bit number
+#: unique among cogov's advisory locks): "cogovesc" in ASCII.
+ESCALATION_SWEEP_LOCK = 0x636F676F76657363
+
+
+def try_lock_escalation_sweep(session: Session) -> bool:
+    """Take the escalation sweep's lock until this transaction ends; False at once
+    when another transaction holds it (PostgreSQL advisory lock). SQLite: True (one
+    writer at a time serialises sweeps anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    taken = session.scalar(select(func.pg_try_advisory_xact_lock(ESCALATION_SWEEP_LOCK)))
+    return bool(taken)
 
 
 def overdue(session: Session, *, now: str, limit: int) -> Sequence[ReviewItem]:
