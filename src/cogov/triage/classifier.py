@@ -3,7 +3,8 @@ trained from an agency's own labelled history, in any language.
 
 Why this shape:
 - character n-grams (1–4, within words) read Chinese, which has no spaces between
-  words, as well as misspelt English; word uni/bi-grams add whole-word evidence;
+  words, as well as misspelt English; words add whole-word evidence; both are hashed
+  and counted for a whole batch at once with numpy (``features.HashingTfidf``);
 - a linear model's score is a sum of per-n-gram contributions, so the explanation
   (which words or characters drove the choice) is exact, not a post-hoc guess;
 - its confidence is temperature-scaled on cross-validated scores, and the threshold
@@ -14,6 +15,7 @@ Why this shape:
 from __future__ import annotations
 
 import time
+import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,14 +27,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from cogov import __version__ as cogov_version
 from cogov.triage.errors import ModelFileError, TriageInputError
+from cogov.triage.features import HashingTfidf
 from cogov.triage.modelfile import (
     MODEL_FILE,
     dump_state,
@@ -68,7 +69,7 @@ from cogov.triage.text import (
 
 ENGINE_NAME = "cogov-linear"
 ENGINE_VERSION = "1"
-STATE_SCHEMA = 1
+STATE_SCHEMA = 2  # 2: hashed features (features.HashingTfidf); 1 held sklearn vectorizers
 
 # Progress reports for long steps: (what, done, total). The CLI draws Rich bars.
 Progress = Callable[[str, int, int], None]
@@ -155,7 +156,7 @@ class SimilarCase:
 
 @dataclass(slots=True)
 class _Model:
-    vectorizer: FeatureUnion
+    vectorizer: HashingTfidf
     coef: NDArray[np.float32]  # (classes, features)
     intercept: NDArray[np.float32]  # (classes,)
     temperature: float
@@ -163,25 +164,29 @@ class _Model:
     index: sp.csr_matrix  # L2-normalised training rows for similar-case lookup
     index_ids: list[str]
     index_labels: list[str]
-    feature_names: NDArray[np.str_] | None = field(default=None)
+    index_by_feature: sp.csr_matrix | None = field(default=None)  # index.T, on first use
 
 
-def _vectorizer(options: TrainingOptions) -> FeatureUnion:
-    common: dict[str, Any] = {"sublinear_tf": True, "lowercase": False, "dtype": np.float32}
-    return FeatureUnion(
-        [
-            (
-                "w",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=options.word_ngrams,
-                    token_pattern=r"(?u)\b\w+\b",
-                    **common,
-                ),
-            ),
-            ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=options.char_ngrams, **common)),
-        ]
-    )
+def _vectorizer(options: TrainingOptions) -> HashingTfidf:
+    try:
+        return HashingTfidf(char_range=options.char_ngrams, word_range=options.word_ngrams)
+    except ValueError as exc:
+        raise TriageInputError("options", str(exc)) from None
+
+
+def _documents(texts: Sequence[str]) -> list[str]:
+    """What the featuriser reads: :func:`normalise` without its white-space clean-up,
+    which changes no feature (words split on any white space) and costs the most."""
+    return [unicodedata.normalize("NFKC", text).casefold() for text in texts]
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Texts vectorised together: their rows, class scores and most similar past cases."""
+
+    matrix: sp.csr_matrix
+    scores: NDArray[np.float64]
+    similar: list[list[SimilarCase]]
 
 
 def _class_weight(truth: NDArray[np.intp], weighting: str) -> dict[int, float] | None:
@@ -268,9 +273,8 @@ def train(
 
     started = time.perf_counter()
     report("features", 0, 1)
-    documents = [normalise(text) for text in texts]
     vectorizer = _vectorizer(options)
-    matrix = sp.csr_matrix(vectorizer.fit_transform(documents), dtype=np.float32)
+    matrix = vectorizer.fit_transform(_documents(texts))
     report("features", 1, 1)
 
     classes = tuple(sorted(set(labels)))
@@ -332,9 +336,11 @@ def train(
 
 
 def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=matrix.data * matrix.data, minlength=matrix.shape[0]))
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ matrix, dtype=np.float32)
+    data = (matrix.data / norms[rows]).astype(np.float32)
+    return sp.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def _folds(
@@ -476,15 +482,16 @@ class TrainedEngine:
         self.metadata = metadata
         self._state_bytes: bytes | None = None
         self._identity: EngineIdentity | None = None
-        # Rows of the texts announced by prepare(), vectorised in one pass.
-        self._prepared: dict[str, sp.csr_matrix] = {}
+        # The texts announced by prepare(), vectorised in one pass, and where each is.
+        self._prepared: dict[str, int] = {}
+        self._prepared_batch: _Batch | None = None
 
     # -- identity -------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         model = self._model
         return {
             "schema": STATE_SCHEMA,
-            "vectorizer": model.vectorizer,
+            "featuriser": model.vectorizer.state(),
             "coef": model.coef,
             "intercept": model.intercept,
             "temperature": float(model.temperature),
@@ -529,27 +536,37 @@ class TrainedEngine:
 
     # -- prediction -----------------------------------------------------------------
     def _matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            self._model.vectorizer.transform([normalise(text) for text in texts]), dtype=np.float32
-        )
+        return self._model.vectorizer.transform(_documents(texts))
+
+    def _batch(self, texts: Sequence[str]) -> _Batch:
+        """Rows, class scores and similar past cases for ``texts``, all in one pass."""
+        matrix = self._matrix(texts)
+        model = self._model
+        scores = _scores(matrix, model.coef, model.intercept)
+        return _Batch(matrix, scores, self._similar(matrix, limit=3))
 
     def prepare(self, cases: Sequence[CaseView]) -> None:
         """A hint that these cases come next (e.g. a pipeline batch): their texts are
-        vectorised in one pass, which is many times cheaper than one at a time.
-        Proposals do not change; the hint only lasts until the next one."""
+        vectorised, scored and compared with past cases in one pass, which is many
+        times cheaper than one at a time. Proposals do not change; the hint only lasts
+        until the next one."""
         texts = list(
             dict.fromkeys(
                 case_text(case.description, case.extra_text, self.text_columns) for case in cases
             )
         )
-        self._prepared = {}
+        self._prepared, self._prepared_batch = {}, None
         if texts:
-            matrix = self._matrix(texts)
-            self._prepared = {text: matrix[i] for i, text in enumerate(texts)}
+            self._prepared_batch = self._batch(texts)
+            self._prepared = {text: i for i, text in enumerate(texts)}
 
-    def _row(self, text: str) -> sp.csr_matrix:
-        prepared = self._prepared.get(text)
-        return prepared if prepared is not None else self._matrix([text])
+    def _one(self, text: str) -> tuple[sp.csr_matrix, NDArray[np.float64], list[SimilarCase]]:
+        """The row, class scores and similar cases of one text (prepared, or computed)."""
+        at = self._prepared.get(text)
+        batch = self._prepared_batch
+        if at is None or batch is None:
+            batch, at = self._batch([text]), 0
+        return batch.matrix[at], batch.scores[at : at + 1], batch.similar[at]
 
     def predict_many(self, texts: Sequence[str]) -> Predictions:
         """Fast batch prediction (no explanations): for evaluation and benchmarks.
@@ -572,13 +589,6 @@ class TrainedEngine:
             classes=model.classes,
         )
 
-    def _feature_names(self) -> NDArray[np.str_]:
-        if self._model.feature_names is None:
-            self._model.feature_names = np.asarray(
-                self._model.vectorizer.get_feature_names_out(), dtype=np.str_
-            )
-        return self._model.feature_names
-
     def top_contributions(
         self, text: str, row: sp.csr_matrix, class_index: int, *, limit: int = 8
     ) -> list[tuple[str, float]]:
@@ -592,14 +602,17 @@ class TrainedEngine:
         coef = self._model.coef[class_index]
         columns = row.indices
         contributions = row.data * coef[columns]
-        names = self._feature_names()
+        positive = np.flatnonzero(contributions > 0)
+        # Hashed columns cannot be read back: the text's own n-grams name them.
+        names = self._model.vectorizer.names(_documents([text])[0], columns[positive])
         words = readable_words(normalise(text))
         merged: dict[str, float] = {}
-        for position in np.argsort(-contributions):
+        for position in positive[np.argsort(-contributions[positive], kind="stable")]:
             weight = float(contributions[position])
-            if weight <= 0:
-                break
-            name = readable_name(str(names[columns[position]]), words)
+            feature = names.get(int(columns[position]))
+            if feature is None:
+                continue
+            name = readable_name(feature, words)
             if name is None:
                 continue
             merged[name] = merged.get(name, 0.0) + weight
@@ -620,37 +633,54 @@ class TrainedEngine:
 
     def similar_cases(self, row: sp.csr_matrix, *, limit: int = 3) -> list[SimilarCase]:
         """The most similar past cases by TF-IDF cosine (ids and labels, no text)."""
+        return self._similar(row[:1], limit=limit)[0]
+
+    def _similar(self, matrix: sp.csr_matrix, *, limit: int) -> list[list[SimilarCase]]:
+        """Per row of ``matrix``: its ``limit`` most similar past cases, best first.
+
+        One sparse product per block of rows gives every row's cosines with the whole
+        index; only each row's top ``limit`` are kept."""
         model = self._model
-        if model.index.shape[0] == 0:
-            return []
-        # The index (sparse) times the row as a dense vector: the same cosines as a
-        # sparse-by-sparse product, several times faster for one row.
-        unit = _l2_rows(row)
-        query = np.zeros(model.index.shape[1], dtype=np.float32)
-        query[unit.indices] = unit.data
-        similarity = np.asarray(model.index @ query).ravel()
-        top = np.argsort(-similarity, kind="stable")[:limit]
-        return [
-            SimilarCase(model.index_ids[i], model.index_labels[i], round(float(similarity[i]), 4))
-            for i in top
-            if similarity[i] > 0
-        ]
+        found: list[list[SimilarCase]] = [[] for _ in range(matrix.shape[0])]
+        if model.index.shape[0] == 0 or limit <= 0:
+            return found
+        if model.index_by_feature is None:
+            model.index_by_feature = sp.csr_matrix(model.index.T)
+        units = _l2_rows(matrix)
+        # Rows per product: a dense block of (rows x index) cosines stays near 64 MB.
+        step = max(1, (16 << 20) // model.index.shape[0])
+        keep = min(limit, model.index.shape[0])
+        for start in range(0, matrix.shape[0], step):
+            cosines = (units[start : start + step] @ model.index_by_feature).toarray()
+            top = np.argpartition(-cosines, keep - 1, axis=1)[:, :keep]
+            for offset, candidates in enumerate(top):
+                values = cosines[offset, candidates]
+                ranked = candidates[np.lexsort((candidates, -values))]
+                found[start + offset] = [
+                    SimilarCase(
+                        model.index_ids[i],
+                        model.index_labels[i],
+                        round(float(cosines[offset, i]), 4),
+                    )
+                    for i in ranked
+                    if cosines[offset, i] > 0
+                ]
+        return found
 
     def explain_text(self, text: str) -> Proposal:
         """The proposal for one text, with alternatives and the evidence behind it."""
         limit = int(self.metadata.get("max_text_chars", MAX_TEXT_CHARS))
         check_text(text, max_chars=limit)
-        row = self._row(text)
+        row, scores, similar = self._one(text)
         if row.nnz == 0:
             raise TriageInputError("text", "has no letters or digits the model knows")
         model = self._model
-        probabilities = softmax(_scores(row, model.coef, model.intercept), model.temperature)[0]
+        probabilities = softmax(scores, model.temperature)[0]
         ranked = np.argsort(-probabilities, kind="stable")
         best = int(ranked[0])
         label = model.classes[best]
         confidence = min(float(probabilities[best]), MAX_CONFIDENCE)
         tokens = self.top_contributions(text, row, best)
-        similar = self.similar_cases(row)
         evidence = [
             Evidence(EvidenceKind.TOKEN, name, round(weight, 4)) for name, weight in tokens
         ] + [
@@ -713,9 +743,7 @@ def load_engine(directory: Path | str) -> TrainedEngine:
             f"this cogov reads {STATE_SCHEMA}; retrain the model"
         )
     try:
-        vectorizer = state["vectorizer"]
-        if not isinstance(vectorizer, FeatureUnion):
-            raise TypeError("vectorizer")
+        vectorizer = HashingTfidf.from_state(state["featuriser"])
         model = _Model(
             vectorizer=vectorizer,
             coef=np.asarray(state["coef"], dtype=np.float32),
