@@ -6,7 +6,13 @@ from typing import Any
 import pytest
 
 from cogov.control import ConfigInvalid, RuleCompileError, load_negative_list, parse_negative_list
-from cogov.control.negative_list import RuleVerdict, mentions_any, mentions_group
+from cogov.control.negative_list import (
+    FUNCTIONS,
+    RuleVerdict,
+    mentions_any,
+    mentions_group,
+    referenced_fields,
+)
 
 DEFAULT = load_negative_list()
 
@@ -192,3 +198,74 @@ class TestMentions:
         assert mentions_any("申请补贴流程", ["补贴"])
         assert mentions_group(["x", "age_band=65_plus"], ["age_band"])
         assert not mentions_group([], ["age"])
+
+
+class TestOneEvaluationPerProposal:
+    """All rules run as one CEL program over only the fields they read, with the
+    same hits, verdicts and failures as running them one by one on every field."""
+
+    def test_the_defaults_give_the_same_hits_as_rule_by_rule(self) -> None:
+        cases = [
+            (proposal(), case()),
+            (proposal(action="close"), case(service_code="benefits_enquiry")),
+            (
+                proposal(evidence_labels=["age_band=65_plus"]),
+                case(group={"needs_assistance": True}, group_names=["needs_assistance"]),
+            ),
+            (proposal(action="draft_reply", value="a housing subsidy"), case()),
+        ]
+        for p, c in cases:
+            one_by_one = {
+                item.id
+                for item in DEFAULT.rules
+                if item.program.execute({"proposal": p, "case": c, "agent": AGENT,
+                                         "params": DEFAULT.params, **FUNCTIONS})
+            }  # fmt: skip
+            assert hits(p, c) == one_by_one
+        assert DEFAULT.combined is not None
+
+    def test_a_failing_rule_fails_closed_alone(self) -> None:
+        listed = parse_negative_list(
+            rule("proposal.evidence.size() != 2 || proposal.evidence[5].kind == 'x'")
+            + rule("proposal.action == 'route'", rule_id="routes").removeprefix("rules:\n")
+            + rule("proposal.value == 'nobody'", rule_id="never").removeprefix("rules:\n")
+        )
+        two = proposal(evidence=[{"kind": "token", "label": "a", "weight": 1.0}] * 2)
+        found = {h.rule_id: h for h in listed.evaluate(proposal=two, case=case(), agent=AGENT)}
+        assert set(found) == {"r", "routes"}
+        assert found["r"].verdict is RuleVerdict.REQUIRE_HUMAN
+        assert found["r"].error
+        assert found["routes"].verdict is RuleVerdict.DENY
+        assert found["routes"].error is None
+
+    def test_only_the_fields_read_are_given(self) -> None:
+        assert referenced_fields("proposal.action == 'x' && has(case.group.a)") == {
+            "proposal": frozenset({"action"}),
+            "case": frozenset({"group"}),
+        }
+        assert referenced_fields("size(proposal) > 0 || proposal . value == ''") == {
+            "proposal": None
+        }
+        assert DEFAULT.fields["proposal"] is not None
+        assert "evidence" not in DEFAULT.fields["proposal"]
+
+    def test_a_rule_reading_a_variable_whole_sees_every_field(self) -> None:
+        listed = parse_negative_list(rule("size(proposal) == 8 && has(proposal.evidence)"))
+        assert listed.fields["proposal"] is None
+        assert [
+            h.rule_id for h in listed.evaluate(proposal=proposal(), case=case(), agent=AGENT)
+        ] == ["r"]
+
+    def test_a_new_agent_replaces_the_last_one(self) -> None:
+        listed = parse_negative_list(rule("agent.features.exists(f, f == 'gender')"))
+        assert not listed.evaluate(proposal=proposal(), case=case(), agent=AGENT)
+        other = {**AGENT, "features": ["gender"]}
+        assert [h.rule_id for h in listed.evaluate(proposal=proposal(), case=case(), agent=other)]
+        assert not listed.evaluate(proposal=proposal(), case=case(), agent=AGENT)
+
+    def test_mentions_group_matches_text_by_text(self) -> None:
+        assert mentions_group(["age", "x"], ["age"])
+        assert not mentions_group(["ag", "e"], ["age"])
+        assert not mentions_group(["年", "龄"], ["年龄"])
+        assert mentions_group(["a\nb"], ["a\nb"])
+        assert not mentions_group(["a", "b"], ["a\nb"])

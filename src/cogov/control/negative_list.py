@@ -23,6 +23,9 @@ from cogov.control.process import Label
 
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 VARIABLES = ("proposal", "case", "agent", "params")
+# The variables that change with every evaluation (params is fixed per list).
+_PER_EVALUATION = ("proposal", "case", "agent")
+_NAME = re.compile(r"(?<![\w.])(proposal|case|agent)\b(\s*\.\s*([A-Za-z_]\w*))?")
 
 
 class RuleVerdict(StrEnum):
@@ -80,12 +83,56 @@ def mentions_any(text: str, terms: Sequence[str]) -> bool:
 
 
 def mentions_group(texts: Sequence[str], terms: Sequence[str]) -> bool:
-    """True when any of ``texts`` names any of ``terms``."""
-    pattern = _term_pattern(tuple(terms))
-    return any(pattern.search(str(text).casefold()) for text in texts)
+    """True when any of ``texts`` names any of ``terms``: one search over the texts
+    joined by a line break, which no term spans (a term holding one is searched
+    text by text), and which ends a word as the end of a text does."""
+    key = tuple(terms)
+    pattern = _term_pattern(key)
+    if _spans_lines(key):
+        return any(pattern.search(str(text).casefold()) for text in texts)
+    return bool(pattern.search("\n".join(str(text) for text in texts).casefold()))
+
+
+@lru_cache(maxsize=256)
+def _spans_lines(terms: tuple[str, ...]) -> bool:
+    return any("\n" in term for term in terms)
 
 
 FUNCTIONS = {"mentions_any": mentions_any, "mentions_group": mentions_group}
+
+
+def referenced_fields(expression: str) -> dict[str, frozenset[str] | None]:
+    """The fields of ``proposal``, ``case`` and ``agent`` an expression reads:
+    a set of names, or None when it uses the variable in another way (e.g. as a
+    whole, or by index), so that it must see every field. Read from the text, so
+    it can only err towards more fields (a name inside a string literal counts)."""
+    found: dict[str, set[str] | None] = {}
+    for match in _NAME.finditer(expression):
+        variable, field_name = match.group(1), match.group(3)
+        known = found.setdefault(variable, set())
+        if field_name is None:
+            found[variable] = None
+        elif known is not None:
+            known.add(field_name)
+    return {name: None if names is None else frozenset(names) for name, names in found.items()}
+
+
+def _merge_fields(
+    rules: Sequence[NegativeRule],
+) -> dict[str, frozenset[str] | None]:
+    merged: dict[str, frozenset[str] | None] = {name: frozenset() for name in _PER_EVALUATION}
+    for rule in rules:
+        for name, names in referenced_fields(rule.expression).items():
+            current = merged[name]
+            merged[name] = None if names is None or current is None else current | names
+    return merged
+
+
+def _pruned(value: Mapping[str, Any], names: frozenset[str] | None) -> Mapping[str, Any]:
+    if names is None:
+        return value
+    return {name: value[name] for name in names if name in value}
+
 
 # What every variable looks like, for the dry run at load that catches a misspelt
 # variable or field before the rule ever meets a real case.
@@ -123,9 +170,19 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 
 @dataclass(frozen=True, slots=True)
 class NegativeList:
+    """The rules of one list. Each rule keeps its own program (compiled at load, with
+    its line on error); the list also compiles them into one program that returns
+    every rule's result in one evaluation, and gives CEL only the fields the rules
+    read (a rule that reads a variable as a whole gets every field of it)."""
+
     rules: tuple[NegativeRule, ...]
     params: Mapping[str, Any]
     source: str
+    # Fields of each per-evaluation variable the rules read (None: all of them).
+    fields: Mapping[str, frozenset[str] | None] = field(default_factory=dict, compare=False)
+    # All the rules as one CEL list expression, one result per rule in order
+    # (None: evaluate rule by rule).
+    combined: Any = field(default=None, compare=False, repr=False)
     # One CEL context per thread holding the params and functions, converted once;
     # each evaluation only replaces the proposal, the case and the agent.
     _contexts: threading.local = field(
@@ -137,6 +194,7 @@ class NegativeList:
         if context is None:
             context = cel.Context(variables={"params": self.params}, functions=FUNCTIONS)
             self._contexts.context = context
+            self._contexts.agent = None
         return context
 
     def evaluate(
@@ -144,18 +202,32 @@ class NegativeList:
     ) -> tuple[RuleHit, ...]:
         """Every rule that applies to this proposal on this case by this agent."""
         context = self._context()
-        context.update({"proposal": proposal, "case": case, "agent": agent})
-        hits: list[RuleHit] = []
-        for rule in self.rules:
+        fields = self.fields
+        values: dict[str, Any] = {
+            "proposal": _pruned(proposal, fields.get("proposal")),
+            "case": _pruned(case, fields.get("case")),
+        }
+        agent_values = _pruned(agent, fields.get("agent"))
+        if agent_values != self._contexts.agent:  # the same agent: already in the context
+            values["agent"] = agent_values
+            self._contexts.agent = agent_values
+        context.update(values)
+        results: list[Any] | None = None
+        if self.combined is not None:
             try:
-                result = rule.program.execute(context)
-            except Exception as exc:
-                hits.append(
-                    RuleHit(rule.id, RuleVerdict.REQUIRE_HUMAN, rule.reason, error=str(exc)[:300])
-                )
-                continue
+                results = self.combined.execute(context)
+            except Exception:
+                results = None  # some rule failed: find which, rule by rule
+        if not isinstance(results, list) or len(results) != len(self.rules):
+            results = [_run(rule, context) for rule in self.rules]
+        hits: list[RuleHit] = []
+        for rule, result in zip(self.rules, results, strict=True):
             if result is True:
                 hits.append(RuleHit(rule.id, rule.verdict, rule.reason))
+            elif isinstance(result, _Failed):
+                hits.append(
+                    RuleHit(rule.id, RuleVerdict.REQUIRE_HUMAN, rule.reason, error=result.error)
+                )
             elif result is not False:
                 error = f"returned {type(result).__name__}, not a boolean"
                 hits.append(RuleHit(rule.id, RuleVerdict.REQUIRE_HUMAN, rule.reason, error=error))
@@ -163,6 +235,29 @@ class NegativeList:
 
     def as_config(self) -> dict[str, Any]:
         return {"params": dict(self.params), "rules": [rule.as_config() for rule in self.rules]}
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: str
+
+
+def _run(rule: NegativeRule, context: cel.Context) -> Any:
+    """One rule's result, or why it could not be evaluated (it then fails closed)."""
+    try:
+        return rule.program.execute(context)
+    except Exception as exc:
+        return _Failed(str(exc)[:300])
+
+
+def _combine(rules: Sequence[NegativeRule]) -> Any:
+    """One program listing every rule's result, or None (then rule by rule)."""
+    if not rules:
+        return None
+    try:
+        return cel.compile("[" + ", ".join(f"({rule.expression})" for rule in rules) + "]")
+    except (ValueError, RuntimeError, TypeError):
+        return None
 
 
 def _node_for(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
@@ -218,7 +313,11 @@ def _compile_rule(
         raise RuleCompileError(source, when_line, rule_id, _first_line(exc)) from None
     # Dry run on a sample of every variable: an unknown variable, field or function,
     # or a result that is not a boolean, is refused now rather than at a citizen's case.
-    context = cel.Context(variables={**SAMPLE_CONTEXT, "params": dict(params)}, functions=FUNCTIONS)
+    # The sample holds only the fields the rule reads, as an evaluation gives it at
+    # least those: a rule that needs more than its text names fails here, not later.
+    reads = referenced_fields(expression)
+    sample = {name: _pruned(SAMPLE_CONTEXT[name], reads.get(name, frozenset())) for name in reads}
+    context = cel.Context(variables={**sample, "params": dict(params)}, functions=FUNCTIONS)
     try:
         result = program.execute(context)
     except KeyError as exc:
@@ -284,7 +383,13 @@ def parse_negative_list(text: str, *, source: str = "negative-list.yaml") -> Neg
             raise ConfigInvalid(source, f"rule id {rule.id!r} appears twice", line=rule.line)
         seen.add(rule.id)
         rules.append(rule)
-    return NegativeList(rules=tuple(rules), params=params, source=source)
+    return NegativeList(
+        rules=tuple(rules),
+        params=params,
+        source=source,
+        fields=_merge_fields(rules),
+        combined=_combine(rules),
+    )
 
 
 def load_negative_list(path: Path | None = None) -> NegativeList:

@@ -4,6 +4,7 @@ state change is a ledger entry in the caller's transaction. Never commits."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -345,6 +346,23 @@ def _explanation_json(proposal: Proposal, evidence: list[dict[str, Any]]) -> dic
     }
 
 
+def _json_text(value: list[Any] | dict[str, Any]) -> str:
+    """:func:`cogov.core.canonical.canonical_json`'s text for a value built here, whose
+    map keys are all strings by construction, so only its floats need checking (and
+    ``allow_nan=False`` does that while encoding, instead of a walk over every item
+    first). Raises ValueError for NaN or infinity, as canonical_json does."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _responsible(agent: AgentContext, config_hash: str, operator: str | None) -> Responsible:
+    # One object per agent, configuration and operator: a batch names them many
+    # times over, and the ledger caches the text of each one it sees.
+    return agent.responsible(config_hash, operator=operator)
+
+
 def _ledger_value(action: str, value: str) -> dict[str, Any]:
     # A drafted reply may quote the citizen: the ledger keeps its hash, not its text.
     if action == "draft_reply":
@@ -496,7 +514,7 @@ def _govern_rows(
     """Govern's work on the case's workflow row: the proposal rows (not yet in the
     session), the row's changes, and the ledger entries, in order."""
     process = config.processes.get(row.process_id)
-    responsible = agent.responsible(config_hash, operator=case.entered_by)
+    responsible = _responsible(agent, config_hash, case.entered_by)
     actor = Actor.agent(agent.agent_id)
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
     ordered = sorted(proposals, key=lambda p: config.routing.rank(p.action.value))
@@ -518,7 +536,7 @@ def _govern_rows(
             value=proposal.value,
             confidence=float(proposal.confidence),
             threshold=config.routing.threshold(proposal.action.value, agent.threshold),
-            explanation=canonical_json(explanation),
+            explanation=_json_text(explanation),
             ai_drafted=proposal.ai_drafted or proposal.action.value == "draft_reply",
             verdict=Verdict.REVIEW.value,  # until decided below
             verdict_by="pending",
@@ -590,7 +608,7 @@ def _govern_rows(
                     entry["reason_zh"] = hit.reason.zh
         record.verdict = decision.verdict.value
         record.verdict_by = decision.decided_by
-        record.reasons = canonical_json(reasons)
+        record.reasons = _json_text(reasons)
         ledger.add(
             kind="control.verdict",
             actor="system:control",

@@ -3,16 +3,35 @@ configuration, the engine each deployed agent runs, and the clock."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol, runtime_checkable
 
 from cogov.control import ControlConfig, load_control_config
 from cogov.core.clock import Clock, SystemClock
 from cogov.core.settings import Settings
 from cogov.intake import Catalogue, IntakeConfig, load_intake_config
 from cogov.review import ReviewPolicy
-from cogov.triage.protocol import TriageEngine
+from cogov.triage.protocol import CaseView, TriageEngine
+
+
+@runtime_checkable
+class OpenCaseIndex(Protocol):
+    """An engine that remembers open cases (e.g. to spot repeats of them): the
+    pipeline tells it of every new case once the case is stored."""
+
+    def add(self, case: CaseView) -> None: ...
+
+    def remove(self, case_id: str) -> None: ...
+
+
+@runtime_checkable
+class PreparesBatch(Protocol):
+    """An engine that works faster when told which cases come next (e.g. it
+    vectorises their texts in one pass); its proposals do not change."""
+
+    def prepare(self, cases: Sequence[CaseView]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,15 @@ class Deployment:
     @cached_property
     def thresholds(self) -> dict[str, float]:
         return {agent_id: float(engine.threshold) for agent_id, engine in self.engines.items()}
+
+    @cached_property
+    def open_case_indexes(self) -> tuple[OpenCaseIndex, ...]:
+        """The engines told of every new case (asked once, not per case)."""
+        return tuple(e for e in self.engines.values() if isinstance(e, OpenCaseIndex))
+
+    @cached_property
+    def batch_preparers(self) -> tuple[PreparesBatch, ...]:
+        return tuple(e for e in self.engines.values() if isinstance(e, PreparesBatch))
 
     @cached_property
     def config_hash(self) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
@@ -43,6 +43,8 @@ from cogov.intake import (
 )
 from cogov.ledger import EntryDraft, Responsible, append_draft, append_many
 from cogov.pipeline.deployment import Deployment, engine_features
+from cogov.pipeline.deployment import OpenCaseIndex as OpenCaseIndex  # re-exported
+from cogov.pipeline.deployment import PreparesBatch as PreparesBatch  # re-exported
 from cogov.registry.gate import gate, gate_services
 from cogov.registry.schemas import GateDecision
 from cogov.registry.service import agents_for_service, agents_for_services
@@ -68,24 +70,6 @@ def _cached(session: Session, key: tuple[str, ...], compute: Callable[[], Any]) 
     if key not in cache:
         cache[key] = compute()
     return cache[key]
-
-
-@runtime_checkable
-class OpenCaseIndex(Protocol):
-    """An engine that remembers open cases (e.g. to spot repeats of them): the
-    pipeline tells it of every new case once the case is stored."""
-
-    def add(self, case: CaseView) -> None: ...
-
-    def remove(self, case_id: str) -> None: ...
-
-
-@runtime_checkable
-class PreparesBatch(Protocol):
-    """An engine that works faster when told which cases come next (e.g. it
-    vectorises their texts in one pass); its proposals do not change."""
-
-    def prepare(self, cases: Sequence[CaseView]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +117,10 @@ def _view(case: CaseRead) -> CaseView:
     )
 
 
-def _agent_context(
-    session: Session, decision: GateDecision, engine: TriageEngine, threshold: float
-) -> AgentContext:
+def _agent_context(session: Session, decision: GateDecision, engine: TriageEngine) -> AgentContext:
+    """Who acts and within which limits; the same for every case of a transaction
+    with this agent and service (the gate's decision and the level are)."""
+    threshold = max(float(engine.threshold), float(decision.confidence_threshold or 0.0))
     raw = decision.obligations or {}
     obligations = Obligations(
         suggest_only=bool(raw.get("suggest_only", False)),
@@ -496,8 +481,11 @@ def _walk(
             )
             runs.append(AgentRun(agent_id, allowed=False, reasons=tuple(refused)))
             continue
-        threshold = max(float(engine.threshold), float(decision.confidence_threshold or 0.0))
-        agent = _agent_context(session, decision, engine, threshold)
+        agent: AgentContext = _cached(
+            session,
+            ("context", agent_id, case.service_code),
+            partial(_agent_context, session, decision, engine),
+        )
         try:
             proposals: Sequence[Proposal] = engine.propose(view)
         except CogovError as exc:
@@ -526,9 +514,8 @@ def _walk(
         workflow = governed.workflow
         runs.append(AgentRun(agent_id, True, (), governed, tuple(items)))
     if workflow.state != "merged":  # a repeat is not an open case of its own
-        for engine in deployment.engines.values():
-            if isinstance(engine, OpenCaseIndex):
-                engine.add(view)
+        for index in deployment.open_case_indexes:
+            index.add(view)
     return CaseOutcome(
         case=case,
         citizen_token=submission.citizen_token,
@@ -577,9 +564,8 @@ def process_batch(
         if not pending:
             return
         coming = [_coming_view(request) for _, _, request in pending]
-        for triage in deployment.engines.values():
-            if isinstance(triage, PreparesBatch):
-                triage.prepare(coming)
+        for triage in deployment.batch_preparers:
+            triage.prepare(coming)
         with unit_of_work(engine) as session:
             config_hash = _prepare(session, deployment)
             _agents_for(session, deployment, [request.service_code for _, _, request in pending])
