@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from cogov.api.state import AppState
 from cogov.core.clock import Clock
 from cogov.core.settings import Settings
-from cogov.db.session import session_factory
 from cogov.registry import RefusalRecorded
 
 
@@ -41,7 +40,7 @@ COMMIT_THEN_RAISE: tuple[type[Exception], ...] = (RefusalRecorded,)
 def db_session(request: Request) -> Iterator[Session]:
     """One unit of work per request (shared by every dependency of that request):
     commit when the route returns, roll back when it raises."""
-    session = session_factory(app_state(request).engine)()
+    session = app_state(request).sessions()
     try:
         yield session
         session.commit()

@@ -11,7 +11,6 @@ from fastapi import Request
 
 from cogov.api.deps import app_state
 from cogov.api.errors import RateLimited
-from cogov.db.session import unit_of_work
 from cogov.identity.access import service as access
 
 
@@ -33,7 +32,7 @@ def enforce_rate_limit(request: Request, *, key: str | None = None) -> None:
     if per_minute <= 0:
         return
     bucket = key or f"ip:{client_address(request)}"
-    with unit_of_work(state.engine) as session:
+    with state.sessions.begin() as session:
         decision = access.take_rate_token(
             session,
             key=bucket[:200],

@@ -24,6 +24,11 @@ from cogov.cli.context import DataDirOption, console, engine_for, fail, handle_e
 from cogov.db.engine import is_sqlite
 
 WORKER_STARTUP_SECONDS = 120
+# Seconds an idle keep-alive connection stays open. Longer than clients' own idle limits
+# (httpx 5 s, browsers and load balancers 60 s), so the client always gives up on an idle
+# connection first: with equal limits a client could send on a connection the server was
+# closing that instant, and get a reset instead of an answer.
+KEEP_ALIVE_SECONDS = 75
 # uvicorn's exit status when the server could not start.
 STARTUP_FAILURE = 3
 
@@ -80,6 +85,16 @@ def serve_command(
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn log level (info, warning, ...).")
     ] = "info",
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            "--timeout-keep-alive",
+            min=1,
+            max=3600,
+            help="Seconds an idle keep-alive connection stays open; keep it longer than "
+            "the idle timeout of any proxy or load balancer in front.",
+        ),
+    ] = KEEP_ALIVE_SECONDS,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve Open311 GeoReport v2, the staff API and the web UI."""
@@ -108,6 +123,7 @@ def serve_command(
             port=port,
             workers=workers,
             log_level=log_level,
+            timeout_keep_alive=keep_alive,
             proxy_headers=settings.trust_forwarded_for,
             # A worker imports cogov and builds the app before it answers the supervisor's
             # health check; on a busy machine that takes longer than uvicorn's 5 s default,
