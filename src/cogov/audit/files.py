@@ -21,6 +21,7 @@ from cogov.audit.frame import (
     conform,
     split_group,
 )
+from cogov.core import tabular
 
 #: The CLI flag that names each case column (used in error messages).
 FLAGS: Final[dict[str, str]] = {
@@ -48,35 +49,6 @@ FLAGS: Final[dict[str, str]] = {
 TRUE_WORDS: Final = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS: Final = ("false", "f", "no", "n", "0", "0.0")
 
-# Tried in order on a sample of each time column; the one that reads the most wins.
-TIME_FORMATS: Final = (
-    # UTC spelled out: cogov's own ISO text ("...Z") and BigQuery exports ("... UTC").
-    "%Y-%m-%dT%H:%M:%S%.fZ",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y-%m-%d %H:%M:%S%.f UTC",
-    "%Y-%m-%d %H:%M:%S UTC",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%y %H:%M:%S",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%Y",
-    "%m/%d/%y",
-)
-ZONED_FORMATS: Final = (
-    "%Y-%m-%dT%H:%M:%S%.f%#z",
-    "%Y-%m-%d %H:%M:%S%.f%#z",
-    "%Y-%m-%dT%H:%M:%S%#z",
-    "%Y-%m-%d %H:%M:%S%#z",
-)
-SAMPLE_ROWS: Final = 2_000
 MIN_READ_SHARE: Final = 0.9
 
 
@@ -132,129 +104,43 @@ class Preset:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _audit_view(source: tabular.Preset) -> Preset:
+    """The case columns of a known export (cogov.core.tabular.PRESETS)."""
+    return Preset(
+        source.name,
+        source.description,
+        ColumnMap(
+            case_id=source.id,
+            created_at=source.created,
+            routed_at=source.routed,
+            closed_at=source.closed,
+            due_at=source.due,
+            service=source.service,
+            agent=source.agent,
+            final_route=source.department,
+            channel=source.channel,
+            area=source.area,
+            on_time=source.on_time,
+            appealed=source.appealed,
+            groups=source.groups,
+        ),
+        source.notes,
+    )
+
+
 PRESETS: Final[dict[str, Preset]] = {
-    "nyc311": Preset(
-        "nyc311",
-        "NYC 311 Service Requests (NYC Open Data erm2-nwe9, 41 columns)",
-        ColumnMap(
-            case_id="Unique Key",
-            created_at="Created Date",
-            closed_at="Closed Date",
-            due_at="Due Date",
-            service="Complaint Type",
-            final_route="Agency",
-            channel="Open Data Channel Type",
-            area="Community Board",
-            groups=("Borough", "channel"),
-        ),
-    ),
-    "baltimore311": Preset(
-        "baltimore311",
-        "Baltimore 311 Customer Service Requests (Open Baltimore)",
-        ColumnMap(
-            case_id="ServiceRequestNum",
-            created_at="CreatedDate",
-            closed_at="CloseDate",
-            due_at="DueDate",
-            service="SRType",
-            final_route="Agency",
-            channel="MethodReceived",
-            area="Neighborhood",
-            groups=("CouncilDistrict", "channel"),
-        ),
-    ),
-    "la311": Preset(
-        "la311",
-        "Los Angeles MyLA311 Service Request Data",
-        ColumnMap(
-            case_id="SRNumber",
-            created_at="CreatedDate",
-            closed_at="ClosedDate",
-            service="RequestType",
-            final_route="Owner",
-            channel="RequestSource",
-            area="NCName",
-            groups=("CD", "channel"),
-        ),
-    ),
-    "cfpb": Preset(
-        "cfpb",
-        "CFPB Consumer Complaint Database",
-        ColumnMap(
-            case_id="Complaint ID",
-            created_at="Date received",
-            routed_at="Date sent to company",
-            service="Product",
-            final_route="Company",
-            channel="Submitted via",
-            on_time="Timely response?",
-            appealed="Consumer disputed?",
-            area="State",
-            groups=("Tags", "channel"),
-        ),
-        (
-            "'Tags' carries the 'Older American' age proxy; "
-            "'Consumer disputed?' is read as an appeal.",
-        ),
-    ),
-    "sf311": Preset(
-        "sf311",
-        "San Francisco SF311 cases (DataSF / BigQuery schema)",
-        ColumnMap(
-            case_id="unique_key",
-            created_at="created_date",
-            closed_at="closed_date",
-            service="category",
-            final_route="agency_name",
-            channel="source",
-            area="neighborhood",
-            groups=("supervisor_district", "channel"),
-        ),
-    ),
-    "nyc-council": Preset(
-        "nyc-council",
-        "NYC Council constituent services (CouncilStat)",
-        ColumnMap(
-            case_id="unique_key",
-            created_at="opendate",
-            closed_at="closedate",
-            service="complaint_type",
-            agent="account",
-            area="community_board",
-            groups=("borough", "council_dist"),
-        ),
-        ("Dates are whole days, so times are multiples of 24 hours.",),
-    ),
+    name: _audit_view(source) for name, source in tabular.PRESETS.items()
 }
 
 
 def preset(name: str) -> Preset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise BadInput(
-            "--preset", f"{name!r} is not a preset; presets: {sorted(PRESETS)}"
-        ) from None
+    return PRESETS[tabular.preset(name, "--preset", BadInput).name]
 
 
 def scan(path: Path, flag: str = "--data") -> pl.LazyFrame:
-    """A lazy reader for a CSV or Parquet file (CSV columns are read as text);
-    ``flag`` names the option the path came from, for errors."""
-    if not path.exists():
-        raise BadInput(flag, f"{path} does not exist")
-    if path.is_dir():
-        raise BadInput(flag, f"{path} is a directory, not a CSV or Parquet file")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pl.scan_parquet(path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return pl.scan_csv(
-            path,
-            infer_schema=False,
-            separator="\t" if suffix == ".tsv" else ",",
-            encoding="utf8-lossy",
-        )
-    raise BadInput(flag, f"{path.name}: not a CSV or Parquet file (by its extension)")
+    """A lazy reader for a CSV or Parquet file (CSV columns are read as text, header
+    names cleaned); ``flag`` names the option the path came from, for errors."""
+    return tabular.scan_table(path, flag, BadInput)
 
 
 def read_cases(path: Path, columns: ColumnMap) -> CaseFrame:
@@ -276,16 +162,7 @@ def unreadable_as_input(flag: str, path: Path) -> Iterator[None]:
 
 
 def _read_cases(path: Path, columns: ColumnMap) -> CaseFrame:
-    lazy = scan(path)
-    available = [name.lstrip("\ufeff") for name in lazy.collect_schema().names()]
-    lazy = lazy.rename(
-        {
-            old: new
-            for old, new in zip(lazy.collect_schema().names(), available, strict=True)
-            if old != new
-        }
-    )
-    return frame_from_table(lazy, columns, source=path.name, available=available)
+    return frame_from_table(scan(path), columns, source=path.name)
 
 
 def frame_from_table(
@@ -348,35 +225,21 @@ def _convert(series: pl.Series, case_column: str) -> pl.Series:
 
 
 def parse_times(series: pl.Series, flag: str) -> pl.Series:
-    """Read a column as UTC times without a zone; dates become midnight."""
-    name = str(series.name)
-    if series.dtype == pl.Date:
-        return series.cast(TIME)
-    if isinstance(series.dtype, pl.Datetime):
-        if series.dtype.time_zone is not None:
-            series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return series.cast(TIME)
-    text = series.cast(pl.String).str.strip_chars().replace("", None)
-    present = text.drop_nulls()
-    if present.is_empty():
-        return pl.Series(name, [None] * series.len(), dtype=TIME)
-    sample = present.head(SAMPLE_ROWS)
-    best_format, best_count, zoned = None, -1, False
-    for fmt in TIME_FORMATS + ZONED_FORMATS:
-        is_zoned = fmt in ZONED_FORMATS
-        parsed = sample.str.strptime(
-            pl.Datetime("us", "UTC") if is_zoned else TIME, fmt, strict=False
+    """Read a column as UTC times without a zone; dates become midnight. Text is
+    read in the known format that reads most of a sample (cogov.core.tabular), and
+    refused when even that reads too little of it."""
+    if series.dtype == pl.Date or isinstance(series.dtype, pl.Datetime):
+        return tabular.parse_times(series).cast(TIME)
+    text = tabular.as_text(series)
+    if text.null_count() == text.len():
+        return pl.Series(str(series.name), [None] * series.len(), dtype=TIME)
+    guess = tabular.guess_time_format(text)
+    if guess is None or guess.share < MIN_READ_SHARE:
+        example = text.drop_nulls()[0]
+        raise BadColumn(
+            flag, str(series.name), f"is not a date or time I can read (e.g. {example!r})"
         )
-        # A two-digit year read by %Y lands in the first century: not a plausible case date.
-        count = int((parsed.dt.year() >= 1900).sum())
-        if count > best_count:
-            best_format, best_count, zoned = fmt, count, is_zoned
-    if best_format is None or best_count < MIN_READ_SHARE * sample.len():
-        raise BadColumn(flag, name, f"is not a date or time I can read (e.g. {sample[0]!r})")
-    if zoned:
-        parsed_all = text.str.strptime(pl.Datetime("us", "UTC"), best_format, strict=False)
-        return parsed_all.dt.replace_time_zone(None).cast(TIME)
-    return text.str.strptime(TIME, best_format, strict=False)
+    return tabular.parse_times(text, [guess.format]).cast(TIME)
 
 
 def parse_booleans(series: pl.Series, flag: str) -> pl.Series:

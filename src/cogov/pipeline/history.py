@@ -6,18 +6,18 @@ carrying what the agency really did with it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from cogov.core.errors import ValidationFailed
+from cogov.core.tabular import PRESETS as TABLE_PRESETS
+from cogov.core.tabular import Preset, parse_times, read_table
+from cogov.core.tabular import preset as table_preset
 from cogov.core.types import Channel
 from cogov.intake import Catalogue, service_code_for
-from cogov.triage.history import read_table
 from cogov.triage.text import join_fields
 
 _CHANNELS = {
@@ -77,86 +77,38 @@ class HistoryColumns:
             found.setdefault("--text-col", column)
         return found
 
+    @classmethod
+    def from_preset(cls, source: Preset) -> HistoryColumns:
+        """A known export's columns as the demo reads them. A service column that is
+        also the label is left out: a replayed request never carries its own answer."""
+        label = source.learns
+        if not source.text or label is None:
+            raise ValidationFailed(
+                "--preset",
+                f"{source.name} names no text or label columns; name them with "
+                "--text-col and --label-col",
+            )
+        return cls(
+            text=source.text,
+            label=label,
+            id=source.id,
+            created=source.created,
+            service=source.service if source.service != label else None,
+            channel=source.channel,
+            outcome=source.outcome,
+            latitude=source.latitude,
+            longitude=source.longitude,
+            address=source.address,
+            duplicate_pattern=source.duplicate_pattern,
+            created_formats=source.time_formats,
+        )
 
+
+#: The shared presets (cogov.core.tabular) that name the texts and label a demo learns.
 PRESETS: Mapping[str, HistoryColumns] = {
-    # NYC Open Data "311 Service Requests" as exported (CSV headers in Title Case).
-    "nyc311": HistoryColumns(
-        text=("Complaint Type", "Descriptor", "Location Type"),
-        label="Agency",
-        id="Unique Key",
-        created="Created Date",
-        service="Complaint Type",
-        channel="Open Data Channel Type",
-        outcome="Resolution Description",
-        latitude="Latitude",
-        longitude="Longitude",
-        address="Incident Address",
-        duplicate_pattern=r"\bduplicate\b",
-        created_formats=("%m/%d/%y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"),
-    ),
-    # The same data through NYC's SODA API (what `cogov demo` downloads).
-    "nyc311-api": HistoryColumns(
-        text=("complaint_type", "descriptor", "location_type"),
-        label="agency",
-        id="unique_key",
-        created="created_date",
-        service="complaint_type",
-        channel="open_data_channel_type",
-        outcome="resolution_description",
-        latitude="latitude",
-        longitude="longitude",
-        address="incident_address",
-        duplicate_pattern=r"\bduplicate\b",
-        created_formats=("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"),
-    ),
-    "sf311": HistoryColumns(
-        text=("category", "complaint_type", "descriptor"),
-        label="agency_name",
-        id="unique_key",
-        created="created_date",
-        service="category",
-        channel="source",
-        outcome="status_notes",
-        latitude="latitude",
-        longitude="longitude",
-        address="incident_address",
-        duplicate_pattern=r"duplicate",
-        created_formats=("%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%d %H:%M:%S"),
-    ),
-    "baltimore311": HistoryColumns(
-        text=("SRType",),
-        label="Agency",
-        id="ServiceRequestNum",
-        created="CreatedDate",
-        service="SRType",
-        channel="MethodReceived",
-        outcome="SRStatus",
-        latitude="Latitude",
-        longitude="Longitude",
-        address="Address",
-        duplicate_pattern=r"duplicate",
-        created_formats=("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"),
-    ),
-    "la311": HistoryColumns(
-        text=("RequestType",),
-        label="Owner",
-        id="SRNumber",
-        created="CreatedDate",
-        service="RequestType",
-        channel="RequestSource",
-        latitude="Latitude",
-        longitude="Longitude",
-        address="Address",
-        created_formats=("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"),
-    ),
-    "cfpb": HistoryColumns(
-        text=("Issue", "Sub-issue", "Consumer complaint narrative"),
-        label="Product",
-        id="Complaint ID",
-        created="Date received",
-        channel="Submitted via",
-        created_formats=("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"),
-    ),
+    name: HistoryColumns.from_preset(source)
+    for name, source in TABLE_PRESETS.items()
+    if source.text and source.learns
 }
 
 
@@ -206,32 +158,24 @@ class SplitHistory:
 
 def columns_for(preset: str | None, overrides: Mapping[str, Any]) -> HistoryColumns:
     """The preset's columns with any flag given on top (None means "not given")."""
-    if preset is not None and preset not in PRESETS:
-        known = ", ".join(sorted(PRESETS))
-        raise ValidationFailed("--preset", f"{preset!r} is not a preset ({known})")
     given = {key: value for key, value in overrides.items() if value not in (None, (), [])}
-    if preset is None:
-        if "text" not in given or "label" not in given:
-            raise ValidationFailed(
-                "--text-col/--label-col",
-                "name the text and label columns, or choose a --preset "
-                f"({', '.join(sorted(PRESETS))})",
-            )
-        return HistoryColumns(**{**given, "text": tuple(given["text"])})
     if "text" in given:
         given["text"] = tuple(given["text"])
-    return replace(PRESETS[preset], **given)
-
-
-def _parse_created(frame: pl.DataFrame, column: str, formats: Sequence[str]) -> pl.Series:
-    text = frame[column].str.strip_chars()
-    parsed = pl.Series(column, [None] * frame.height, dtype=pl.Datetime("us"))
-    for fmt in formats:
-        attempt = text.str.to_datetime(fmt, strict=False, time_unit="us")
-        if attempt.dtype != pl.Datetime("us"):
-            attempt = attempt.dt.replace_time_zone(None).cast(pl.Datetime("us"))
-        parsed = parsed.fill_null(attempt)
-    return parsed
+    if preset is not None:
+        # Flags may supply what a preset lacks (nyc-council names no text or label).
+        source = table_preset(preset)
+        source = replace(
+            source,
+            text=given.get("text", source.text),
+            label=given.get("label", source.label),
+        )
+        return replace(HistoryColumns.from_preset(source), **given)
+    if "text" not in given or "label" not in given:
+        raise ValidationFailed(
+            "--text-col/--label-col",
+            f"name the text and label columns, or choose a --preset ({', '.join(sorted(PRESETS))})",
+        )
+    return HistoryColumns(**given)
 
 
 def _float(value: str | None) -> float | None:
@@ -256,18 +200,13 @@ def read_split(
     (at most ``replay_limit`` requests)."""
     if not 0.05 <= train_share <= 0.95:
         raise ValidationFailed("--train-share", "must be between 0.05 and 0.95")
-    frame = read_table(path)
-    for flag, column in columns.named().items():
-        if column not in frame.columns:
-            available = ", ".join(frame.columns)
-            raise ValidationFailed(flag, f"no column {column!r} in {path.name}; has: {available}")
-    for column in columns.text:
-        if column not in frame.columns:
-            raise ValidationFailed("--text-col", f"no column {column!r} in {path.name}")
+    wanted = [*columns.named().items(), *(("--text-col", column) for column in columns.text)]
+    frame = read_table(path, flag="--history", wanted=wanted)
     rows_read = frame.height
     frame = frame.with_row_index("__row")
-    if columns.created and columns.created_formats:
-        created = _parse_created(frame, columns.created, columns.created_formats)
+    if columns.created:
+        # The preset's formats, or (columns named by flags) the known one that reads most.
+        created = parse_times(frame[columns.created], columns.created_formats)
         if created.null_count() < frame.height:
             frame = frame.with_columns(created.alias("__created")).sort(
                 ["__created", "__row"], nulls_last=True

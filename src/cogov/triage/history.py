@@ -1,4 +1,5 @@
-"""Reading a labelled history (CSV or Parquet) with the columns a user names."""
+"""Reading a labelled history (CSV or Parquet, through cogov.core.tabular) with the
+columns a user names."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
+from cogov.core.tabular import read_table
 from cogov.triage.errors import TriageInputError
 from cogov.triage.text import join_fields
-
-READABLE = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,46 +22,6 @@ class History:
     rows_read: int
     dropped_empty_text: int
     dropped_empty_label: int
-
-
-def read_table(path: Path) -> pl.DataFrame:
-    """Every column as text; CSV (UTF-8, BOM tolerated), TSV or Parquet by suffix."""
-    if not path.exists():
-        raise TriageInputError("--data", f"{path} does not exist")
-    if path.is_dir():
-        raise TriageInputError("--data", f"{path} is a directory, not a CSV or Parquet file")
-    suffix = path.suffix.lower()
-    if suffix not in READABLE:
-        raise TriageInputError(
-            "--data", f"{path.name}: unknown file type {suffix!r}; use CSV or Parquet"
-        )
-    if path.stat().st_size == 0:
-        raise TriageInputError("--data", f"{path} is empty")
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
-            frame = frame.select(pl.all().cast(pl.Utf8))
-        else:
-            frame = pl.read_csv(
-                path,
-                infer_schema_length=0,  # every column as text: ids like 007 stay as written
-                separator="\t" if suffix == ".tsv" else ",",
-                encoding="utf8-lossy",
-                truncate_ragged_lines=True,
-            )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise TriageInputError("--data", f"{path} could not be read ({exc})") from None
-    # A UTF-8 byte-order mark sticks to the first header cell in some exports.
-    frame = frame.rename({name: name.lstrip("\ufeff").strip() for name in frame.columns})
-    if frame.height == 0:
-        raise TriageInputError("--data", f"{path} has a header but no rows")
-    return frame
-
-
-def _require(frame: pl.DataFrame, column: str, flag: str) -> None:
-    if column not in frame.columns:
-        available = ", ".join(frame.columns)
-        raise TriageInputError(flag, f"no column {column!r} in the file; available: {available}")
 
 
 def read_history(
@@ -78,13 +38,11 @@ def read_history(
     """
     if not text_columns:
         raise TriageInputError("--text", "name at least one text column")
-    frame = read_table(path)
-    for column in text_columns:
-        _require(frame, column, "--text")
-    if label_column is not None:
-        _require(frame, label_column, "--label")
-    if id_column is not None:
-        _require(frame, id_column, "--id")
+    wanted = [("--text", column) for column in text_columns]
+    for flag, column in (("--label", label_column), ("--id", id_column)):
+        if column is not None:
+            wanted.append((flag, column))
+    frame = read_table(path, flag="--data", wanted=wanted, error=TriageInputError)
     rows_read = frame.height
     text = pl.concat_str(
         [pl.col(column).fill_null("").str.strip_chars() for column in text_columns],
