@@ -13,7 +13,8 @@ from tests.web.browser.conftest import assert_accessible, screenshot, sign_in
 
 PAGES = {
     None: ["/track", "/register", f"/register/{AGENT_ID}", "/audits", "/staff/sign-in"],
-    "fay": ["/staff/intake"],
+    "fay": ["/staff/intake", "/staff/work"],
+    "rob": ["/staff/appeal-for-citizen"],
     "admin": ["/staff", "/staff/registry", f"/staff/registry/{AGENT_ID}", "/staff/registry/file"],
     "aud": ["/staff/audits"],
 }
