@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -57,14 +57,35 @@ _OTHER, _WORD, _SPACE = 0, 1, 2
 _PAD = 32  # " "
 
 
+_UNKNOWN = 255
+
+
+def _classify(characters: str) -> NDArray[np.uint8]:
+    """\\w (re's word characters, what sklearn's token pattern matches), white space
+    (what str.split splits on), or other, for each character."""
+    kept = re.sub(r"\W", "\0", characters)
+    classes = np.where(_codes(kept) != 0, _WORD, _OTHER).astype(np.uint8)
+    classes[[i for i, ch in enumerate(characters) if ch.isspace()]] = _SPACE
+    return classes
+
+
 @cache
-def _character_classes() -> NDArray[np.uint8]:
-    """For every code point: \\w (re's word characters), white space (str.split's), other."""
-    everything = "".join(map(chr, range(0x110000)))
-    kept = re.sub(r"\W", "\0", everything).encode("utf-32-le", "surrogatepass")
-    classes = np.where(np.frombuffer(kept, dtype=np.uint32) != 0, _WORD, _OTHER).astype(np.uint8)
-    spaces = [code for code in range(0x110000) if chr(code).isspace()]
-    classes[spaces] = _SPACE
+def _class_table() -> NDArray[np.uint8]:
+    """Every code point's class: the Basic Multilingual Plane at once, the rest on
+    first sight (building all 1.1 million would cost a second per process)."""
+    table = np.full(0x110000, _UNKNOWN, dtype=np.uint8)
+    table[:0x10000] = _classify("".join(map(chr, range(0x10000))))
+    return table
+
+
+def _classes(codes: NDArray[np.uint32]) -> NDArray[np.uint8]:
+    table = _class_table()
+    classes = table[codes]
+    unknown = classes == _UNKNOWN
+    if unknown.any():
+        new = np.unique(codes[unknown])
+        table[new] = _classify("".join(map(chr, new.tolist())))
+        classes = table[codes]
     return classes
 
 
@@ -135,11 +156,10 @@ def _grams(
     codes = _codes(" ".join(texts))  # the joining space keeps words of two texts apart
     doc_start = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=doc_start[1:])
-    classes = _character_classes()
 
     # Whitespace-separated words, laid out as " word " end to end.
     solid = np.zeros(len(codes) + 2, dtype=np.int8)
-    solid[1:-1] = classes[codes] != _SPACE
+    solid[1:-1] = _classes(codes) != _SPACE
     edges = np.diff(solid)
     starts = np.flatnonzero(edges == 1)
     word_len = np.flatnonzero(edges == -1) - starts
@@ -196,7 +216,7 @@ def _grams(
 
     # Words: maximal runs of \w (what r"(?u)\b\w+\b" finds), inside the padded words.
     wordy = np.zeros(total + 2, dtype=np.int8)
-    wordy[1:-1] = classes[padded] == _WORD
+    wordy[1:-1] = _classes(padded) == _WORD
     token_edges = np.diff(wordy)
     token_start = np.flatnonzero(token_edges == 1)
     token_end = np.flatnonzero(token_edges == -1)
@@ -400,7 +420,8 @@ class HashingTfidf:
         wanted = np.isin(columns_of, columns)
         found, first = np.unique(columns_of[wanted], return_index=True)
         where = np.flatnonzero(wanted)[first]
-        return {int(column): _name(grams, int(at)) for column, at in zip(found, where, strict=True)}
+        name = _namer(grams)
+        return {int(column): name(int(at)) for column, at in zip(found, where, strict=True)}
 
     # -- state ------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -462,20 +483,25 @@ def _text(codes: NDArray[np.uint32]) -> str:
     return codes.tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def _name(grams: _Grams, at: int) -> str:
-    """The n-gram ``at`` as a feature name: ``"c__ noi"`` or ``"w__street"``."""
+def _namer(grams: _Grams) -> Callable[[int], str]:
+    """Names for the n-grams of ``grams``: ``"c__ noi"`` or ``"w__street"``."""
     places = grams.places
     if places is None:
         raise ValueError("n-gram places were not asked for")
-    if at < grams.n_char:
-        start = int(places.char_start[at])
-        return "c__" + _text(places.padded[start : start + int(places.char_len[at])])
-    at -= grams.n_char
-    first = int(places.word_first[at])
-    tokens = range(first, first + int(places.word_n[at]))
-    return "w__" + " ".join(
-        _text(places.padded[places.token_start[t] : places.token_end[t]]) for t in tokens
-    )
+    padded = _text(places.padded)
+    char_start, char_len = places.char_start, places.char_len
+    token_start, token_end = places.token_start, places.token_end
+    word_first, word_n = places.word_first, places.word_n
+
+    def name(at: int) -> str:
+        if at < grams.n_char:
+            start = int(char_start[at])
+            return "c__" + padded[start : start + int(char_len[at])]
+        first = int(word_first[at - grams.n_char])
+        tokens = range(first, first + int(word_n[at - grams.n_char]))
+        return "w__" + " ".join(padded[token_start[t] : token_end[t]] for t in tokens)
+
+    return name
 
 
 def analyse(
@@ -484,7 +510,8 @@ def analyse(
     """Every character n-gram and word n-gram the featuriser counts in ``text``, as
     strings (for inspection and tests: scikit-learn's analyzers give the same lists)."""
     grams = _grams([text], char_range, word_range, DEFAULT_BITS, where=True)
-    names = [_name(grams, at) for at in range(len(grams.keys))]
+    name = _namer(grams)
+    names = [name(at) for at in range(len(grams.keys))]
     return [name[3:] for name in names[: grams.n_char]], [
         name[3:] for name in names[grams.n_char :]
     ]
