@@ -381,3 +381,141 @@ class TestHumanDecision:
             )
         (proposal,) = proposals_for_case(db_session, case_id=case.id)
         assert proposal.outcome is Outcome.REJECTED
+
+
+class TestMergeCancelsWhatWaits:
+    """A case merged into another (mark_duplicate applied) keeps nothing waiting on
+    it: its other pending proposals are cancelled, each with a ledger entry and a
+    reason, and none of them ever takes effect."""
+
+    def test_the_same_agents_other_proposals_are_cancelled(
+        self,
+        db_session: Session,
+        new_case: Callable[..., CaseRead],
+        config: ControlConfig,
+        config_hash: str,
+    ) -> None:
+        first, second = new_case(), new_case()
+        result = govern(
+            db_session,
+            case=second,
+            agent=make_agent(),
+            proposals=[
+                make_proposal("mark_duplicate", first.id),
+                make_proposal("categorise", "dumping", confidence=0.2),  # waits for a human
+            ],
+            config=config,
+            config_hash=config_hash,
+        )
+        assert result.workflow.state == "merged"
+        by_action = {p.action: p for p in result.proposals}
+        assert by_action["categorise"].state is ProposalState.CANCELLED
+        assert result.pending == ()
+        (cancelled,) = entries(db_session, second.id, "proposal.cancelled")
+        assert cancelled["proposal_id"] == by_action["categorise"].id
+        assert cancelled["merged_into"] == first.id
+        assert first.id in cancelled["reason"]
+        assert get_workflow(db_session, case_id=second.id).category is None
+
+    def test_another_agents_earlier_proposal_is_cancelled(
+        self,
+        db_session: Session,
+        new_case: Callable[..., CaseRead],
+        config: ControlConfig,
+        config_hash: str,
+    ) -> None:
+        first, second = new_case(), new_case()
+        earlier = govern(
+            db_session,
+            case=second,
+            agent=make_agent(),
+            proposals=[make_proposal("route", "DSNY", confidence=0.2)],
+            config=config,
+            config_hash=config_hash,
+        )
+        (waiting,) = earlier.pending
+        result = govern(
+            db_session,
+            case=second,
+            agent=make_agent(agent_id="dedup"),
+            proposals=[make_proposal("mark_duplicate", first.id)],
+            config=config,
+            config_hash=config_hash,
+        )
+        assert [p.id for p in result.cancelled] == [waiting.id]
+        assert result.cancelled[0].state is ProposalState.CANCELLED
+        stored = {p.id: p for p in proposals_for_case(db_session, case_id=second.id)}
+        assert stored[waiting.id].state is ProposalState.CANCELLED
+        with pytest.raises(ProposalNotPending):
+            apply_human_decision(
+                db_session,
+                proposal_id=waiting.id,
+                outcome=Outcome.APPROVED,
+                reviewer="r.li",
+                config=config,
+            )
+        assert get_workflow(db_session, case_id=second.id).department is None
+
+    def test_a_reviewer_approving_a_merge_cancels_the_rest(
+        self,
+        db_session: Session,
+        new_case: Callable[..., CaseRead],
+        config: ControlConfig,
+        config_hash: str,
+    ) -> None:
+        first, second = new_case(), new_case()
+        result = govern(
+            db_session,
+            case=second,
+            agent=make_agent(),
+            proposals=[
+                make_proposal("mark_duplicate", first.id, confidence=0.2),
+                make_proposal("route", "DSNY", confidence=0.2),
+            ],
+            config=config,
+            config_hash=config_hash,
+        )
+        by_action = {p.action: p for p in result.pending}
+        apply_human_decision(
+            db_session,
+            proposal_id=by_action["mark_duplicate"].id,
+            outcome=Outcome.APPROVED,
+            reviewer="r.li",
+            config=config,
+        )
+        stored = {p.id: p for p in proposals_for_case(db_session, case_id=second.id)}
+        assert stored[by_action["route"].id].state is ProposalState.CANCELLED
+        (cancelled,) = entries(db_session, second.id, "proposal.cancelled")
+        assert (cancelled["proposal_id"], cancelled["by"]) == (by_action["route"].id, "human")
+        assert kinds(db_session, second.id)[-1] == "proposal.cancelled"
+
+    def test_a_rejected_merge_cancels_nothing(
+        self,
+        db_session: Session,
+        new_case: Callable[..., CaseRead],
+        config: ControlConfig,
+        config_hash: str,
+    ) -> None:
+        first, second = new_case(), new_case()
+        result = govern(
+            db_session,
+            case=second,
+            agent=make_agent(),
+            proposals=[
+                make_proposal("mark_duplicate", first.id, confidence=0.2),
+                make_proposal("route", "DSNY", confidence=0.2),
+            ],
+            config=config,
+            config_hash=config_hash,
+        )
+        by_action = {p.action: p for p in result.pending}
+        apply_human_decision(
+            db_session,
+            proposal_id=by_action["mark_duplicate"].id,
+            outcome=Outcome.REJECTED,
+            reviewer="r.li",
+            config=config,
+        )
+        stored = {p.id: p for p in proposals_for_case(db_session, case_id=second.id)}
+        assert stored[by_action["route"].id].state is ProposalState.PENDING_REVIEW
+        assert entries(db_session, second.id, "proposal.cancelled") == []

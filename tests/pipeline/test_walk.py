@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cogov.control import Verdict, get_workflow
+from cogov.control import ProposalState, Verdict, get_workflow
 from cogov.core.clock import SystemClock
 from cogov.core.settings import load_settings
 from cogov.db.engine import make_engine
@@ -16,11 +16,11 @@ from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
 from cogov.intake import InvalidRequest
 from cogov.ledger import LedgerEntry, verify
-from cogov.pipeline import BatchItem, Deployment, process, process_batch
+from cogov.pipeline import BatchItem, CaseOutcome, Deployment, process, process_batch
 from cogov.pipeline import demo as runner
 from cogov.pipeline.history import SplitHistory
 from cogov.registry import service as registry
-from cogov.review import get_item
+from cogov.review import decide, get_item, list_queue
 from cogov.triage.classifier import TrainedEngine, with_threshold
 from cogov.triage.duplicates import DuplicateIndex
 
@@ -208,3 +208,97 @@ class TestOpenCaseIndex:
         assert [p.value for p in repeats] == [first.case.id]
         assert repeats[0].agent_id == runner.DEDUP_ID
         assert any(e["label"] == "same address" for e in repeats[0].explanation["evidence"])
+
+
+class TestMergedCase:
+    """A case merged into another leaves nothing waiting on it: its other pending
+    proposals are cancelled (proposal.cancelled, with the reason) and their review
+    items closed (review.cancelled), never left for a reviewer."""
+
+    def _walk_repeats(
+        self, tmp_path: Path, db_session: Session, split: SplitHistory, router: TrainedEngine,
+        request_for: Make, **extra: object,
+    ) -> Iterator[CaseOutcome]:  # fmt: skip
+        """The first report of a place is walked; then, lazily, repeats of it."""
+        duplicates = DuplicateIndex()
+        runner.set_up_agency(
+            db_session, split=split, engine=router, duplicates=duplicates, clock=SystemClock()
+        )
+        deployment = Deployment.from_settings(
+            load_settings(data_dir=tmp_path),
+            engines={runner.AGENT_ID: router, runner.DEDUP_ID: duplicates},
+            catalogue=split.catalogue,
+        )
+        place = {"address_string": "12 Main St", "lat": 40.7128, "long": -74.006}
+        text = "overflowing litter basket"
+        process(db_session, request_for(text, **place), deployment=deployment)
+        return (
+            process(db_session, request_for(text, **place, **extra), deployment=deployment)
+            for _ in range(12)
+        )
+
+    def test_an_agent_merge_cancels_the_other_agents_proposal(
+        self, tmp_path: Path, db_session: Session, split: SplitHistory, router: TrainedEngine,
+        request_for: Make,
+    ) -> None:  # fmt: skip
+        repeats = self._walk_repeats(tmp_path, db_session, split, router, request_for)
+        # The grade samples 10% of what an agent does alone for review: take the
+        # first repeat the repeat finder merged on its own.
+        again = next(r for r in repeats if r.workflow.state == "merged")
+        by_action = {p.action: p for p in again.proposals}
+        assert by_action["mark_duplicate"].state is ProposalState.APPLIED
+        assert by_action["route"].state is ProposalState.CANCELLED
+        assert not any(run.review_item_ids for run in again.runs)
+        assert not again.needs_human
+        (cancelled,) = [
+            e for e in trail(db_session, again.case.id) if e.kind == "proposal.cancelled"
+        ]
+        payload = json.loads(cancelled.payload)
+        assert payload["proposal_id"] == by_action["route"].id
+        # The first report, or a repeat that stayed open because it was sampled.
+        merged_into = by_action["mark_duplicate"].value
+        assert payload["merged_into"] == merged_into
+        assert merged_into in payload["reason"]
+        assert get_workflow(db_session, case_id=merged_into).state != "merged"
+        assert json.loads(cancelled.responsible)["developer"].startswith(f"{runner.AGENT_ID}@")
+        assert verify(db_session, public_key=None).ok
+
+    def test_approving_a_merge_closes_the_other_review_items(
+        self, tmp_path: Path, db_session: Session, split: SplitHistory, router: TrainedEngine,
+        request_for: Make,
+    ) -> None:  # fmt: skip
+        repeats = self._walk_repeats(
+            tmp_path, db_session, split, router, request_for, group={"needs_assistance": True}
+        )
+        again = next(repeats)  # a person handles every step of this one
+        items = {
+            p.action: item_id
+            for run in again.runs
+            if run.governed is not None
+            for p, item_id in zip(run.governed.pending, run.review_item_ids, strict=True)
+        }
+        assert set(items) == {"mark_duplicate", "route"}
+        decide(
+            db_session,
+            item_id=items["mark_duplicate"],
+            reviewer=runner.GUARDIAN,
+            decision="approve",
+            config=Deployment.from_settings(load_settings(data_dir=tmp_path), engines={}).control,
+        )
+        assert get_workflow(db_session, case_id=again.case.id).state == "merged"
+        route_item = get_item(db_session, item_id=items["route"])
+        assert route_item.state == "cancelled"
+        assert route_item.proposal_id not in {
+            item.proposal_id for item in list_queue(db_session, team=runner.TEAM)
+        }
+        kinds = [e.kind for e in trail(db_session, again.case.id)]
+        assert kinds[-5:] == [
+            "proposal.applied",
+            "case.transitioned",
+            "proposal.cancelled",
+            "review.cancelled",
+            "review.decided",
+        ]
+        cancelled = [e for e in trail(db_session, again.case.id) if e.kind == "proposal.cancelled"]
+        assert cancelled[0].actor == f"user:{runner.GUARDIAN}"
+        assert verify(db_session, public_key=None).ok

@@ -64,6 +64,19 @@ def proposals_for_case(session: Session, case_id: str) -> list[ProposalRecord]:
     )
 
 
+def pending_proposals_for_case(session: Session, case_id: str) -> list[ProposalRecord]:
+    """The case's proposals that wait for a human, oldest first, locked for update
+    (outside SQLite, whose writer holds the whole database)."""
+    query = (
+        select(ProposalRecord)
+        .where(ProposalRecord.case_id == case_id, ProposalRecord.state == "pending_review")
+        .order_by(ProposalRecord.created_at, ProposalRecord.id)
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
 def workflows_for_cases(session: Session, case_ids: Sequence[str]) -> list[CaseWorkflow]:
     found: list[CaseWorkflow] = []
     for batch in in_batches(case_ids):

@@ -17,6 +17,9 @@ class ProposalState(StrEnum):
     APPLIED = "applied"  # took effect without a human, within the agent's limits
     PENDING_REVIEW = "pending_review"  # waits for a human (review or deny verdict)
     DECIDED = "decided"  # a human decided: approved, edited or rejected
+    # Never took effect and no longer waits for anyone: its case was merged into
+    # another (ledger: proposal.cancelled, with the reason).
+    CANCELLED = "cancelled"
 
 
 class Outcome(StrEnum):
@@ -203,6 +206,9 @@ class GovernedCase:
 
     workflow: WorkflowRead
     proposals: tuple[ProposalRead, ...] = field(default=())
+    # Proposals made before this call (e.g. another agent's, already queued for
+    # review) cancelled because this call merged the case: their review items go too.
+    cancelled: tuple[ProposalRead, ...] = field(default=())
 
     @property
     def pending(self) -> tuple[ProposalRead, ...]:

@@ -91,6 +91,8 @@ _KNOWN_CONFIGS = "cogov.control.known_configs"
 IMPLIED_STATE = {"route": "assigned", "mark_duplicate": "merged"}
 # A case that is merely received is first marked triaged on the way to these.
 VIA_STATE = "triaged"
+# A case merged into another: what still waits for a human on it is cancelled.
+MERGED_STATE = IMPLIED_STATE["mark_duplicate"]
 # Where a case waits for the people of the department it was routed to.
 WORK_STATES = ("assigned", "in_progress")
 RESOLVED_STATE = "resolved"
@@ -414,10 +416,15 @@ def govern(
     caller queues them for review. Ledger: proposal.made, control.verdict,
     proposal.applied and case.transitioned, each naming who answers for it."""
     row = _workflow_row(session, case.id)
+    was_merged = row.state == MERGED_STATE
     ledger = _Ledger(session, clock, drafts=[])
     records = _govern_rows(
         ledger, row, case, agent, proposals, config, config_hash, clock, _stored_case(session)
     )
+    earlier: list[ProposalRecord] = []
+    if row.state == MERGED_STATE and not was_merged:
+        earlier = repository.pending_proposals_for_case(session, case.id)
+        _cancel_for_merge(ledger, earlier, row, Actor.agent(agent.agent_id), clock)
     for record in records:
         repository.add(session, record)
     session.flush()
@@ -425,7 +432,49 @@ def govern(
     return GovernedCase(
         workflow=WorkflowRead.of(row),
         proposals=tuple(ProposalRead.of(record) for record in records),
+        cancelled=tuple(ProposalRead.of(record) for record in earlier),
     )
+
+
+def _cancel_for_merge(
+    ledger: _Ledger,
+    records: Sequence[ProposalRecord],
+    row: CaseWorkflow,
+    actor: Actor,
+    clock: Clock | None,
+) -> list[ProposalRecord]:
+    """Cancel the proposals among ``records`` that still wait for a human on a case
+    now merged into another: none of them will take effect, and none is left for a
+    reviewer. Each gets a ``proposal.cancelled`` entry saying why, naming who merged
+    the case and who answers for the proposal."""
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    reason = f"the case was merged into case {row.duplicate_of}"
+    cancelled = []
+    for record in records:
+        if record.state != ProposalState.PENDING_REVIEW.value or record.case_id != row.case_id:
+            continue
+        record.state = ProposalState.CANCELLED.value
+        record.decided_at = now
+        ledger.add(
+            kind="proposal.cancelled",
+            actor=actor.ledger_actor,
+            case_id=row.case_id,
+            payload={
+                "proposal_id": record.id,
+                "agent_id": record.agent_id,
+                "action": record.action,
+                "reason": reason,
+                "merged_into": row.duplicate_of,
+                "by": actor.kind.value,
+            },
+            responsible=Responsible(
+                developer=developer_ref(record.agent_id, record.agent_version, record.model_hash),
+                deployer=f"config:{record.config_hash}",
+                operator=actor.ledger_actor if actor.kind is ActorKind.HUMAN else None,
+            ),
+        )
+        cancelled.append(record)
+    return cancelled
 
 
 def _stored_case(session: Session) -> Callable[[str], bool]:
@@ -482,14 +531,22 @@ class GovernBatch:
     ) -> GovernedCase:
         """:func:`govern` for a case opened in this batch."""
         row = self._workflows[case.id]
+        was_merged = row.state == MERGED_STATE
         records = _govern_rows(
             self._ledger, row, case, agent, proposals, self._config, self._config_hash,
             self._clock, self._case_exists, draft=True,
         )  # fmt: skip
+        earlier: list[ProposalRecord] = []
+        if row.state == MERGED_STATE and not was_merged:
+            # The case is new in this batch: what waits on it was made in this batch.
+            earlier = _cancel_for_merge(
+                self._ledger, self._proposals, row, Actor.agent(agent.agent_id), self._clock
+            )
         self._proposals.extend(records)
         return GovernedCase(
             workflow=WorkflowRead.of(row),
             proposals=tuple(ProposalRead.of(record) for record in records),
+            cancelled=tuple(ProposalRead.of(record) for record in earlier),
         )
 
     def write(self) -> None:
@@ -633,7 +690,11 @@ def _govern_rows(
             record.outcome = Outcome.APPLIED.value
             record.final_value = record.value
             record.decided_at = now
-    return [record for _, record, _ in records]
+    rows = [record for _, record, _ in records]
+    if row.state == MERGED_STATE:
+        # Merged by one of these proposals (or before): the rest never wait for anyone.
+        _cancel_for_merge(ledger, rows, row, actor, clock)
+    return rows
 
 
 def _apply(
@@ -737,7 +798,15 @@ def apply_human_decision(
         if refusal is not None:
             raise TransitionRefused(row.case_id, row.state, record.action, refusal)
         ledger = _Ledger(session, clock)
+        was_merged = row.state == MERGED_STATE
         _apply(ledger, row, process, record, final, Actor.human(reviewer), responsible, clock)
+        if row.state == MERGED_STATE and not was_merged:
+            others = [
+                other
+                for other in repository.pending_proposals_for_case(session, record.case_id)
+                if other.id != record.id
+            ]
+            _cancel_for_merge(ledger, others, row, Actor.human(reviewer), clock)
     record.state = ProposalState.DECIDED.value
     record.outcome = outcome.value
     record.final_value = final if outcome is not Outcome.REJECTED else None

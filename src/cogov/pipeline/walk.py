@@ -48,7 +48,7 @@ from cogov.pipeline.deployment import PreparesBatch as PreparesBatch  # re-expor
 from cogov.registry.gate import gate, gate_services
 from cogov.registry.schemas import GateDecision
 from cogov.registry.service import agents_for_service, agents_for_services
-from cogov.review import ReviewBatch, enqueue
+from cogov.review import ReviewBatch, cancel_items, enqueue
 from cogov.triage.protocol import CaseView, Proposal, TriageEngine
 
 _CACHE = "cogov.pipeline.cache"
@@ -211,6 +211,8 @@ class _Writes(Protocol):
         self, proposal: ProposalRead, *, team: str, guardian: str, backup_guardian: str
     ) -> str: ...
 
+    def cancel(self, proposals: Sequence[ProposalRead]) -> None: ...
+
 
 @dataclass
 class _Direct:
@@ -281,6 +283,9 @@ class _Direct:
             clock=self.deployment.clock,
         ).id
 
+    def cancel(self, proposals: Sequence[ProposalRead]) -> None:
+        cancel_items(self.session, proposals=proposals, clock=self.deployment.clock)
+
 
 class _Batched:
     """Every step collected in memory and written at :meth:`write` with one bulk
@@ -348,6 +353,9 @@ class _Batched:
             reason=_why(proposal),
             queued_by="system:control",
         ).id
+
+    def cancel(self, proposals: Sequence[ProposalRead]) -> None:
+        self.review.cancel(proposals)
 
     def write(self) -> None:
         self.intake.write()
@@ -502,6 +510,8 @@ def _walk(
             runs.append(AgentRun(agent_id, allowed=True, reasons=(exc.message,)))
             continue
         governed = writes.govern(case=case, agent=agent, proposals=proposals)
+        if governed.cancelled:  # this agent merged the case: what waited on it is closed
+            writes.cancel(governed.cancelled)
         items = [
             writes.enqueue(
                 proposal,

@@ -30,6 +30,8 @@ class ItemState(StrEnum):
     QUEUED = "queued"  # waits for a reviewer (or an abandoned claim lapsed)
     CLAIMED = "claimed"  # a reviewer holds it until claim_expires_at
     DECIDED = "decided"  # final
+    # Closed undecided: its proposal was cancelled (the case was merged into another).
+    CANCELLED = "cancelled"
 
 
 class AppealOutcome(StrEnum):

@@ -62,7 +62,7 @@ class ReviewItemRead:
         return self.escalated_to is not None
 
     def overdue(self, now: str) -> bool:
-        return self.state != "decided" and self.deadline <= now
+        return self.state in ("queued", "claimed") and self.deadline <= now
 
     @classmethod
     def of(cls, row: ReviewItem, codes: ReasonCodes | None = None) -> ReviewItemRead:

@@ -24,6 +24,7 @@ from cogov.control import (
     ProposalState,
     apply_human_decision,
     get_proposal,
+    proposals_for_case,
 )
 from cogov.control.autonomy import service as autonomy
 from cogov.control.autonomy.schemas import AutonomyPolicy
@@ -190,9 +191,68 @@ class ReviewBatch:
         self._drafts.append(draft)
         return ReviewItemRead.of(row)
 
+    def cancel(self, proposals: Sequence[ProposalRead]) -> list[str]:
+        """:func:`cancel_items` for items queued in this transaction."""
+        now = iso_utc(_now(self._clock))
+        closed = []
+        for proposal in proposals:
+            row = self._items.get(proposal.id)
+            cancelled = proposal.state is ProposalState.CANCELLED
+            if row is not None and cancelled and row.state in _OPEN:
+                self._drafts.append(_cancelled(row, proposal, now))
+                closed.append(row.id)
+        return closed
+
     def write(self) -> None:
         repository.insert_items(self._session, list(self._items.values()))
         self._items = {}
+
+
+_OPEN = (ItemState.QUEUED.value, ItemState.CLAIMED.value)
+
+
+def cancel_items(
+    session: Session, *, proposals: Sequence[ProposalRead], clock: Clock | None = None
+) -> list[str]:
+    """Close the open items (queued or claimed) of proposals control cancelled
+    (``ProposalState.CANCELLED``: their case was merged into another), so nothing
+    that can never take effect is left for a reviewer; a claim on one ends. Ledger:
+    review.cancelled, with the reason. Returns the ids of the items closed."""
+    now = iso_utc(_now(clock))
+    closed = []
+    for proposal in proposals:
+        if proposal.state is not ProposalState.CANCELLED:
+            continue
+        row = repository.item_for_proposal(session, proposal.id)
+        if row is None or row.state not in _OPEN:
+            continue
+        _end_claim(session, row, how="cancelled", now=now)
+        draft = _cancelled(row, proposal, now)
+        session.flush()
+        append_draft(session, draft, clock=clock)
+        closed.append(row.id)
+    return closed
+
+
+def _cancelled(row: ReviewItem, proposal: ProposalRead, now: str) -> EntryDraft:
+    """Mark an open item cancelled; its ``review.cancelled`` entry."""
+    row.state = ItemState.CANCELLED.value
+    row.claim_expires_at = None
+    row.decided_at = now
+    row.version += 1
+    return EntryDraft(
+        kind="review.cancelled",
+        actor="system:review",
+        case_id=row.case_id,
+        payload={
+            "item_id": row.id,
+            "proposal_id": proposal.id,
+            "action": proposal.action,
+            "team": row.team,
+            "reason": "the proposal was cancelled: its case was merged into another",
+        },
+        responsible=responsible_for(proposal, guardian=row.guardian),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,6 +609,11 @@ def decide(
             guardian=row.guardian,
             clock=clock,
         )
+        if decided.action == "mark_duplicate" and decided.outcome is not Outcome.REJECTED:
+            # The case may be merged now: control cancelled what else waited on it.
+            cancel_items(
+                session, proposals=proposals_for_case(session, case_id=row.case_id), clock=clock
+            )
         _end_claim(session, row, how="decided", now=now_text)
         row.state = ItemState.DECIDED.value
         row.decision = checked.decision.past
