@@ -15,6 +15,7 @@ from cogov.control import (
     Obligations,
     Outcome,
     ProposalNotPending,
+    ProposalRead,
     ProposalState,
     TransitionRefused,
     Verdict,
@@ -383,6 +384,37 @@ class TestHumanDecision:
         assert proposal.outcome is Outcome.REJECTED
 
 
+def merge_decided(
+    session: Session,
+    new_case: Callable[..., CaseRead],
+    config: ControlConfig,
+    config_hash: str,
+    outcome: Outcome,
+) -> tuple[CaseRead, dict[str, ProposalRead]]:
+    """A case whose merge and routing both wait for a human; the merge decided."""
+    first, second = new_case(), new_case()
+    result = govern(
+        session,
+        case=second,
+        agent=make_agent(),
+        proposals=[
+            make_proposal("mark_duplicate", first.id, confidence=0.2),
+            make_proposal("route", "DSNY", confidence=0.2),
+        ],
+        config=config,
+        config_hash=config_hash,
+    )
+    by_action = {p.action: p for p in result.pending}
+    apply_human_decision(
+        session,
+        proposal_id=by_action["mark_duplicate"].id,
+        outcome=outcome,
+        reviewer="r.li",
+        config=config,
+    )
+    return second, by_action
+
+
 class TestMergeCancelsWhatWaits:
     """A case merged into another (mark_duplicate applied) keeps nothing waiting on
     it: its other pending proposals are cancelled, each with a ledger entry and a
@@ -463,25 +495,8 @@ class TestMergeCancelsWhatWaits:
         config: ControlConfig,
         config_hash: str,
     ) -> None:
-        first, second = new_case(), new_case()
-        result = govern(
-            db_session,
-            case=second,
-            agent=make_agent(),
-            proposals=[
-                make_proposal("mark_duplicate", first.id, confidence=0.2),
-                make_proposal("route", "DSNY", confidence=0.2),
-            ],
-            config=config,
-            config_hash=config_hash,
-        )
-        by_action = {p.action: p for p in result.pending}
-        apply_human_decision(
-            db_session,
-            proposal_id=by_action["mark_duplicate"].id,
-            outcome=Outcome.APPROVED,
-            reviewer="r.li",
-            config=config,
+        second, by_action = merge_decided(
+            db_session, new_case, config, config_hash, Outcome.APPROVED
         )
         stored = {p.id: p for p in proposals_for_case(db_session, case_id=second.id)}
         assert stored[by_action["route"].id].state is ProposalState.CANCELLED
@@ -496,25 +511,8 @@ class TestMergeCancelsWhatWaits:
         config: ControlConfig,
         config_hash: str,
     ) -> None:
-        first, second = new_case(), new_case()
-        result = govern(
-            db_session,
-            case=second,
-            agent=make_agent(),
-            proposals=[
-                make_proposal("mark_duplicate", first.id, confidence=0.2),
-                make_proposal("route", "DSNY", confidence=0.2),
-            ],
-            config=config,
-            config_hash=config_hash,
-        )
-        by_action = {p.action: p for p in result.pending}
-        apply_human_decision(
-            db_session,
-            proposal_id=by_action["mark_duplicate"].id,
-            outcome=Outcome.REJECTED,
-            reviewer="r.li",
-            config=config,
+        second, by_action = merge_decided(
+            db_session, new_case, config, config_hash, Outcome.REJECTED
         )
         stored = {p.id: p for p in proposals_for_case(db_session, case_id=second.id)}
         assert stored[by_action["route"].id].state is ProposalState.PENDING_REVIEW

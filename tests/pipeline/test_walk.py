@@ -178,6 +178,24 @@ class TestProcessBatch:
             engine.dispose()
 
 
+def with_repeat_finder(
+    tmp_path: Path,
+    session: Session,
+    split: SplitHistory,
+    router: TrainedEngine,
+    duplicates: DuplicateIndex,
+) -> Deployment:
+    """The demo agency with both agents: the router and the repeat finder."""
+    runner.set_up_agency(
+        session, split=split, engine=router, duplicates=duplicates, clock=SystemClock()
+    )
+    return Deployment.from_settings(
+        load_settings(data_dir=tmp_path),
+        engines={runner.AGENT_ID: router, runner.DEDUP_ID: duplicates},
+        catalogue=split.catalogue,
+    )
+
+
 class TestOpenCaseIndex:
     def test_a_repeat_of_an_open_case_is_proposed_as_its_duplicate(
         self,
@@ -188,14 +206,7 @@ class TestOpenCaseIndex:
         request_for: Make,
     ) -> None:
         duplicates = DuplicateIndex()
-        runner.set_up_agency(
-            db_session, split=split, engine=router, duplicates=duplicates, clock=SystemClock()
-        )
-        deployment = Deployment.from_settings(
-            load_settings(data_dir=tmp_path),
-            engines={runner.AGENT_ID: router, runner.DEDUP_ID: duplicates},
-            catalogue=split.catalogue,
-        )
+        deployment = with_repeat_finder(tmp_path, db_session, split, router, duplicates)
         place = {"address_string": "12 Main St", "lat": 40.7128, "long": -74.006}
         first = process(
             db_session, request_for("overflowing litter basket", **place), deployment=deployment
@@ -220,15 +231,7 @@ class TestMergedCase:
         request_for: Make, **extra: object,
     ) -> Iterator[CaseOutcome]:  # fmt: skip
         """The first report of a place is walked; then, lazily, repeats of it."""
-        duplicates = DuplicateIndex()
-        runner.set_up_agency(
-            db_session, split=split, engine=router, duplicates=duplicates, clock=SystemClock()
-        )
-        deployment = Deployment.from_settings(
-            load_settings(data_dir=tmp_path),
-            engines={runner.AGENT_ID: router, runner.DEDUP_ID: duplicates},
-            catalogue=split.catalogue,
-        )
+        deployment = with_repeat_finder(tmp_path, db_session, split, router, DuplicateIndex())
         place = {"address_string": "12 Main St", "lat": 40.7128, "long": -74.006}
         text = "overflowing litter basket"
         process(db_session, request_for(text, **place), deployment=deployment)
