@@ -177,7 +177,7 @@ def _grams(
     padded[place[solid_chars]] = codes[solid_chars]
     word_start = np.zeros(total + 1, dtype=np.bool_)
     word_start[padded_start] = True
-    # Each position's document, already shifted into a key: + 1 << bits at each
+    # Each position's document, already shifted into a key: + 1 << (bits + 1) at each
     # document's first padded word (documents without words add at the same place).
     first_word = np.searchsorted(starts, doc_start[1:])
     position_key = np.zeros(total, dtype=np.uint32)
