@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from cogov.triage.text import join_fields, normalise
 ENGINE_NAME = "cogov-duplicates"
 ENGINE_VERSION = "1"
 _EARTH_RADIUS_M = 6_371_000.0
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +365,13 @@ def replay(
     ``created_at`` keep their given order. Used by the benchmark and the sandbox.
     """
     index = DuplicateIndex() if index is None else index
+    return _in_time_order(cases, index, index.check)
+
+
+def _in_time_order(
+    cases: Iterable[ReplayedCase], index: DuplicateIndex, look: Callable[[CaseView], _T]
+) -> Iterator[tuple[CaseView, _T]]:
+    """``look`` at each case against the cases open when it arrived (see :func:`replay`)."""
     ordered = sorted(
         enumerate(cases),
         key=lambda item: (
@@ -376,8 +385,7 @@ def replay(
         now = item.case.created_at
         while now is not None and open_until and open_until[0][0] <= now:
             index.remove(heapq.heappop(open_until)[1])
-        proposal = index.check(item.case)
-        yield item.case, proposal
+        yield item.case, look(item.case)
         index.add(item.case)
         if item.closed_at is not None:
             heapq.heappush(open_until, (item.closed_at, item.case.case_id))
@@ -419,3 +427,65 @@ def fit_service_bias(
         rate = (hits[key] + 0.5) / (len(values) + 1.0)  # Jeffreys-smoothed rate
         bias.append((key, round(_logit(rate) - float(np.mean(values)), 4)))
     return replace(base, service_bias=tuple(bias))
+
+
+# The signals a match is scored on, in the order of DuplicateSettings' weights.
+SIGNALS = ("place", "service", "time", "words")
+
+
+def fit_signal_weights(
+    cases: Sequence[ReplayedCase],
+    is_duplicate: Callable[[str], bool | None],
+    settings: DuplicateSettings | None = None,
+    *,
+    strength: float = 1.0,
+) -> DuplicateSettings:
+    """Learn the bias and the four signal weights from the agency's own duplicate labels.
+
+    The history is replayed with every weight at 1 and no bias, so a match's
+    contributions are its raw signals; for every labelled case (``is_duplicate``
+    returns None for cases to leave out, e.g. a held-out half) with an open case at
+    the same place, the best match's signals and the label make one row of a
+    logistic regression (L2, ``strength`` = its C). Its intercept and coefficients
+    become ``bias`` and the weights, so ``propose_at=0.5`` proposes exactly the
+    matches the regression finds more likely duplicates than not. Any service bias
+    is dropped: learn it afterwards on the new weights (:func:`fit_service_bias`).
+    """
+    from sklearn.linear_model import LogisticRegression  # only when learning
+
+    base = replace(settings or DuplicateSettings(), service_bias=())
+    unit = replace(
+        base,
+        bias=0.0,
+        weight_place=1.0,
+        weight_service=1.0,
+        weight_time=1.0,
+        weight_text=1.0,
+        propose_at=1e-9,
+        auto_at=max(base.auto_at, 1e-9),
+    )
+    index = DuplicateIndex(unit)
+    rows: list[list[float]] = []
+    truth: list[bool] = []
+    for case, found in _in_time_order(cases, index, lambda c: index.matches(c, limit=1)):
+        label = is_duplicate(case.case_id)
+        if not found or label is None:
+            continue
+        rows.append([found[0].contributions[name] for name in SIGNALS])
+        truth.append(bool(label))
+    if len(set(truth)) < 2:
+        raise ValueError(
+            "is_duplicate: the labelled cases with an open case at the same place "
+            f"must include duplicates and non-duplicates ({len(truth)} found, "
+            f"{sum(truth)} duplicates)"
+        )
+    model = LogisticRegression(C=strength).fit(np.asarray(rows), np.asarray(truth))
+    weights = [round(float(w), 4) for w in model.coef_[0]]
+    return replace(
+        base,
+        bias=round(float(model.intercept_[0]), 4),
+        weight_place=weights[0],
+        weight_service=weights[1],
+        weight_time=weights[2],
+        weight_text=weights[3],
+    )
