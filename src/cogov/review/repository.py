@@ -238,6 +238,16 @@ def appeals(
     return session.execute(query).scalars().all()
 
 
+def upheld_appeal_exists(proposal_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """True where an upheld appeal found the proposal ``proposal_id`` wrong (for use
+    inside another package's query, e.g. the autonomy controller's window)."""
+    return (
+        select(Appeal.id)
+        .where(Appeal.proposal_id == proposal_id, Appeal.outcome == AppealOutcome.UPHELD.value)
+        .exists()
+    )
+
+
 def upheld_proposal_ids(session: Session, proposal_ids: Iterable[str]) -> set[str]:
     """Of these proposals, those an upheld appeal found wrong."""
     wanted = list(proposal_ids)

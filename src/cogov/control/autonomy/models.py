@@ -3,10 +3,21 @@ numbers or the sign-off behind it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cogov.control.models import ProposalRecord
 from cogov.db.base import Base
+
+# The controller's window (an agent's latest proposals) is read on every human
+# decision: this index on control's table finds it without sorting all the agent's
+# proposals. Declared here, with the migration that made it (0611_autonomy_counters).
+PROPOSALS_BY_AGENT_AND_TIME = Index(
+    "ix_proposals_agent_id_created_at",
+    ProposalRecord.__table__.c.agent_id,
+    ProposalRecord.__table__.c.created_at,
+    ProposalRecord.__table__.c.id,
+)
 
 
 class AgentAutonomy(Base):

@@ -3,16 +3,20 @@ recent proposals (control's own table) with their case groups and appeals."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cogov.control.autonomy.models import AgentAutonomy, AutonomyChange
 from cogov.control.models import ProposalRecord
+from cogov.intake.models import Case
 from cogov.ledger.repository import lock_for_append
+from cogov.review import repository as review_repository
 
 
 def get(session: Session, agent_id: str, *, for_update: bool = False) -> AgentAutonomy | None:
@@ -99,3 +103,115 @@ def recent_proposals(
         .limit(limit)
     ).all()
     return [ProposalOutcome(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTally:
+    """How many decisions of the window share one case-group record and one set of
+    flags (an aggregate row), and when the first and last of them were made."""
+
+    group_attributes: str | None
+    handled_without_human: bool
+    reviewed: bool
+    overridden: bool
+    rule_hit: bool
+    appeal_upheld: bool
+    count: int
+    first_at: str
+    last_at: str
+
+
+def _starts_with(dialect: str, column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    # Case-sensitive on both backends (SQLite's LIKE ignores ASCII case; GLOB does not).
+    # The prefixes used here hold no wildcard of either syntax.
+    if dialect == "sqlite":
+        return column.op("GLOB")(f"{prefix}*")
+    return column.like(f"{prefix}%")
+
+
+def _contains(dialect: str, column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        return column.op("GLOB")(f"*{text}*")
+    return column.like(f"%{text}%")
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+@functools.cache
+def _window_query(dialect: str, after_change: bool) -> Select[Any]:
+    """The aggregate query of :func:`window_tallies`, built once per backend (building
+    a statement this size costs far more than running it) with bound parameters
+    ``agent_id``, ``start``, ``now``, ``limit`` and (``after_change``) ``since``."""
+    p = ProposalRecord
+    conditions = [
+        p.agent_id == bindparam("agent_id"),
+        p.created_at >= bindparam("start"),
+        p.created_at <= bindparam("now"),
+    ]
+    if after_change:
+        conditions.append(p.created_at > bindparam("since"))
+    window = (
+        select(p.id, p.case_id, p.created_at, p.state, p.outcome, p.verdict_by, p.reasons)
+        .where(*conditions)
+        .order_by(p.created_at.desc(), p.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("window")
+    )
+    w = window.c
+    # A negative-list rule spoke: it decided the verdict, or a check of the verdict's
+    # reasons (canonical JSON: no spaces; a quote inside a text is escaped) is a rule's.
+    rule_hit = or_(
+        _starts_with(dialect, w.verdict_by, "rule:"),
+        _contains(dialect, w.reasons, '"ref":"rule:'),
+    )
+    reviewed = w.state == "decided"
+    flags = (
+        select(
+            Case.group_attributes.label("groups"),
+            _flag(w.state == "applied").label("handled"),
+            _flag(reviewed).label("reviewed"),
+            _flag(and_(reviewed, w.outcome.in_(("edited", "rejected")))).label("overridden"),
+            _flag(rule_hit).label("rule_hit"),
+            _flag(review_repository.upheld_appeal_exists(w.id)).label("upheld"),
+            w.created_at,
+        )
+        .select_from(window)
+        .outerjoin(Case, Case.id == w.case_id)
+        .subquery("flags")
+    )
+    f = flags.c
+    keys = (f.groups, f.handled, f.reviewed, f.overridden, f.rule_hit, f.upheld)
+    return select(*keys, func.count(), func.min(f.created_at), func.max(f.created_at)).group_by(
+        *keys
+    )
+
+
+def window_tallies(
+    session: Session, agent_id: str, *, start: str, since: str | None, now: str, limit: int
+) -> list[WindowTally]:
+    """The controller's window counted by the database: the agent's latest ``limit``
+    proposals made in [``start``, ``now``] and strictly after ``since`` (its last level
+    change), grouped by their case's group attributes and their flags. One query over
+    at most ``limit`` rows, found through the (agent_id, created_at) index; nothing of
+    the window is loaded. The flags mean what :class:`Observation`'s do."""
+    query = _window_query(session.get_bind().dialect.name, since is not None)
+    values: dict[str, Any] = {"agent_id": agent_id, "start": start, "now": now, "limit": limit}
+    if since is not None:
+        values["since"] = since
+    rows = session.execute(query, values).all()
+    return [
+        WindowTally(
+            group_attributes=groups,
+            handled_without_human=bool(handled),
+            reviewed=bool(was_reviewed),
+            overridden=bool(overridden),
+            rule_hit=bool(hit),
+            appeal_upheld=bool(upheld),
+            count=int(count),
+            first_at=first_at,
+            last_at=last_at,
+        )
+        for groups, handled, was_reviewed, overridden, hit, upheld, count, first_at, last_at in rows
+    ]

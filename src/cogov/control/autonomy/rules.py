@@ -223,22 +223,61 @@ def select_window(
     return recent[: thresholds.window_decisions]
 
 
+@dataclass(frozen=True, slots=True)
+class WindowCounts:
+    """What the controller counts over a window: every metric derives from these, so
+    the counts can come from the observations (:func:`count_window`) or straight from
+    the database (an aggregate query) and give the same decision."""
+
+    decisions: int = 0
+    reviewed: int = 0
+    # Reviewed and edited or rejected by the human.
+    overridden: int = 0
+    upheld_appeals: int = 0
+    rule_hits: int = 0
+    # attribute -> value -> (decisions, handled without a human), leaving out the
+    # decisions a negative-list rule sent to a human.
+    groups: Mapping[str, Mapping[str, tuple[int, int]]] = field(default_factory=dict)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+
+def count_window(window: Iterable[Observation]) -> WindowCounts:
+    decisions = reviewed = overridden = upheld = rule_hits = 0
+    groups: dict[str, dict[str, tuple[int, int]]] = {}
+    first: datetime | None = None
+    last: datetime | None = None
+    for item in window:
+        decisions += 1
+        reviewed += item.reviewed
+        overridden += item.overridden and item.reviewed
+        upheld += item.appeal_upheld
+        rule_hits += item.rule_hit
+        first = item.at if first is None or item.at < first else first
+        last = item.at if last is None or item.at > last else last
+        if item.rule_hit:
+            continue
+        for attribute, value in item.groups.items():
+            seen, handled = groups.setdefault(attribute, {}).get(value, (0, 0))
+            groups[attribute][value] = (seen + 1, handled + int(item.handled_without_human))
+    return WindowCounts(decisions, reviewed, overridden, upheld, rule_hits, groups, first, last)
+
+
 def group_gap(observations: Sequence[Observation], *, min_group_size: int) -> GroupGap | None:
     """The widest gap, over every recorded group attribute, between groups' shares
     of decisions handled without a human. Decisions a negative-list rule sent to a
     human are left out: the rule decided those, not the agent's confidence or level.
     Groups smaller than ``min_group_size`` are too small to judge and are skipped."""
-    counted: dict[str, dict[str, list[int]]] = {}
-    for item in observations:
-        if item.rule_hit:
-            continue
-        for attribute, value in item.groups.items():
-            tally = counted.setdefault(attribute, {}).setdefault(value, [0, 0])
-            tally[0] += 1
-            tally[1] += int(item.handled_without_human)
+    return widest_gap(count_window(observations).groups, min_group_size=min_group_size)
+
+
+def widest_gap(
+    groups: Mapping[str, Mapping[str, tuple[int, int]]], *, min_group_size: int
+) -> GroupGap | None:
+    """:func:`group_gap` from counts per attribute and value (decisions, handled)."""
     widest: GroupGap | None = None
-    for attribute in sorted(counted):
-        sized = {value: t for value, t in counted[attribute].items() if t[0] >= min_group_size}
+    for attribute in sorted(groups):
+        sized = {value: t for value, t in groups[attribute].items() if t[0] >= min_group_size}
         if len(sized) < 2:
             continue
         shares = {value: t[1] / t[0] for value, t in sized.items()}
@@ -256,25 +295,24 @@ def group_gap(observations: Sequence[Observation], *, min_group_size: int) -> Gr
 def compute_metrics(window: Sequence[Observation], *, thresholds: Thresholds) -> Metrics:
     """The controller's numbers over one window. A rate is None while there are too
     few decisions to judge it (``min_decisions``; ``min_reviewed`` for overrides)."""
-    decisions = len(window)
-    reviewed = sum(item.reviewed for item in window)
-    overridden = sum(item.overridden and item.reviewed for item in window)
-    upheld = sum(item.appeal_upheld for item in window)
-    rule_hits = sum(item.rule_hit for item in window)
+    return metrics_from_counts(count_window(window), thresholds=thresholds)
+
+
+def metrics_from_counts(counts: WindowCounts, *, thresholds: Thresholds) -> Metrics:
+    decisions, reviewed = counts.decisions, counts.reviewed
     enough = decisions >= thresholds.min_decisions
-    times = [item.at for item in window]
     return Metrics(
         decisions=decisions,
         reviewed=reviewed,
-        overridden=overridden,
-        upheld_appeals=upheld,
-        rule_hits=rule_hits,
-        override_rate=overridden / reviewed if reviewed >= thresholds.min_reviewed else None,
-        upheld_appeal_rate=upheld / decisions if enough else None,
-        negative_list_rate=rule_hits / decisions if enough else None,
-        group_gap=group_gap(window, min_group_size=thresholds.min_group_size),
-        window_start=min(times) if times else None,
-        window_end=max(times) if times else None,
+        overridden=counts.overridden,
+        upheld_appeals=counts.upheld_appeals,
+        rule_hits=counts.rule_hits,
+        override_rate=counts.overridden / reviewed if reviewed >= thresholds.min_reviewed else None,
+        upheld_appeal_rate=counts.upheld_appeals / decisions if enough else None,
+        negative_list_rate=counts.rule_hits / decisions if enough else None,
+        group_gap=widest_gap(counts.groups, min_group_size=thresholds.min_group_size),
+        window_start=counts.window_start,
+        window_end=counts.window_end,
     )
 
 
@@ -310,7 +348,15 @@ def decide(
     steps its breaches call for (never below 0). It never raises: the target is at
     most the current level, and at most the grade's ceiling."""
     window = select_window(observations, now=now, since=since, thresholds=thresholds)
-    metrics = compute_metrics(window, thresholds=thresholds)
+    counts = count_window(window)
+    return decide_on_counts(current=current, ceiling=ceiling, counts=counts, thresholds=thresholds)
+
+
+def decide_on_counts(
+    *, current: int, ceiling: int, counts: WindowCounts, thresholds: Thresholds
+) -> Decision:
+    """:func:`decide` from a window's counts (however they were counted)."""
+    metrics = metrics_from_counts(counts, thresholds=thresholds)
     breaches = find_breaches(metrics, thresholds=thresholds)
     held = effective_level(current, ceiling)
     target = max(MIN_LEVEL, held - sum(breach.steps for breach in breaches))

@@ -11,6 +11,7 @@ tighten it by hand at once.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,9 +34,10 @@ from cogov.control.autonomy.rules import (
     MAX_LEVEL,
     Decision,
     Observation,
+    WindowCounts,
     check_raise,
     clamp_level,
-    decide,
+    decide_on_counts,
     effective_level,
 )
 from cogov.control.autonomy.schemas import (
@@ -195,6 +197,55 @@ def _observation(row: ProposalOutcome, groups: dict[str, str], upheld: bool) -> 
     )
 
 
+def window_counts(
+    session: Session, *, agent_id: str, start: str, since: str | None, now: str, limit: int
+) -> WindowCounts:
+    """The controller's window counted by one aggregate query (nothing of the window
+    is loaded): the agent's latest ``limit`` proposals made in [``start``, ``now``] and
+    after ``since``. Equal to :func:`count_window` over the same window's observations
+    (a property test checks it)."""
+    decisions = reviewed = overridden = upheld = rule_hits = 0
+    groups: dict[str, dict[str, tuple[int, int]]] = {}
+    first: str | None = None
+    last: str | None = None
+    tallies = repository.window_tallies(
+        session, agent_id, start=start, since=since, now=now, limit=limit
+    )
+    for tally in tallies:
+        n = tally.count
+        decisions += n
+        reviewed += n * tally.reviewed
+        overridden += n * tally.overridden
+        upheld += n * tally.appeal_upheld
+        rule_hits += n * tally.rule_hit
+        first = tally.first_at if first is None or tally.first_at < first else first
+        last = tally.last_at if last is None or tally.last_at > last else last
+        if tally.rule_hit:
+            continue
+        for attribute, value in _parsed_groups(tally.group_attributes):
+            seen, handled = groups.setdefault(attribute, {}).get(value, (0, 0))
+            groups[attribute][value] = (seen + n, handled + n * tally.handled_without_human)
+    return WindowCounts(
+        decisions=decisions,
+        reviewed=reviewed,
+        overridden=overridden,
+        upheld_appeals=upheld,
+        rule_hits=rule_hits,
+        groups=groups,
+        window_start=None if first is None else datetime.fromisoformat(first),
+        window_end=None if last is None else datetime.fromisoformat(last),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_groups(group_attributes: str | None) -> tuple[tuple[str, str], ...]:
+    """A case's recorded group attributes (canonical JSON) as (attribute, value) text."""
+    if group_attributes is None:  # no case row (never expected: a foreign key)
+        return ()
+    parsed = json.loads(group_attributes)
+    return tuple((str(key), _group_value(value)) for key, value in parsed.items())
+
+
 def _judge(
     session: Session,
     row: AgentAutonomy,
@@ -208,20 +259,18 @@ def _judge(
     ``window_days`` back, but never before the level last changed."""
     since = row.changed_at
     start = iso_utc(now - timedelta(days=policy.thresholds.window_days))
-    if since is not None and since > start:
-        start = since
-    seen = observations(
-        session, agent_id=row.agent_id, since=start, limit=policy.thresholds.window_decisions
+    counts = window_counts(
+        session,
+        agent_id=row.agent_id,
+        start=start,
+        since=since,
+        now=iso_utc(now),
+        limit=policy.thresholds.window_decisions,
     )
-    decision = decide(
-        current=current,
-        ceiling=ceiling,
-        observations=seen,
-        now=now,
-        since=datetime.fromisoformat(since) if since else None,
-        thresholds=policy.thresholds,
+    decision = decide_on_counts(
+        current=current, ceiling=ceiling, counts=counts, thresholds=policy.thresholds
     )
-    return decision, start
+    return decision, since if since is not None and since > start else start
 
 
 def evaluate(
