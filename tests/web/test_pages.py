@@ -573,6 +573,8 @@ class TestFieldWork:
         assert done.status_code == 303
         assert done.headers["location"] == "/staff/work?department=Transport&resolved=1"
         assert f'href="/staff/work/{case_id}"' not in fay.get("/staff/work").text
+        kept = fay.get(done.headers["location"]).text  # still says which department
+        assert '<option value="Transport" selected>' in kept
         again = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": note})
         assert again.status_code == 409
         citizen = client_for(app).get(f"/track/{token}").text

@@ -85,7 +85,10 @@ def work_page(
     return page.render(
         "staff/work.html",
         rows=rows,
-        departments=[(name, name) for name in departments_with_work(session)],
+        # The chosen one stays listed when its work is done, so the select still says it.
+        departments=[
+            (name, name) for name in sorted({*departments_with_work(session), chosen} - {""})
+        ],
         department=chosen,
         notice=notice,
     )
