@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cogov.control import ConfigInvalid, RuleCompileError, load_negative_list, parse_negative_list
 from cogov.control.negative_list import (
@@ -269,3 +272,31 @@ class TestOneEvaluationPerProposal:
         assert not mentions_group(["年", "龄"], ["年龄"])
         assert mentions_group(["a\nb"], ["a\nb"])
         assert not mentions_group(["a", "b"], ["a\nb"])
+
+
+def _reference_mentions(texts: list[str], terms: list[str]) -> bool:
+    """The plain reading of the rule, term by term and text by text."""
+    for term in {t.casefold() for t in terms if t.strip()}:
+        escaped = re.escape(term)
+        pattern = rf"(?<!\w){escaped}(?!\w)" if term.isascii() else escaped
+        if any(re.search(pattern, text.casefold()) for text in texts):
+            return True
+    return False
+
+
+_PIECES = st.sampled_from(
+    ["age", "Age", "age_band", "band", "fine", "define", "legal advice", "self-harm",
+     "补贴", "低保", "年龄", "é", "ß", "ss", " ", "-", "\n", "_", "65", "x"]
+)  # fmt: skip
+
+
+class TestMentionsAgreeWithThePlainReading:
+    @settings(max_examples=300, deadline=None)
+    @given(
+        texts=st.lists(st.lists(_PIECES, max_size=6).map("".join), max_size=4),
+        terms=st.lists(st.lists(_PIECES, min_size=1, max_size=3).map("".join), max_size=5),
+    )
+    def test_same_answer(self, texts: list[str], terms: list[str]) -> None:
+        assert mentions_group(texts, terms) == _reference_mentions(texts, terms)
+        for text in texts:
+            assert mentions_any(text, terms) == _reference_mentions([text], terms)

@@ -62,40 +62,64 @@ class RuleHit:
     error: str | None = None
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.casefold()))
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """A list of terms sorted by how each matches, so a text is read once rather
+    than tried against every term at every position. Latin-script terms match whole
+    words: one made of word characters only is a word of the text (a set lookup);
+    one with a space or a dash is searched for. Chinese (and other unspaced
+    scripts) match anywhere, since they have no spaces between words."""
+
+    words: frozenset[str]
+    anywhere: tuple[str, ...]
+    rest: re.Pattern[str] | None
+    spans_lines: bool  # some term holds a line break
+
+    def found_in(self, folded: str) -> bool:
+        if self.words and not self.words.isdisjoint(_WORD.findall(folded)):
+            return True
+        if any(term in folded for term in self.anywhere):
+            return True
+        return self.rest is not None and self.rest.search(folded) is not None
 
 
 @lru_cache(maxsize=256)
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """Latin-script terms match whole words; Chinese (and other unspaced scripts)
-    match anywhere, since they have no spaces between words."""
-    parts = []
-    for term in sorted({t.casefold() for t in terms if t.strip()}, key=len, reverse=True):
-        escaped = re.escape(term)
-        parts.append(rf"(?<!\w){escaped}(?!\w)" if term.isascii() else escaped)
-    return re.compile("|".join(parts) if parts else r"(?!)")
+def _terms(terms: tuple[str, ...]) -> _Terms:
+    words: set[str] = set()
+    anywhere: list[str] = []
+    rest: list[str] = []
+    for term in sorted({t.casefold() for t in terms if t.strip()}):
+        if not term.isascii():
+            anywhere.append(term)
+        elif _WORD.fullmatch(term):
+            words.add(term)
+        else:
+            rest.append(term)
+    parts = [rf"(?<!\w){re.escape(term)}(?!\w)" for term in sorted(rest, key=len, reverse=True)]
+    return _Terms(
+        words=frozenset(words),
+        anywhere=tuple(anywhere),
+        rest=re.compile("|".join(parts)) if parts else None,
+        spans_lines=any("\n" in term for term in (*anywhere, *rest)),
+    )
 
 
 def mentions_any(text: str, terms: Sequence[str]) -> bool:
     """True when ``text`` names any of ``terms`` (case-insensitive, any script)."""
-    return bool(_term_pattern(tuple(terms)).search(text.casefold()))
+    return _terms(tuple(terms)).found_in(text.casefold())
 
 
 def mentions_group(texts: Sequence[str], terms: Sequence[str]) -> bool:
-    """True when any of ``texts`` names any of ``terms``: one search over the texts
-    joined by a line break, which no term spans (a term holding one is searched
+    """True when any of ``texts`` names any of ``terms``: one reading of the texts
+    joined by a line break, which no term spans (a term holding one is looked for
     text by text), and which ends a word as the end of a text does."""
-    key = tuple(terms)
-    pattern = _term_pattern(key)
-    if _spans_lines(key):
-        return any(pattern.search(str(text).casefold()) for text in texts)
-    return bool(pattern.search("\n".join(str(text) for text in texts).casefold()))
-
-
-@lru_cache(maxsize=256)
-def _spans_lines(terms: tuple[str, ...]) -> bool:
-    return any("\n" in term for term in terms)
+    found = _terms(tuple(terms))
+    if found.spans_lines:
+        return any(found.found_in(str(text).casefold()) for text in texts)
+    return found.found_in("\n".join(str(text) for text in texts).casefold())
 
 
 FUNCTIONS = {"mentions_any": mentions_any, "mentions_group": mentions_group}
