@@ -3,13 +3,17 @@
 ``DbSession`` is the one way a route reaches the database: a session that commits
 when the route function returns (before the response is sent, so a failed commit is
 an error response, never a false success) and rolls back if anything raised.
+Requests enter their unit of work through the application's admission gate
+(:meth:`cogov.api.state.AppState.admission`): one at a time per process on SQLite,
+at most the connection pool's size on PostgreSQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -37,21 +41,39 @@ def get_clock(request: Request) -> Clock:
 COMMIT_THEN_RAISE: tuple[type[Exception], ...] = (RefusalRecorded,)
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request (shared by every dependency of that request):
-    commit when the route returns, roll back when it raises."""
-    session = app_state(request).sessions()
+def _finish(session: Session, commit: bool) -> None:
     try:
-        yield session
-        session.commit()
-    except COMMIT_THEN_RAISE:
-        session.commit()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
         session.close()
+
+
+async def _finish_in_thread(session: Session, *, commit: bool) -> None:
+    # Shielded, so a cancelled request still ends its transaction; a limiter of its
+    # own, so finishing never waits behind routes for a worker thread.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_finish, session, commit, limiter=anyio.CapacityLimiter(1))
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request (shared by every dependency of that request):
+    commit when the route returns, roll back when it raises."""
+    state = app_state(request)
+    async with state.admission():
+        # Making a session touches no connection: the route's first query does.
+        session = state.sessions()
+        try:
+            yield session
+        except COMMIT_THEN_RAISE:
+            await _finish_in_thread(session, commit=True)
+            raise
+        except BaseException:
+            await _finish_in_thread(session, commit=False)
+            raise
+        await _finish_in_thread(session, commit=True)
 
 
 # scope="function": the commit runs when the route returns, before the response is sent.

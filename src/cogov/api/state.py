@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from cogov.control import ControlConfig, load_control_config
 from cogov.core.clock import Clock
@@ -38,9 +41,28 @@ class AppState:
     # Made once: a sessionmaker builds a Session subclass (and registers its events)
     # each time it is made, which cost every request ~0.1 ms when made per request.
     sessions: sessionmaker[Session] = field(init=False)
+    # How many requests may hold a unit of work at once (see admission()).
+    admission_limit: int = field(init=False)
+    _admission: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = field(
+        init=False, default_factory=weakref.WeakKeyDictionary
+    )
 
     def __post_init__(self) -> None:
         self.sessions = session_factory(self.engine)
+        self.admission_limit = admission_limit(self.engine)
+
+    def admission(self) -> asyncio.Semaphore:
+        """The running event loop's gate in front of the unit of work. Requests past
+        the limit wait here, on the event loop, holding no thread and no connection;
+        so a request that holds the database's lock always finds a worker thread to
+        finish in (its response is validated in one before the commit), instead of
+        every thread waiting for that lock or for a pooled connection until a 30 s
+        timeout breaks the jam."""
+        loop = asyncio.get_running_loop()
+        gate = self._admission.get(loop)
+        if gate is None:
+            gate = self._admission[loop] = asyncio.Semaphore(self.admission_limit)
+        return gate
 
     @property
     def intake(self) -> IntakeConfig:
@@ -63,6 +85,26 @@ class AppState:
                 if self._control is None:
                     self._control = load_control_config(self.settings)
         return self._control
+
+
+# Worker threads FastAPI runs sync routes in (anyio's default limiter has 40); the
+# admission limit stays well under it, whatever the pool allows.
+THREADS_KEPT_FREE = 8
+DEFAULT_THREADS = 40
+
+
+def admission_limit(engine: Engine) -> int:
+    """SQLite: 1, since every cogov transaction begins IMMEDIATE (takes the one write
+    lock), so a second would only sleep in SQLite's busy handler. Otherwise: the
+    connection pool's size plus overflow, below the worker threads."""
+    if engine.dialect.name == "sqlite":
+        return 1
+    pool = engine.pool
+    capacity = DEFAULT_THREADS - THREADS_KEPT_FREE
+    if isinstance(pool, QueuePool):
+        overflow = max(0, int(getattr(pool, "_max_overflow", 0)))
+        capacity = min(capacity, pool.size() + overflow)
+    return max(1, capacity)
 
 
 def saved_engines(settings: Settings) -> dict[str, TriageEngine]:
