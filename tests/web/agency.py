@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from cogov.control import load_control_config
 from cogov.db.session import unit_of_work
 from cogov.pipeline import Deployment
-from cogov.registry import activate, approve, file_agent, parse_filing, submit
+from cogov.pipeline.demo import DemoAgent, agent_filing, file_and_activate
 from cogov.triage import TrainedEngine, TrainingOptions, train
 
 AGENT_ID = "web-router"
@@ -63,68 +63,43 @@ def trained_engine() -> TrainedEngine:
     return train(texts, labels, options=options)
 
 
-def filing(engine: TrainedEngine, services: list[str]) -> dict[str, Any]:
-    return {
-        "agent_id": AGENT_ID,
-        "name": "Request router",
-        "purpose": "Suggests the department for each request so it reaches the right team "
+def router_agent(engine: TrainedEngine) -> DemoAgent:
+    """The web agent: the demo's kind of router, with this history's model and a
+    threshold no proposal reaches."""
+    return DemoAgent(
+        agent_id=AGENT_ID,
+        name="Request router",
+        purpose="Suggests the department for each request so it reaches the right team "
         "faster. It never rejects or closes a request.",
-        "services": services,
-        "algorithm_type": "supervised-classification",
-        "model": {
-            "description": "cogov's default engine trained on a small test history.",
-            "version": engine.identity.version,
-            "hash": engine.identity.model_hash,
-        },
-        "training_data": {
-            "description": "Hand-written requests for the web tests.",
-            "snapshot_hash": "0" * 64,
-        },
-        "developer": {"organisation": "City Digital Office", "contact": "dev@city.invalid"},
-        "deployer": {"organisation": TEAM, "contact": "ops@city.invalid"},
-        "operating_department": TEAM,
-        "guardian": "rita",
-        "backup_guardian": "rob",
-        "security_responsible": "Head of Information Security",
-        "legal_basis": "Municipal code on citizen requests.",
-        "human_intervention": "A person decides every proposal below the threshold.",
-        "appeal": "Every decision can be appealed to a person who took no part in it.",
-        "languages": ["en", "zh"],
-        "confidence_threshold": 0.99,
-        "impact_assessment": {
-            "answers": {
-                "decision_affects": "routing",
-                "autonomy": "acts_with_sampling",
-                "reversibility": "easily_reversible",
-                "duration": "days",
-                "vulnerability": "includes_vulnerable",
-                "data_sensitivity": "personal",
-                "scale": "large",
-                "explainability": "partly",
-                "data_sources": "own_records",
-                "scores_people_behaviour": "no",
-                "infers_protected_traits": "no",
-                "biometric_categorisation": "no",
-                "manipulation": "no",
-                "mitigations": [
-                    "documented_human_review",
-                    "appeal_to_human",
-                    "bias_tested",
-                    "group_monitoring",
-                    "explanation_to_person",
-                    "data_quality_checked",
-                    "guardian_trained",
-                    "publicly_registered",
-                ],
-            }
-        },
-        "security_assessment": {"status": "passed", "reference": "SA-1", "date": "2026-01-01"},
-        "ethics_review": {"status": "not_required"},
-        "public_summary": "An AI assistant suggests which team should handle each request. "
+        algorithm_type="supervised-classification",
+        model_description="cogov's default engine trained on a small test history.",
+        version=engine.identity.version,
+        model_hash=engine.identity.model_hash,
+        threshold=0.99,
+        training_description="Hand-written requests for the web tests.",
+        snapshot_hash="0" * 64,
+    )
+
+
+def filing(engine: TrainedEngine, services: list[str]) -> dict[str, Any]:
+    """The demo's filing (cogov.pipeline.demo.agent_filing) with this agency's
+    guardians, contacts and public texts."""
+    return agent_filing(
+        router_agent(engine),
+        services,
+        developer={"organisation": "City Digital Office", "contact": "dev@city.invalid"},
+        deployer={"organisation": TEAM, "contact": "ops@city.invalid"},
+        operating_department=TEAM,
+        guardian="rita",
+        backup_guardian="rob",
+        security_responsible="Head of Information Security",
+        legal_basis="Municipal code on citizen requests.",
+        human_intervention="A person decides every proposal below the threshold.",
+        public_summary="An AI assistant suggests which team should handle each request. "
         "A person checks its suggestions; you can always appeal to a person.",
-        "technical_detail": "Calibrated linear model over word and character n-grams.",
-        "public_contact": "ai-register@city.invalid",
-    }
+        technical_detail="Calibrated linear model over word and character n-grams.",
+        public_contact="ai-register@city.invalid",
+    )
 
 
 def deploy_router(app: FastAPI) -> None:
@@ -132,11 +107,8 @@ def deploy_router(app: FastAPI) -> None:
     state = app.state.cogov
     engine = trained_engine()
     with unit_of_work(state.engine) as session:
-        document = parse_filing(filing(engine, list(state.intake.catalogue.codes)))
-        file_agent(session, document=document, by="admin")
-        submit(session, agent_id=AGENT_ID, by="admin", reason="Ready for approval")
-        approve(session, agent_id=AGENT_ID, by="admin2", reason="Security assessment passed")
-        activate(session, agent_id=AGENT_ID, by="admin", reason="Guardians on duty")
+        document = filing(engine, list(state.intake.catalogue.codes))
+        file_and_activate(session, document, admin="admin", approver="admin2")
     state.deployment = Deployment(
         intake=state.intake,
         control=load_control_config(state.settings),
