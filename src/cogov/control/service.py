@@ -207,12 +207,13 @@ def _step(
     clock: Clock | None,
     trigger: str | None = None,
     details: dict[str, Any] | None = None,
+    now: str | None = None,  # the caller's moment (one per govern), else the clock's
 ) -> None:
     refusal = process.refusal(row.state, to_state, actor.kind)
     if refusal is not None:
         raise TransitionRefused(row.case_id, row.state, to_state, refusal)
     from_state = row.state
-    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    now = now or iso_utc((clock or _SYSTEM_CLOCK).now())
     row.state = to_state
     row.updated_at = now
     row.version += 1
@@ -353,9 +354,13 @@ def _json_text(value: list[Any] | dict[str, Any]) -> str:
     map keys are all strings by construction, so only its floats need checking (and
     ``allow_nan=False`` does that while encoding, instead of a walk over every item
     first). Raises ValueError for NaN or infinity, as canonical_json does."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _ENCODER.encode(value)
+
+
+# One encoder for every call (json.dumps builds a new one each time).
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -625,7 +630,7 @@ def _govern_rows(
 
     # The agent has looked at the case: received -> triaged, where the process lets it.
     if records and process.refusal(row.state, VIA_STATE, ActorKind.AGENT) is None:
-        _step(ledger, row, process, VIA_STATE, actor, None, responsible, clock)
+        _step(ledger, row, process, VIA_STATE, actor, None, responsible, clock, now=now)
 
     draw = sample_draw(f"{case.id}:{agent.agent_id}")
     agent_context = agent.as_rule_context()
@@ -685,7 +690,7 @@ def _govern_rows(
             responsible=responsible,
         )
         if decision.verdict is Verdict.APPLY:
-            _apply(ledger, row, process, record, record.value, actor, responsible, clock)
+            _apply(ledger, row, process, record, record.value, actor, responsible, clock, now)
             record.state = ProposalState.APPLIED.value
             record.outcome = Outcome.APPLIED.value
             record.final_value = record.value
@@ -706,9 +711,10 @@ def _apply(
     actor: Actor,
     responsible: Responsible,
     clock: Clock | None,
+    now: str | None = None,
 ) -> None:
     """Let one action take effect on the case, with its ledger entries."""
-    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    now = now or iso_utc((clock or _SYSTEM_CLOCK).now())
     action = record.action
     target = IMPLIED_STATE.get(action)
     if target is not None:
@@ -749,7 +755,8 @@ def _apply(
     )
     if target is not None:
         for state in path or []:
-            _step(ledger, row, process, state, actor, None, responsible, clock, trigger=record.id)
+            _step(ledger, row, process, state, actor, None, responsible, clock,
+                  trigger=record.id, now=now)  # fmt: skip
 
 
 def apply_human_decision(
