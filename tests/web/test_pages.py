@@ -73,6 +73,19 @@ def field_error(html: str, control: str) -> str:
     return html_lib.unescape(found.group(1).strip()) if found else ""
 
 
+SUMMARY_LINK = re.compile(r'<a href="#([^"]+)">')
+
+
+def assert_summary_links_land(html: str) -> None:
+    """Every link of the refused form's error summary leads to an element of the page
+    (a control, or the fieldset of a group of choices)."""
+    summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    targets = SUMMARY_LINK.findall(summary)
+    assert targets, "the error summary links to no field"
+    for target in targets:
+        assert f'id="{target}"' in html, f"the summary links to #{target}, which is not on the page"
+
+
 POTHOLE = {
     "service_code": "pothole",
     "description": "deep pothole near the school",
@@ -296,7 +309,8 @@ class TestAssistedEntry:
             "/staff/intake", data={"csrf_token": form, "channel": "web", **POTHOLE}
         )
         assert response.status_code == 422
-        assert field_error(response.text, "channel") or "channel-error" in response.text
+        assert field_error(response.text, "channel") == "Choose how the citizen contacted us."
+        assert_summary_links_land(response.text)
 
     def test_auditors_do_not_enter_requests(self, app: FastAPI) -> None:
         assert client_for(app, "aud").get("/staff/intake").status_code == 403
@@ -333,6 +347,10 @@ class TestReview:
         )
         assert rejected.status_code == 422
         assert field_error(rejected.text, "reason_code").startswith("Choose the reason")
+        assert_summary_links_land(rejected.text)
+        undecided = rita.post(f"/staff/review/{item}/decide", data={"csrf_token": form})
+        assert field_error(undecided.text, "decision").startswith("Choose approve")
+        assert_summary_links_land(undecided.text)
         edited = rita.post(
             f"/staff/review/{item}/decide",
             data={"csrf_token": form, "decision": "edit", "reason_code": "wrong_department"},
@@ -397,6 +415,9 @@ class TestReview:
         form = csrf_of(ray.get(f"/staff/appeals/{appeal[-1]}").text)
         empty = ray.post(f"/staff/appeals/{appeal[-1]}", data={"csrf_token": form})
         assert empty.status_code == 422
+        assert field_error(empty.text, "outcome").startswith("Choose uphold")
+        assert 'id="outcome"' in empty.text  # the radio group's fieldset, for the link
+        assert_summary_links_land(empty.text)
         decided = ray.post(
             f"/staff/appeals/{appeal[-1]}",
             data={"csrf_token": form, "outcome": "upheld", "reason": "The port owns that road."},
@@ -470,6 +491,7 @@ class TestAssistedAppeal:
         assert field_error(empty.text, "proposal_id").startswith("Choose the decision")
         assert field_error(empty.text, "grounds").startswith("Write down why")
         assert field_error(empty.text, "channel") == "Choose how the citizen contacted us."
+        assert_summary_links_land(empty.text)
         proposal = re.search(r'name="proposal_id" value="([^"]+)"', page)
         assert proposal
         wrong_case = rob.post(
