@@ -78,3 +78,39 @@ class TestUsersCommands:
         assert r1["roles"] == ["auditor", "reviewer"]
         assert r1["active"] is True
         assert r1["has_password"] is True
+
+
+class TestUsersDepartments:
+    def test_add_remove_and_show(self, tmp_path: Path) -> None:
+        run(tmp_path, "users", "add", "admin", "--role", "administrator")
+        run(tmp_path, "users", "add", "fay", "--role", "field_staff", "--by", "admin")
+        code, out = run(tmp_path, "users", "departments", "fay")
+        assert code == 0, out
+        assert "fay works for no department" in out
+        code, out = run(
+            tmp_path, "users", "departments", "fay", "--add", "Transport", "--add", "Parks",
+            "--by", "admin", "--reason", "road crew",
+        )  # fmt: skip
+        assert code == 0, out
+        assert "fay works for: Parks, Transport" in out
+        code, out = run(
+            tmp_path, "users", "departments", "fay", "--remove", "Parks",
+            "--by", "admin", "--reason", "moved", "--json",
+        )  # fmt: skip
+        assert code == 0, out
+        assert json.loads(out) == {"username": "fay", "departments": ["Transport"]}
+
+    def test_errors_exit_2_or_3(self, tmp_path: Path) -> None:
+        run(tmp_path, "users", "add", "admin", "--role", "administrator")
+        run(tmp_path, "users", "add", "fay", "--role", "field_staff", "--by", "admin")
+        code, out = run(tmp_path, "users", "departments", "fay", "--add", "Transport")
+        assert code == 2
+        assert "--by and --reason" in out
+        code, out = run(
+            tmp_path, "users", "departments", "fay", "--remove", "Parks",
+            "--by", "admin", "--reason", "x",
+        )  # fmt: skip
+        assert code == 2
+        assert "remove: the user does not work for 'Parks'" in out
+        code, out = run(tmp_path, "users", "departments", "ghost")
+        assert code == 3

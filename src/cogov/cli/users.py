@@ -1,4 +1,4 @@
-"""`cogov users`: staff users and their roles."""
+"""`cogov users`: staff users, their roles and the departments they work for."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import typer
 from rich.table import Table
 
 from cogov.cli.context import (
+    EXIT_BAD_INPUT,
     DataDirOption,
     JsonOption,
     console,
     err_console,
+    fail,
     handle_errors,
     print_json,
     session_for,
@@ -21,11 +23,13 @@ from cogov.core.types import Role
 from cogov.identity import (
     UserRead,
     add_user,
+    change_departments,
     disable_user,
     enable_user,
     list_users,
     set_password,
     set_roles,
+    user_departments,
 )
 from cogov.registry import agents_guarded_by
 
@@ -169,6 +173,47 @@ def roles_command(
         user = set_roles(session, username=username, roles=role, by=by, reason=reason)
     roles = ", ".join(r.value for r in user.roles)
     console.print(f"{user.username} now holds: {roles}", highlight=False)
+
+
+@app.command("departments")
+@handle_errors
+def departments_command(
+    username: Annotated[
+        str, typer.Argument(help="The user whose departments are shown or change.")
+    ],
+    add: Annotated[
+        list[str] | None,
+        typer.Option("--add", help="A department whose field work they do (repeat)."),
+    ] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("--remove", help="A department they no longer work for (repeat)."),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Administrator making the change.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the ledger).")
+    ] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the departments a user's field team works (the routing values of the field
+    work list), or change them with --add / --remove (needs --by and --reason)."""
+    if add or remove:
+        if by is None or reason is None:
+            raise fail("--by and --reason: needed to change departments", EXIT_BAD_INPUT)
+        with session_for(data_dir) as session:
+            held = change_departments(
+                session, username=username, add=add or (), remove=remove or (), by=by, reason=reason
+            )
+    else:
+        with session_for(data_dir) as session:
+            held = user_departments(session, username=username)
+    if as_json:
+        print_json({"username": username, "departments": list(held)})
+    elif held:
+        console.print(f"{username} works for: {', '.join(held)}", highlight=False)
+    else:
+        console.print(f"{username} works for no department", highlight=False)
 
 
 @app.command("password")

@@ -1,4 +1,4 @@
-"""cogov.identity: staff users and the roles they hold.
+"""cogov.identity: staff users, the roles they hold and the departments they work for.
 
 Other packages name users by username (a staff id) and ask here whether a user is
 active and holds a role. Passwords are argon2id hashes; every change is a ledger
@@ -19,6 +19,7 @@ from cogov.identity.models import User, UtcDateTime
 from cogov.identity.schemas import UserRead
 from cogov.identity.service import (
     add_user,
+    change_departments,
     disable_user,
     enable_user,
     find_users,
@@ -29,6 +30,7 @@ from cogov.identity.service import (
     require_role,
     set_password,
     set_roles,
+    user_departments,
     verify_password,
 )
 
@@ -45,6 +47,7 @@ __all__ = [
     "UsernameTaken",
     "UtcDateTime",
     "add_user",
+    "change_departments",
     "disable_user",
     "enable_user",
     "find_users",
@@ -55,5 +58,6 @@ __all__ = [
     "require_role",
     "set_password",
     "set_roles",
+    "user_departments",
     "verify_password",
 ]

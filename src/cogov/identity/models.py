@@ -65,3 +65,15 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class UserDepartment(Base):
+    """One department whose field work a user does: the routing value (the
+    ``department`` of control's workflows) their field team works."""
+
+    __tablename__ = "user_departments"
+
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    department: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)

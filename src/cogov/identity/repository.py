@@ -1,14 +1,15 @@
-"""Every query on the users and user_roles tables. Nothing else touches them."""
+"""Every query on the users, user_roles and user_departments tables. Nothing else
+touches them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cogov.core.types import Role
-from cogov.identity.models import User, UserRole
+from cogov.identity.models import User, UserDepartment, UserRole
 
 
 def by_username(session: Session, username: str) -> User | None:
@@ -50,3 +51,27 @@ def add(session: Session, user: User) -> None:
 
 def replace_roles(user: User, roles: Sequence[Role]) -> None:
     user.role_rows = [UserRole(role=role.value) for role in roles]
+
+
+def departments_of(session: Session, user_id: str) -> list[str]:
+    query = (
+        select(UserDepartment.department)
+        .where(UserDepartment.user_id == user_id)
+        .order_by(UserDepartment.department)
+    )
+    return list(session.scalars(query))
+
+
+def add_departments(session: Session, user_id: str, departments: Sequence[str]) -> None:
+    session.add_all(UserDepartment(user_id=user_id, department=name) for name in departments)
+    session.flush()
+
+
+def remove_departments(session: Session, user_id: str, departments: Sequence[str]) -> None:
+    if departments:
+        session.execute(
+            delete(UserDepartment).where(
+                UserDepartment.user_id == user_id,
+                UserDepartment.department.in_(list(departments)),
+            )
+        )

@@ -16,6 +16,7 @@ from cogov.identity.errors import InvalidUserInput
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 DISPLAY_NAME_MAX = 200
 PASSWORD_MIN_LENGTH = 12
+DEPARTMENT_MAX = 200  # as control's workflows keep a department
 PASSWORD_MAX_LENGTH = 1024  # argon2 copes, but unbounded input is a denial of service
 
 # argon2-cffi's defaults follow RFC 9106's second recommended profile.
@@ -53,6 +54,39 @@ def check_roles(roles: Iterable[Role | str]) -> tuple[Role, ...]:
     if not parsed:
         raise InvalidUserInput("roles", "a user needs at least one role")
     return tuple(sorted(parsed, key=lambda r: r.value))
+
+
+def check_department(field: str, department: str) -> str:
+    """A department name as control's routing writes it (white space runs collapsed)."""
+    cleaned = " ".join(department.split())
+    if not cleaned:
+        raise InvalidUserInput(field, "a department name must not be empty")
+    if len(cleaned) > DEPARTMENT_MAX:
+        raise InvalidUserInput(field, f"{cleaned[:40]!r}... is over {DEPARTMENT_MAX} characters")
+    return cleaned
+
+
+def department_changes(
+    held: Iterable[str], add: Iterable[str], remove: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The departments to add and to remove, each sorted and checked against those
+    ``held``: at least one change, none both added and removed, none added twice over
+    (already held) and none removed that is not held."""
+    have = set(held)
+    adding = sorted({check_department("add", name) for name in add})
+    removing = sorted({check_department("remove", name) for name in remove})
+    if not adding and not removing:
+        raise InvalidUserInput("departments", "name at least one department to add or remove")
+    both = set(adding) & set(removing)
+    if both:
+        raise InvalidUserInput("remove", f"{min(both)!r} is both added and removed")
+    for name in adding:
+        if name in have:
+            raise InvalidUserInput("add", f"the user already works for {name!r}")
+    for name in removing:
+        if name not in have:
+            raise InvalidUserInput("remove", f"the user does not work for {name!r}")
+    return tuple(adding), tuple(removing)
 
 
 def check_password(password: str) -> str:

@@ -31,6 +31,7 @@ from cogov.identity.rules import (
     check_password,
     check_roles,
     check_username,
+    department_changes,
     hash_password,
     needs_rehash,
     password_matches,
@@ -243,6 +244,53 @@ def set_roles(
         clock=clock,
     )
     return _read(user)
+
+
+def user_departments(session: Session, *, username: str) -> tuple[str, ...]:
+    """The departments whose field work ``username`` does (the routing values of
+    control's work list), sorted; empty until an administrator adds one. Raises
+    UserNotFound."""
+    return tuple(repository.departments_of(session, _load(session, username).id))
+
+
+def change_departments(
+    session: Session,
+    *,
+    username: str,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    by: str,
+    reason: str,
+    clock: Clock | None = None,
+) -> tuple[str, ...]:
+    """Add ``username`` to departments and take them out of others, by an
+    administrator with a reason; returns the departments they work for after it.
+    Adding one they hold, removing one they do not, or changing nothing is refused
+    (InvalidUserInput naming add, remove or departments). Ledger:
+    user.departments_changed."""
+    reason = _check_reason(reason)
+    actor = _actor_for(session, by)
+    user = _load(session, username)
+    before = repository.departments_of(session, user.id)
+    adding, removing = department_changes(before, add, remove)
+    repository.remove_departments(session, user.id, removing)
+    repository.add_departments(session, user.id, adding)
+    after = tuple(sorted((set(before) | set(adding)) - set(removing)))
+    append(
+        session,
+        kind="user.departments_changed",
+        actor=actor,
+        payload={
+            "username": username,
+            "departments_before": before,
+            "departments_after": list(after),
+            "added": list(adding),
+            "removed": list(removing),
+            "reason": reason,
+        },
+        clock=clock,
+    )
+    return after
 
 
 def set_password(
