@@ -14,6 +14,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 import warnings
@@ -33,7 +34,7 @@ from sklearn.svm import LinearSVC
 
 from cogov import __version__ as cogov_version
 from cogov.triage.errors import ModelFileError, TriageInputError
-from cogov.triage.features import HashingTfidf
+from cogov.triage.features import HashingTfidf, _chunks, _grams
 from cogov.triage.modelfile import (
     MODEL_FILE,
     dump_state,
@@ -59,12 +60,12 @@ from cogov.triage.rules import (
     softmax,
 )
 from cogov.triage.text import (
+    EDGE_CHARACTERS,
     MAX_TEXT_CHARS,
     case_text,
     check_text,
-    normalise,
-    readable_name,
-    readable_words,
+    strip_edges,
+    word_finder,
 )
 
 ENGINE_NAME = "cogov-linear"
@@ -182,11 +183,160 @@ def _documents(texts: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    """Texts vectorised together: their rows, class scores and most similar past cases."""
+    """Texts vectorised together: their rows, class scores, most similar past cases,
+    and the words or characters that drove each row's most likely class."""
 
     matrix: sp.csr_matrix
     scores: NDArray[np.float64]
     similar: list[list[SimilarCase]]
+    explained: NDArray[np.intp]  # the class each row's tokens were ranked for
+    tokens: list[list[tuple[str, float]]]
+
+
+# Tokens an explanation names at most.
+_TOKENS = 8
+
+
+def _codes(text: str) -> NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _readable_names(
+    featuriser: HashingTfidf, documents: Sequence[str], rows: NDArray[Any], columns: NDArray[Any]
+) -> list[str | None]:
+    """What a person should read for feature ``columns[i]`` of ``documents[rows[i]]``
+    (``rows`` ascending): the first n-gram of that text landing in the column, without
+    the punctuation at its edges (None when nothing is left), and a character n-gram
+    of word characters, not Chinese, widened to the first spaced word containing it.
+
+    The texts' n-grams are hashed again with their places, a batch at a time, and
+    each wanted (text, column) finds its first n-gram with one sort."""
+    names: list[str | None] = [None] * len(rows)
+    lookup, _idf = featuriser._tables()
+    bits, width = featuriser.bits, max(1, featuriser.n_features)
+    for start, end in _chunks(documents, bits):
+        low, high = np.searchsorted(rows, [start, end])
+        if low == high:
+            continue
+        grams = _grams(
+            documents[start:end],
+            featuriser.char_range,
+            featuriser.word_range,
+            bits,
+            where=True,
+        )
+        places = grams.places
+        assert places is not None
+        feature = lookup[grams.keys & np.uint32((2 << bits) - 1)].astype(np.int64)
+        known = np.flatnonzero(feature >= 0)
+        pairs = (grams.keys[known] >> np.uint32(bits + 1)).astype(np.int64) * width
+        pairs += feature[known]
+        distinct, first = np.unique(pairs, return_index=True)  # first n-gram of each
+        if len(distinct) == 0:
+            continue
+        wanted = (rows[low:high] - start) * width + columns[low:high]
+        found = np.minimum(np.searchsorted(distinct, wanted), len(distinct) - 1)
+        produced = distinct[found] == wanted  # a column the text has no n-gram for: None
+        gram = known[first[found]]
+        padded = places.padded.tobytes().decode("utf-32-le", "surrogatepass")
+        # Per place: the nearest kept character (not an edge character) at or after
+        # it, and at or before it; so an n-gram's stripped span is two look-ups.
+        kept = _codes(EDGE_CHARACTERS.sub("\0", padded)) != 0
+        at = np.arange(len(padded))
+        next_kept = np.minimum.accumulate(np.where(kept, at, len(padded))[::-1])[::-1]
+        last_kept = np.maximum.accumulate(np.where(kept, at, -1))
+        # Running counts of Chinese and of non-word characters, to test any span.
+        codes = places.padded
+        chinese = np.zeros(len(padded) + 1, dtype=np.int64)
+        np.cumsum(_cjk_mask(codes), out=chinese[1:])
+        other = np.zeros(len(padded) + 1, dtype=np.int64)
+        np.cumsum(_codes(_NOT_WORD.sub("\0", padded)) == 0, out=other[1:])
+
+        # Each n-gram's span in ``padded``: a character n-gram's window, or the first
+        # word of a word n-gram (names of several words are joined below).
+        is_char = gram < grams.n_char
+        chars, words = np.flatnonzero(is_char), np.flatnonzero(~is_char)
+        span_start = np.empty(len(gram), dtype=np.int64)
+        span_end = np.empty(len(gram), dtype=np.int64)
+        span_start[chars] = places.char_start[gram[chars]]
+        span_end[chars] = span_start[chars] + places.char_len[gram[chars]]
+        word_gram = gram[words] - grams.n_char
+        span_start[words] = places.token_start[places.word_first[word_gram]]
+        span_end[words] = places.token_end[places.word_first[word_gram]]
+        single = is_char | ~produced
+        single[words] |= places.word_n[word_gram] == 1
+        name_start = next_kept[span_start]
+        name_end = last_kept[span_end - 1] + 1
+        empty = (name_start >= span_end) | ~produced
+        safe_start, safe_end = np.where(empty, 0, name_start), np.where(empty, 0, name_end)
+        widen = (
+            is_char
+            & ~empty
+            & (chinese[safe_end] == chinese[safe_start])
+            & (other[safe_end] == other[safe_start])
+        )
+        finders: dict[int, Callable[[str], str]] = {}
+        for i, (row, a, b, one, wide, nothing, g) in enumerate(
+            zip(
+                rows[low:high].tolist(),
+                safe_start.tolist(),
+                safe_end.tolist(),
+                single.tolist(),
+                widen.tolist(),
+                empty.tolist(),
+                gram.tolist(),
+                strict=True,
+            ),
+            start=low,
+        ):
+            if not one:  # a word n-gram of several words: "street sign"
+                w = g - grams.n_char
+                tokens = range(
+                    int(places.word_first[w]), int(places.word_first[w] + places.word_n[w])
+                )
+                joined = " ".join(
+                    padded[places.token_start[t] : places.token_end[t]] for t in tokens
+                )
+                names[i] = strip_edges(joined) or None
+            elif nothing:
+                continue
+            elif wide:
+                finder = finders.get(row)
+                if finder is None:
+                    finder = finders[row] = word_finder(documents[row])
+                names[i] = finder(padded[a:b])
+            else:
+                names[i] = padded[a:b]
+    return names
+
+
+_NOT_WORD = re.compile(r"\W")
+
+
+def _cjk_mask(codes: NDArray[np.uint32]) -> NDArray[np.bool_]:
+    """Chinese characters (the ranges of ``text.has_cjk``)."""
+    return (
+        ((codes >= 0x3400) & (codes <= 0x4DBF))
+        | ((codes >= 0x4E00) & (codes <= 0x9FFF))
+        | ((codes >= 0xF900) & (codes <= 0xFAFF))
+    )
+
+
+def _merge_overlaps(names: list[str], weights: list[float], limit: int) -> list[tuple[str, float]]:
+    """Names ranked by weight, strongest first, merged where one contains another
+    ("sign" and "street sign", "危险" and "很危险": one piece of evidence, kept by the
+    stronger name with the weaker one's weight added); at most ``limit`` kept."""
+    chosen: list[list[Any]] = []
+    for name, weight in zip(names, weights, strict=True):
+        for kept in chosen:
+            if name in kept[0] or kept[0] in name:
+                kept[1] += weight
+                break
+        else:
+            if len(chosen) < limit:
+                chosen.append([name, weight])
+    merged = [(str(name), float(weight)) for name, weight in chosen]
+    return sorted(merged, key=lambda item: -item[1])
 
 
 def _class_weight(truth: NDArray[np.intp], weighting: str) -> dict[int, float] | None:
@@ -539,17 +689,21 @@ class TrainedEngine:
         return self._model.vectorizer.transform(_documents(texts))
 
     def _batch(self, texts: Sequence[str]) -> _Batch:
-        """Rows, class scores and similar past cases for ``texts``, all in one pass."""
-        matrix = self._matrix(texts)
+        """Rows, class scores, similar past cases and the tokens behind each row's most
+        likely class for ``texts``, all in one pass."""
+        documents = _documents(texts)
         model = self._model
+        matrix = model.vectorizer.transform(documents)
         scores = _scores(matrix, model.coef, model.intercept)
-        return _Batch(matrix, scores, self._similar(matrix, limit=3))
+        best = softmax(scores, model.temperature).argmax(axis=1)
+        tokens = self._tokens(documents, matrix, best, limit=_TOKENS)
+        return _Batch(matrix, scores, self._similar(matrix, limit=3), best, tokens)
 
     def prepare(self, cases: Sequence[CaseView]) -> None:
         """A hint that these cases come next (e.g. a pipeline batch): their texts are
-        vectorised, scored and compared with past cases in one pass, which is many
-        times cheaper than one at a time. Proposals do not change; the hint only lasts
-        until the next one."""
+        vectorised, scored, compared with past cases and their tokens named in one
+        pass, which is many times cheaper than one at a time. Proposals do not change;
+        the hint only lasts until the next one."""
         texts = list(
             dict.fromkeys(
                 case_text(case.description, case.extra_text, self.text_columns) for case in cases
@@ -560,13 +714,13 @@ class TrainedEngine:
             self._prepared_batch = self._batch(texts)
             self._prepared = {text: i for i, text in enumerate(texts)}
 
-    def _one(self, text: str) -> tuple[sp.csr_matrix, NDArray[np.float64], list[SimilarCase]]:
-        """The row, class scores and similar cases of one text (prepared, or computed)."""
+    def _one(self, text: str) -> tuple[_Batch, int]:
+        """The batch holding ``text`` and its row there (prepared, or computed alone)."""
         at = self._prepared.get(text)
         batch = self._prepared_batch
         if at is None or batch is None:
-            batch, at = self._batch([text]), 0
-        return batch.matrix[at], batch.scores[at : at + 1], batch.similar[at]
+            return self._batch([text]), 0
+        return batch, at
 
     def predict_many(self, texts: Sequence[str]) -> Predictions:
         """Fast batch prediction (no explanations): for evaluation and benchmarks.
@@ -590,46 +744,66 @@ class TrainedEngine:
         )
 
     def top_contributions(
-        self, text: str, row: sp.csr_matrix, class_index: int, *, limit: int = 8
+        self, text: str, row: sp.csr_matrix, class_index: int, *, limit: int = _TOKENS
     ) -> list[tuple[str, float]]:
         """The words or characters of ``text`` that pushed most towards ``class_index``.
 
         Each positive contribution (tf-idf value times the class's weight) is mapped
         back to something a person can read: a character n-gram inside a spaced word
         ("noi") is shown as that word ("noise"); in Chinese the characters themselves.
-        Contributions naming the same thing are summed.
+        Contributions naming the same thing are summed; overlapping names ("sign" and
+        "street sign") are one piece of evidence, kept by the stronger name.
         """
-        coef = self._model.coef[class_index]
-        columns = row.indices
-        contributions = row.data * coef[columns]
+        classes = np.array([class_index], dtype=np.intp)
+        return self._tokens(_documents([text]), row[:1], classes, limit=limit)[0]
+
+    def _tokens(
+        self,
+        documents: Sequence[str],
+        matrix: sp.csr_matrix,
+        classes: NDArray[np.intp],
+        *,
+        limit: int,
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`top_contributions` for every row of ``matrix`` at once (row ``i`` is
+        ``documents[i]``, explained for ``classes[i]``): contributions, their ranking,
+        their names and the sums per name by numpy over the whole batch; Python only
+        widens names to words (one ``find`` each) and merges overlapping names."""
+        model = self._model
+        counts = np.diff(matrix.indptr)
+        rows = np.repeat(np.arange(matrix.shape[0]), counts)
+        contributions = matrix.data * model.coef[classes[rows], matrix.indices]
         positive = np.flatnonzero(contributions > 0)
-        # Hashed columns cannot be read back: the text's own n-grams name them.
-        names = self._model.vectorizer.names(_documents([text])[0], columns[positive])
-        words = readable_words(normalise(text))
-        merged: dict[str, float] = {}
-        for position in positive[np.argsort(-contributions[positive], kind="stable")]:
-            weight = float(contributions[position])
-            feature = names.get(int(columns[position]))
-            if feature is None:
-                continue
-            name = readable_name(feature, words)
-            if name is None:
-                continue
-            merged[name] = merged.get(name, 0.0) + weight
-        # Overlapping names ("sign" and "street sign", "危险" and "很危险") are one piece
-        # of evidence: the stronger name keeps it, with the weaker one's weight added.
-        ranked = sorted(merged.items(), key=lambda item: -item[1])
-        chosen: list[list[Any]] = []
-        for name, weight in ranked:
-            for kept in chosen:
-                if name in kept[0] or kept[0] in name:
-                    kept[1] += weight
-                    break
-            else:
-                if len(chosen) < limit:
-                    chosen.append([name, weight])
-        merged_names = [(str(name), float(weight)) for name, weight in chosen]
-        return sorted(merged_names, key=lambda item: -item[1])
+        # Each row's positive contributions, strongest first (ties: column order).
+        order = positive[np.lexsort((-contributions[positive], rows[positive]))]
+        rows, columns, weights = rows[order], matrix.indices[order], contributions[order]
+        names = _readable_names(model.vectorizer, documents, rows, columns)
+        ids: dict[str, int] = {}
+        name_ids = np.fromiter(
+            (-1 if name is None else ids.setdefault(name, len(ids)) for name in names),
+            dtype=np.int64,
+            count=len(names),
+        )
+        named = name_ids >= 0
+        # Sums per (row, name), added in ranking order (bincount adds in array order).
+        keys = rows[named] * max(1, len(ids)) + name_ids[named]
+        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        sums = np.bincount(inverse, weights=weights[named].astype(np.float64))
+        group_rows = distinct // max(1, len(ids))
+        # Per row: the names by total, strongest first (ties: first seen first).
+        ranked = np.lexsort((first, -sums, group_rows))
+        text_of = list(ids)
+        ranked_names = [text_of[i] for i in (distinct[ranked] % max(1, len(ids))).tolist()]
+        ranked_sums = sums[ranked].tolist()
+        bounds = np.searchsorted(group_rows[ranked], np.arange(matrix.shape[0] + 1)).tolist()
+        return [
+            _merge_overlaps(
+                ranked_names[bounds[row] : bounds[row + 1]],
+                ranked_sums[bounds[row] : bounds[row + 1]],
+                limit,
+            )
+            for row in range(matrix.shape[0])
+        ]
 
     def similar_cases(self, row: sp.csr_matrix, *, limit: int = 3) -> list[SimilarCase]:
         """The most similar past cases by TF-IDF cosine (ids and labels, no text)."""
@@ -671,16 +845,21 @@ class TrainedEngine:
         """The proposal for one text, with alternatives and the evidence behind it."""
         limit = int(self.metadata.get("max_text_chars", MAX_TEXT_CHARS))
         check_text(text, max_chars=limit)
-        row, scores, similar = self._one(text)
-        if row.nnz == 0:
+        batch, at = self._one(text)
+        if batch.matrix.indptr[at] == batch.matrix.indptr[at + 1]:
             raise TriageInputError("text", "has no letters or digits the model knows")
         model = self._model
-        probabilities = softmax(scores, model.temperature)[0]
+        probabilities = softmax(batch.scores[at : at + 1], model.temperature)[0]
         ranked = np.argsort(-probabilities, kind="stable")
         best = int(ranked[0])
         label = model.classes[best]
         confidence = min(float(probabilities[best]), MAX_CONFIDENCE)
-        tokens = self.top_contributions(text, row, best)
+        similar = batch.similar[at]
+        tokens = (
+            batch.tokens[at]
+            if batch.explained[at] == best
+            else self.top_contributions(text, batch.matrix[at], best)
+        )
         evidence = [
             Evidence(EvidenceKind.TOKEN, name, round(weight, 4)) for name, weight in tokens
         ] + [

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
+from itertools import accumulate
 
 from cogov.triage.errors import TriageInputError
 
@@ -71,27 +73,37 @@ def case_text(description: str, extra_text: Mapping[str, str], columns: Iterable
 
 _WORD = re.compile(r"\w+")
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+# What names nothing a person said at the edges of an n-gram ("了,"): not \w, or "_".
+EDGE_CHARACTERS = re.compile(r"[\W_]")
 
 
-def readable_words(normalised: str) -> list[str]:
-    """The spaced words of a normalised text (a Chinese run counts as one "word")."""
-    return _WORD.findall(normalised)
+def strip_edges(ngram: str) -> str:
+    """An n-gram without the punctuation, white space and "_" at its edges."""
+    return _EDGES.sub("", ngram)
 
 
-def readable_name(feature: str, words: list[str]) -> str | None:
-    """What a person should read for a model feature found in a text.
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
 
-    ``feature`` is a vectorizer feature name ("w__street sign", "c__ noi"). A
-    character n-gram inside a spaced, non-Chinese word is widened to that word;
-    Chinese n-grams stay as they are (the characters are the words). Punctuation
-    and white space alone name nothing (None).
-    """
-    # Punctuation at the edges of an n-gram ("了,") names nothing a person said.
-    name = _EDGES.sub("", feature.split("__", 1)[-1])
-    if not name:
-        return None
-    if feature.startswith("c__") and not _CJK.search(name):
-        for word in words:
-            if name in word and not _CJK.search(word):
-                return word
-    return name
+
+def word_finder(document: str) -> Callable[[str], str]:
+    """For one (normalised) text: what a person should read for a character n-gram
+    ``name`` of it that is all word characters and not Chinese: the first spaced,
+    non-Chinese word of the text that contains it ("noi" -> "noise"), else ``name``.
+
+    The words are joined by NUL (which no word character equals), so one ``find``
+    replaces a loop over the words."""
+    words = [word for word in _WORD.findall(document) if not has_cjk(word)]
+    joined = "\0".join(words)
+    starts = list(accumulate((len(word) + 1 for word in words[:-1]), initial=0))
+    found: dict[str, str] = {}
+
+    def widen(name: str) -> str:
+        word = found.get(name)
+        if word is None:
+            at = joined.find(name)
+            word = name if at < 0 else words[bisect_right(starts, at) - 1]
+            found[name] = word
+        return word
+
+    return widen
