@@ -266,6 +266,14 @@ class TestOneEvaluationPerProposal:
         assert [h.rule_id for h in listed.evaluate(proposal=proposal(), case=case(), agent=other)]
         assert not listed.evaluate(proposal=proposal(), case=case(), agent=AGENT)
 
+    def test_an_agent_cel_cannot_take_is_never_replaced_by_the_last_one(self) -> None:
+        listed = parse_negative_list(rule("agent.features.exists(f, f == 'gender')"))
+        assert not listed.evaluate(proposal=proposal(), case=case(), agent=AGENT)
+        unreadable = {**AGENT, "features": [object()]}
+        for _ in range(2):  # the second time too: not judged as the agent before it
+            with pytest.raises(ValueError, match=r"features|object|convert"):
+                listed.evaluate(proposal=proposal(), case=case(), agent=unreadable)
+
     def test_mentions_group_matches_text_by_text(self) -> None:
         assert mentions_group(["age", "x"], ["age"])
         assert not mentions_group(["ag", "e"], ["age"])

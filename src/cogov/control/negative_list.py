@@ -234,8 +234,9 @@ class NegativeList:
         agent_values = _pruned(agent, fields.get("agent"))
         if agent_values != self._contexts.agent:  # the same agent: already in the context
             values["agent"] = agent_values
-            self._contexts.agent = agent_values
+            self._contexts.agent = None  # until the context holds it
         context.update(values)
+        self._contexts.agent = agent_values
         results: list[Any] | None = None
         if self.combined is not None:
             try:
