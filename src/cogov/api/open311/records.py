@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cogov.api.state import AppState
-from cogov.control import ProposalRead, WorkflowRead, cases_with_workflows
-from cogov.control import proposals_for_case as control_proposals
+from cogov.control import ProposalRead, WorkflowRead, cases_with_workflows, proposals_for_cases
 from cogov.core.clock import parse_iso_utc
 from cogov.intake import (
     CaseNotFound,
@@ -98,8 +97,8 @@ def _label(proposal: ProposalRead) -> str:
     return f"{kind}, {decided}"
 
 
-def agent_outputs(session: Session, case_id: str) -> list[dict[str, Any]]:
-    """What AI proposed for the case, each with its label and explanation."""
+def agent_outputs(proposals: Sequence[ProposalRead]) -> list[dict[str, Any]]:
+    """What AI proposed for a case, each with its label and explanation."""
     return [
         {
             "proposal_id": proposal.id,
@@ -110,7 +109,7 @@ def agent_outputs(session: Session, case_id: str) -> list[dict[str, Any]]:
             "outcome": proposal.outcome.value if proposal.outcome else None,
             "explanation": proposal.explanation,
         }
-        for proposal in control_proposals(session, case_id=case_id)
+        for proposal in proposals
     ]
 
 
@@ -141,8 +140,10 @@ def _record(
     workflow: WorkflowRead | None,
     config: IntakeConfig,
     language: str | None,
-    extensions: bool,
+    proposals: Sequence[ProposalRead] | None,
 ) -> dict[str, Any]:
+    """One case as a GeoReport v2 record; with ``proposals`` (the case's, when the
+    extensions are asked for), cogov's ``cogov`` key too."""
     service = config.catalogue.get(case.service_code)
     state = workflow.state if workflow else RECEIVED
     record: dict[str, Any] = {
@@ -164,11 +165,11 @@ def _record(
         "long": case.longitude,
         "media_url": case.media_url,
     }
-    if extensions:
+    if proposals is not None:
         record["cogov"] = {
             "state": state,
             "channel": case.channel.value,
-            "ai": agent_outputs(session, case.id),
+            "ai": agent_outputs(proposals),
             "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),
             "appeal": latest_appeal(session, case.id),
             "rating": rating(session, case.id),
@@ -207,8 +208,21 @@ def find_requests(
         state_not_in=state_not_in,
         limit=limit,
     )
+    # With the extensions, every case's proposals in one more query (appeal and rating
+    # are still read case by case).
+    proposals = (
+        proposals_for_cases(session, case_ids=[case.id for case, _ in rows]) if extensions else {}
+    )
     return [
-        _record(session, case, workflow, config, language, extensions) for case, workflow in rows
+        _record(
+            session,
+            case,
+            workflow,
+            config,
+            language,
+            proposals.get(case.id, []) if extensions else None,
+        )
+        for case, workflow in rows
     ]
 
 
