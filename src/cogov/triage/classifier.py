@@ -275,6 +275,17 @@ def _readable_names(
             & (chinese[safe_end] == chinese[safe_start])
             & (other[safe_end] == other[safe_start])
         )
+        # An n-gram with nothing stripped is the first occurrence of its characters in
+        # the text (an earlier one would be an earlier n-gram in the same column), so
+        # when the word around it has no Chinese, that word is the first containing it.
+        token = np.maximum(np.searchsorted(places.token_start, safe_start, side="right") - 1, 0)
+        whole = widen & (name_start == span_start) & (name_end == span_end)
+        if len(places.token_start):
+            token_start, token_end = places.token_start[token], places.token_end[token]
+            whole &= chinese[token_end] == chinese[token_start]
+            safe_start = np.where(whole, token_start, safe_start)
+            safe_end = np.where(whole, token_end, safe_end)
+            widen &= ~whole
         finders: dict[int, Callable[[str], str]] = {}
         for i, (row, a, b, one, wide, nothing, g) in enumerate(
             zip(
