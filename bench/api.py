@@ -84,9 +84,30 @@ def peer_app() -> Any:
     """Same framework, server and database; no validation beyond the form, no vault,
     no ledger, no Open311 shaping: parse the form, INSERT one row, commit."""
     from fastapi import FastAPI, Form
-    from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, select
+    from sqlalchemy import (
+        Column,
+        MetaData,
+        String,
+        Table,
+        Text,
+        create_engine,
+        event,
+        insert,
+        select,
+    )
 
     engine = create_engine(os.environ["PEER_DATABASE_URL"], pool_size=10, max_overflow=10)
+    if engine.dialect.name == "sqlite":
+        # The same durability as cogov's SQLite (WAL, synchronous=NORMAL): otherwise the
+        # peer's every commit would pay the rollback journal's fsyncs and cogov's not.
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
     metadata = MetaData()
     rows = Table(
         "peer_requests",
@@ -595,10 +616,12 @@ def main() -> None:
             f"{WARMUP} warm-up POSTs; first, {SOLO_REQUESTS} POSTs from one client alone give "
             "each server's service time without queueing. Peer: a bare FastAPI app on the "
             "same uvicorn and database that parses the same form and only INSERTs one row "
-            "(GET: one SELECT), started by the same launcher as `cogov serve` "
+            "(GET: one SELECT; on SQLite with cogov's WAL and synchronous=NORMAL), "
+            "started by the same launcher as `cogov serve` "
             "(`cogov.cli.serve.run_uvicorn`: its listening socket gives every connection "
             "TCP_NODELAY, which plain `uvicorn --workers N` does not, uvicorn issue 3149). "
-            "Rate limits off (one client address). Latency in ms, measured by the clients "
+            "Rate limits off (one client address). Each client is its own one-connection "
+            "httpx client. Latency in ms, measured by the clients "
             "(the load generator shares the machine's cores with the server).",
             table(
                 ["database", "server", "phase", "requests", "req/s", "p50", "p95", "p99", "errors"],
