@@ -202,16 +202,22 @@ def _codes(text: str) -> NDArray[np.uint32]:
 
 
 def _readable_names(
-    featuriser: HashingTfidf, documents: Sequence[str], rows: NDArray[Any], columns: NDArray[Any]
-) -> list[str | None]:
+    featuriser: HashingTfidf,
+    documents: Sequence[str],
+    rows: NDArray[Any],
+    columns: NDArray[Any],
+    ids: dict[str, int],
+) -> NDArray[np.int64]:
     """What a person should read for feature ``columns[i]`` of ``documents[rows[i]]``
-    (``rows`` ascending): the first n-gram of that text landing in the column, without
-    the punctuation at its edges (None when nothing is left), and a character n-gram
-    of word characters, not Chinese, widened to the first spaced word containing it.
+    (``rows`` ascending), as its number in ``ids`` (new names are added; -1: nothing):
+    the first n-gram of that text landing in the column, without the punctuation at
+    its edges, and a character n-gram of word characters, not Chinese, widened to the
+    first spaced word containing it.
 
     The texts' n-grams are hashed again with their places, a batch at a time, and
-    each wanted (text, column) finds its first n-gram with one sort."""
-    names: list[str | None] = [None] * len(rows)
+    each wanted (text, column) finds its first n-gram with one sort; n-grams naming
+    the same span of a text are named once."""
+    names = np.full(len(rows), -1, dtype=np.int64)
     lookup, _idf = featuriser._tables()
     bits, width = featuriser.bits, max(1, featuriser.n_features)
     for start, end in _chunks(documents, bits):
@@ -286,38 +292,38 @@ def _readable_names(
             safe_start = np.where(whole, token_start, safe_start)
             safe_end = np.where(whole, token_end, safe_end)
             widen &= ~whole
+        for i in np.flatnonzero(~single).tolist():  # names of several words: "street sign"
+            w = int(gram[i]) - grams.n_char
+            first_word = int(places.word_first[w])
+            joined = " ".join(
+                padded[places.token_start[t] : places.token_end[t]]
+                for t in range(first_word, first_word + int(places.word_n[w]))
+            )
+            name = strip_edges(joined)
+            names[low + i] = ids.setdefault(name, len(ids)) if name else -1
+        spans = np.flatnonzero(single & ~empty)
+        span_keys = (safe_start[spans] * (len(padded) + 1) + safe_end[spans]) * 2 + widen[spans]
+        _distinct, at, inverse = np.unique(span_keys, return_index=True, return_inverse=True)
+        chosen = spans[at]
+        span_ids = np.empty(len(chosen), dtype=np.int64)
         finders: dict[int, Callable[[str], str]] = {}
-        for i, (row, a, b, one, wide, nothing, g) in enumerate(
+        for j, (row, a, b, wide) in enumerate(
             zip(
-                rows[low:high].tolist(),
-                safe_start.tolist(),
-                safe_end.tolist(),
-                single.tolist(),
-                widen.tolist(),
-                empty.tolist(),
-                gram.tolist(),
+                rows[low:high][chosen].tolist(),
+                safe_start[chosen].tolist(),
+                safe_end[chosen].tolist(),
+                widen[chosen].tolist(),
                 strict=True,
-            ),
-            start=low,
+            )
         ):
-            if not one:  # a word n-gram of several words: "street sign"
-                w = g - grams.n_char
-                tokens = range(
-                    int(places.word_first[w]), int(places.word_first[w] + places.word_n[w])
-                )
-                joined = " ".join(
-                    padded[places.token_start[t] : places.token_end[t]] for t in tokens
-                )
-                names[i] = strip_edges(joined) or None
-            elif nothing:
-                continue
-            elif wide:
+            name = padded[a:b]
+            if wide:
                 finder = finders.get(row)
                 if finder is None:
                     finder = finders[row] = word_finder(documents[row])
-                names[i] = finder(padded[a:b])
-            else:
-                names[i] = padded[a:b]
+                name = finder(name)
+            span_ids[j] = ids.setdefault(name, len(ids))
+        names[low + spans] = span_ids[inverse.reshape(-1)]
     return names
 
 
@@ -788,13 +794,8 @@ class TrainedEngine:
         # Each row's positive contributions, strongest first (ties: column order).
         order = positive[np.lexsort((-contributions[positive], rows[positive]))]
         rows, columns, weights = rows[order], matrix.indices[order], contributions[order]
-        names = _readable_names(model.vectorizer, documents, rows, columns)
         ids: dict[str, int] = {}
-        name_ids = np.fromiter(
-            (-1 if name is None else ids.setdefault(name, len(ids)) for name in names),
-            dtype=np.int64,
-            count=len(names),
-        )
+        name_ids = _readable_names(model.vectorizer, documents, rows, columns, ids)
         named = name_ids >= 0
         # Sums per (row, name), added in ranking order (bincount adds in array order).
         keys = rows[named] * max(1, len(ids)) + name_ids[named]
