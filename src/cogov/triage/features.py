@@ -64,7 +64,7 @@ def _classify(characters: str) -> NDArray[np.uint8]:
     """\\w (re's word characters, what sklearn's token pattern matches), white space
     (what str.split splits on), or other, for each character."""
     kept = re.sub(r"\W", "\0", characters)
-    classes = np.where(_codes(kept) != 0, _WORD, _OTHER).astype(np.uint8)
+    classes = np.where(code_points(kept) != 0, _WORD, _OTHER).astype(np.uint8)
     classes[[i for i, ch in enumerate(characters) if ch.isspace()]] = _SPACE
     return classes
 
@@ -89,7 +89,7 @@ def _classes(codes: NDArray[np.uint32]) -> NDArray[np.uint8]:
     return classes
 
 
-def _codes(text: str) -> NDArray[np.uint32]:
+def code_points(text: str) -> NDArray[np.uint32]:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
@@ -113,26 +113,26 @@ def hash_ngram(ngram: str, bits: int = DEFAULT_BITS) -> int:
     """The hashed column of one n-gram, in plain Python (the reference for the tests)."""
     mask = (1 << 64) - 1
     value = 0
-    for code in reversed(_codes(ngram).tolist()):
+    for code in reversed(code_points(ngram).tolist()):
         value = (value * BASE + code) & mask
-    mixed = (value + _LENGTH_MIX * len(_codes(ngram))) & mask
+    mixed = (value + _LENGTH_MIX * len(code_points(ngram))) & mask
     return ((mixed * _FINAL_MIX) & mask) >> (64 - bits)
 
 
 @dataclass(slots=True)
-class _Grams:
+class HashedNgrams:
     """Every n-gram of a batch as one key ``document << (bits + 1) | block << bits |
     hashed column`` (documents numbered within the batch; block 0: characters, 1:
     words), characters first; and, on request, where each one is."""
 
     keys: NDArray[np.uint32]
     n_char: int
-    places: _Places | None = None
+    places: NgramPlaces | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class _Places:
-    """Where each n-gram of :class:`_Grams` is, in the padded words laid end to end."""
+class NgramPlaces:
+    """Where each n-gram of :class:`HashedNgrams` is, in the padded words laid end to end."""
 
     padded: NDArray[np.uint32]
     char_start: I64
@@ -143,17 +143,17 @@ class _Places:
     word_n: I64
 
 
-def _grams(
+def hashed_ngrams(
     texts: Sequence[str],
     char_range: tuple[int, int],
     word_range: tuple[int, int],
     bits: int,
     *,
     where: bool = False,
-) -> _Grams:
+) -> HashedNgrams:
     """The char_wb and word n-grams of ``texts`` (hashed), all documents at once."""
     lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
-    codes = _codes(" ".join(texts))  # the joining space keeps words of two texts apart
+    codes = code_points(" ".join(texts))  # the joining space keeps words of two texts apart
     doc_start = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=doc_start[1:])
 
@@ -259,9 +259,9 @@ def _grams(
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     n_char = sum(len(part) for part in char_keys)
-    grams = _Grams(keys=cat(char_keys + word_keys, np.uint32), n_char=n_char)
+    grams = HashedNgrams(keys=cat(char_keys + word_keys, np.uint32), n_char=n_char)
     if where:
-        grams.places = _Places(
+        grams.places = NgramPlaces(
             padded=padded,
             char_start=cat(char_starts, np.int64),
             char_len=cat(char_lens, np.int64),
@@ -290,7 +290,7 @@ def _count(keys: NDArray[np.uint32], bits: int) -> tuple[I64, I64, I64]:
     return rows, columns, counts
 
 
-def _chunks(texts: Sequence[str], bits: int) -> list[tuple[int, int]]:
+def chunk_bounds(texts: Sequence[str], bits: int) -> list[tuple[int, int]]:
     """Runs of documents small enough for uint32 keys, and bounded in memory."""
     most_docs = 1 << (_PAIR_BITS - bits - 1)
     bounds: list[tuple[int, int]] = []
@@ -338,12 +338,12 @@ class HashingTfidf:
     def _counts(self, texts: Sequence[str]) -> list[tuple[int, I64, I64, I64]]:
         """Per chunk of documents: its first row and its distinct keys with counts."""
         counted = []
-        for start, end in _chunks(texts, self.bits):
-            grams = _grams(texts[start:end], self.char_range, self.word_range, self.bits)
+        for start, end in chunk_bounds(texts, self.bits):
+            grams = hashed_ngrams(texts[start:end], self.char_range, self.word_range, self.bits)
             counted.append((start, *_count(grams.keys, self.bits)))
         return counted
 
-    def _tables(self) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    def lookup_tables(self) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
         if self._lookup is None or self._idf is None:
             lookup = np.full(2 << self.bits, -1, dtype=np.int32)
             n_char = len(self.char_columns)
@@ -357,7 +357,7 @@ class HashingTfidf:
 
     def _matrix(self, counted: list[tuple[int, I64, I64, I64]], n_rows: int) -> sp.csr_matrix:
         """Known columns only, as (1 + log tf) * idf, each row's blocks L2-normalised."""
-        lookup, idf = self._tables()
+        lookup, idf = self.lookup_tables()
         rows_parts, columns_parts, values_parts = [], [], []
         for start, rows, hashed, counts in counted:
             columns = lookup[hashed]
@@ -414,8 +414,8 @@ class HashingTfidf:
         character n-gram, ``"w__street"`` for a word. A column the text does not
         produce is left out; when two n-grams of the text share a column (a hash
         collision), the first one in the text names it."""
-        grams = _grams([text], self.char_range, self.word_range, self.bits, where=True)
-        lookup, _idf = self._tables()
+        grams = hashed_ngrams([text], self.char_range, self.word_range, self.bits, where=True)
+        lookup, _idf = self.lookup_tables()
         columns_of = lookup[grams.keys]  # one document: its keys are block | column
         wanted = np.isin(columns_of, columns)
         found, first = np.unique(columns_of[wanted], return_index=True)
@@ -483,7 +483,7 @@ def _text(codes: NDArray[np.uint32]) -> str:
     return codes.tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def _namer(grams: _Grams) -> Callable[[int], str]:
+def _namer(grams: HashedNgrams) -> Callable[[int], str]:
     """Names for the n-grams of ``grams``: ``"c__ noi"`` or ``"w__street"``."""
     places = grams.places
     if places is None:
@@ -509,7 +509,7 @@ def analyse(
 ) -> tuple[list[str], list[str]]:
     """Every character n-gram and word n-gram the featuriser counts in ``text``, as
     strings (for inspection and tests: scikit-learn's analyzers give the same lists)."""
-    grams = _grams([text], char_range, word_range, DEFAULT_BITS, where=True)
+    grams = hashed_ngrams([text], char_range, word_range, DEFAULT_BITS, where=True)
     name = _namer(grams)
     names = [name(at) for at in range(len(grams.keys))]
     return [name[3:] for name in names[: grams.n_char]], [
@@ -521,6 +521,6 @@ def hashed_columns(
     text: str, char_range: tuple[int, int] = (1, 4), word_range: tuple[int, int] = (1, 1)
 ) -> tuple[list[int], list[int]]:
     """The hashed columns of :func:`analyse`'s n-grams, in the same order."""
-    grams = _grams([text], char_range, word_range, DEFAULT_BITS)
+    grams = hashed_ngrams([text], char_range, word_range, DEFAULT_BITS)
     columns = (grams.keys & np.uint32((1 << DEFAULT_BITS) - 1)).astype(np.int64).tolist()
     return columns[: grams.n_char], columns[grams.n_char :]
