@@ -1,5 +1,6 @@
 """Fixtures of the web UI tests: a real application on a fresh data directory (SQLite),
-staff users of each role, and an HTTP client that keeps cookies like a browser."""
+staff users of each role (field staff in their departments), and an HTTP client that
+keeps cookies like a browser."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from cogov.api.app import create_app
 from cogov.core.settings import load_settings
 from cogov.core.types import Role
 from cogov.db.session import unit_of_work
-from cogov.identity import add_user
+from cogov.identity import add_user, change_departments
 
 PASSWORD = "correct horse battery staple"
 STAFF = {
@@ -26,7 +27,11 @@ STAFF = {
     "ray": (Role.REVIEWER,),  # no part in the router's decisions: may hear appeals
     "aud": (Role.AUDITOR,),
     "fay": (Role.FIELD_STAFF,),
+    "sam": (Role.FIELD_STAFF,),
+    "fred": (Role.FIELD_STAFF,),  # in no department yet
 }
+# The departments each field staff member works for (the router's routing values).
+DEPARTMENTS = {"fay": ("Transport",), "sam": ("Sanitation", "Environment")}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -39,6 +44,10 @@ def make_app(data_dir: Path, *, agents: bool = False, database_url: str | None =
     with unit_of_work(app.state.cogov.engine) as session:
         for username, roles in STAFF.items():
             add_user(session, username=username, roles=roles, password=PASSWORD)
+        for username, departments in DEPARTMENTS.items():
+            change_departments(
+                session, username=username, add=departments, by="admin", reason="field team"
+            )
     if agents:
         from tests.web.agency import deploy_router
 

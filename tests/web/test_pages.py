@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cogov.db.session import unit_of_work
+from cogov.identity import change_departments
 from cogov.ledger import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
 from tests.conftest import BACKENDS, PG_URL, fresh_postgres_database
@@ -562,16 +563,19 @@ class TestFieldWork:
         )
         assert client_for(app).get("/staff/work").status_code == 303
 
-    def test_work_list_by_department(self, app: FastAPI) -> None:
+    def test_work_list_of_their_departments(self, app: FastAPI) -> None:
         case_id, _ = decided_case(app, "field-list")
         fay = client_for(app, "fay")
-        page = fay.get("/staff/work").text
+        page = fay.get("/staff/work").text  # by default: all of their departments
         assert f'href="/staff/work/{case_id}"' in page
-        assert '<option value="Transport"' in page
+        assert "Waiting for your departments" in page
+        assert re.findall(r'<option value="([^"]+)"', page) == ["Transport"]
         narrowed = fay.get("/staff/work", params={"department": "Transport"}).text
         assert f'href="/staff/work/{case_id}"' in narrowed
-        elsewhere = fay.get("/staff/work", params={"department": "Sanitation"}).text
-        assert f'href="/staff/work/{case_id}"' not in elsewhere
+        sam = client_for(app, "sam")
+        theirs = sam.get("/staff/work").text
+        assert f'href="/staff/work/{case_id}"' not in theirs
+        assert re.findall(r'<option value="([^"]+)"', theirs) == ["Environment", "Sanitation"]
         item = fay.get(f"/staff/work/{case_id}").text
         assert "AI suggestion" in item  # the AI label
         assert "What the AI did and why" in item
@@ -610,6 +614,60 @@ class TestFieldWork:
         ]
         assert steps[-1].payload["reply_length"] == len(note)
         assert note not in str(steps[-1].payload)  # the ledger keeps its hash only
+
+    def test_another_departments_work_is_refused(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "field-other")  # routed to Transport
+        sam = client_for(app, "sam")
+        listed = sam.get("/staff/work", params={"department": "Transport"})
+        assert listed.status_code == 403
+        assert "This is work for the department Transport, which you do not work for" in (
+            listed.text
+        )
+        assert "You work for: Environment, Sanitation." in listed.text
+        item = sam.get(f"/staff/work/{case_id}")
+        assert item.status_code == 403
+        assert "Not your department" in item.text
+        assert POTHOLE["description"] not in item.text  # nothing of the request shows
+        token = csrf_of(sam.get("/staff").text)
+        started = sam.post(f"/staff/work/{case_id}/start", data={"csrf_token": token})
+        assert started.status_code == 403
+        resolved = sam.post(
+            f"/staff/work/{case_id}/resolve", data={"csrf_token": token, "note": "Done."}
+        )
+        assert resolved.status_code == 403
+        assert [e.payload["to"] for e in ledger_kinds(app, case_id, "case.transitioned")][
+            -1
+        ] == "assigned"  # neither step was taken
+        assert client_for(app, "sam").get("/staff/work/no-such-case").status_code == 404
+
+    def test_a_member_of_no_department_is_told_to_ask(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "field-none")
+        fred = client_for(app, "fred")
+        page = fred.get("/staff/work")
+        assert page.status_code == 200
+        assert "You are not in a department yet" in page.text
+        assert "Ask an administrator to add you" in page.text
+        assert "<table" not in page.text
+        item = fred.get(f"/staff/work/{case_id}")
+        assert item.status_code == 403
+        assert "You are not in any department yet." in item.text
+        chinese = client_for(app, "fred", **{"Accept-Language": "zh-CN"}).get("/staff/work")
+        assert "您尚未加入任何部门" in chinese.text
+
+    def test_an_administrator_adds_them_and_the_work_shows(self, app: FastAPI) -> None:
+        case_id, _ = decided_case(app, "field-joins")
+        with unit_of_work(app.state.cogov.engine) as session:
+            change_departments(
+                session, username="fred", add=["Transport"], by="admin", reason="joined"
+            )
+        fred = client_for(app, "fred")
+        assert f'href="/staff/work/{case_id}"' in fred.get("/staff/work").text
+        assert fred.get(f"/staff/work/{case_id}").status_code == 200
+        with unit_of_work(app.state.cogov.engine) as session:
+            change_departments(
+                session, username="fred", remove=["Transport"], by="admin", reason="moved"
+            )
+        assert fred.get(f"/staff/work/{case_id}").status_code == 403
 
     def test_chinese_page(self, app: FastAPI) -> None:
         case_id, _ = decided_case(app, "field-zh")

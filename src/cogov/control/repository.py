@@ -143,13 +143,20 @@ def proposals_by_state(session: Session, state: str, *, limit: int = 1000) -> li
 
 
 def workflows_in_states(
-    session: Session, states: Sequence[str], *, department: str | None, limit: int
+    session: Session,
+    states: Sequence[str],
+    *,
+    department: str | None,
+    limit: int,
+    departments: Sequence[str] | None = None,
 ) -> list[CaseWorkflow]:
-    """Cases standing in one of ``states`` (of one department when given), the
-    longest untouched first."""
+    """Cases standing in one of ``states`` (of one department, or of any of
+    ``departments``, when given), the longest untouched first."""
     query = select(CaseWorkflow).where(CaseWorkflow.state.in_(list(states)))
     if department is not None:
         query = query.where(CaseWorkflow.department == department)
+    if departments is not None:
+        query = query.where(CaseWorkflow.department.in_(list(departments)))
     return list(
         session.scalars(query.order_by(CaseWorkflow.updated_at, CaseWorkflow.case_id).limit(limit))
     )

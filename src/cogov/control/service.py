@@ -241,12 +241,16 @@ def work_list(
     session: Session,
     *,
     department: str | None = None,
+    departments: Sequence[str] | None = None,
     states: Sequence[str] = WORK_STATES,
     limit: int = 200,
 ) -> list[WorkflowRead]:
     """Cases waiting for the people of a department (assigned to it, or being worked
-    on), of every department when ``department`` is None; the longest untouched first."""
-    rows = repository.workflows_in_states(session, states, department=department, limit=limit)
+    on), of every department when ``department`` is None; the longest untouched first.
+    ``departments`` narrows to any of several (a field team's; none when empty)."""
+    rows = repository.workflows_in_states(
+        session, states, department=department, departments=departments, limit=limit
+    )
     return [WorkflowRead.of(row) for row in rows]
 
 

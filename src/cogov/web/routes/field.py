@@ -1,15 +1,18 @@
-"""Field staff: the work list of requests routed to a department and waiting for
-people (assigned, or being worked on), each with what the AI did and why; and the
-two steps of the standard process they take, start work and resolve (with a note
+"""Field staff: the work list of requests routed to their departments and waiting
+for people (assigned, or being worked on), each with what the AI did and why; and
+the two steps of the standard process they take, start work and resolve (with a note
 the citizen reads). Both are human steps of control's process, recorded in the
 ledger under the staff member's name.
 
-cogov records no department for a staff user, so the list shows every department's
-work and lets the user narrow it to theirs (kept in the address, so a bookmark
-keeps it)."""
+A field staff member works for the departments an administrator gave them
+(identity's user departments: the routing values their field team works). The list
+shows those departments' work (narrowed to one with ``?department=``, kept in the
+address); another department's list or request is refused with 403 saying why, and
+a member of no department is told to ask an administrator."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import quote
 
@@ -24,13 +27,13 @@ from cogov.control import (
     InvalidDecision,
     TransitionRefused,
     WorkflowRead,
-    departments_with_work,
     get_workflow,
     resolve_case,
     transition,
     work_list,
 )
 from cogov.core.types import Role
+from cogov.identity import user_departments
 from cogov.intake import cases_by_ids, get_case
 from cogov.ledger import Responsible
 from cogov.web.forms import short_language
@@ -58,15 +61,39 @@ def _service_name(page: Page, code: str) -> str:
     return service.name.get(short_language(page.language)) if service else code
 
 
+def _not_theirs(page: Page, department: str | None, mine: Sequence[str]) -> Response:
+    """403: the department (of a list or a request) is not one the user works for."""
+    if department:
+        message = page.gettext(
+            "This is work for the department %(department)s, which you do not work for: "
+            "field staff see and act only on their own departments' requests.",
+            department=department,
+        )
+    else:
+        message = page.gettext(
+            "This request is not routed to a department yet, so no field team works on it."
+        )
+    return page.render(
+        "staff/work_refused.html", status_code=403, message=message, departments=mine
+    )
+
+
 @router.get("/staff/work")
 def work_page(
     page: PageDep,
     session: DbSession,
-    _staff: FieldStaff,
+    staff: FieldStaff,
     department: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    chosen = department.strip()
-    workflows = work_list(session, department=chosen or None)
+    mine = user_departments(session, username=staff.username)
+    chosen = " ".join(department.split())
+    if chosen and chosen not in mine:
+        return _not_theirs(page, chosen, mine)
+    workflows = (
+        work_list(session, department=chosen or None, departments=None if chosen else mine)
+        if mine
+        else []
+    )
     cases = cases_by_ids(session, case_ids=[w.case_id for w in workflows])
     rows = [
         {
@@ -85,10 +112,7 @@ def work_page(
     return page.render(
         "staff/work.html",
         rows=rows,
-        # The chosen one stays listed when its work is done, so the select still says it.
-        departments=[
-            (name, name) for name in sorted({*departments_with_work(session), chosen} - {""})
-        ],
+        departments=[(name, name) for name in mine],
         department=chosen,
         notice=notice,
     )
@@ -132,9 +156,18 @@ def _item_page(
     )
 
 
+def _theirs(page: Page, session: Session, staff: Principal, case_id: str) -> Response | None:
+    """None when the request is routed to one of the user's departments, else the 403
+    page saying why (an unknown request is a 404 first)."""
+    get_case(session, case_id=case_id)
+    department = get_workflow(session, case_id=case_id).department
+    mine = user_departments(session, username=staff.username)
+    return None if department in mine else _not_theirs(page, department, mine)
+
+
 @router.get("/staff/work/{case_id}")
-def work_item(page: PageDep, session: DbSession, _staff: FieldStaff, case_id: str) -> Response:
-    return _item_page(page, session, case_id)
+def work_item(page: PageDep, session: DbSession, staff: FieldStaff, case_id: str) -> Response:
+    return _theirs(page, session, staff, case_id) or _item_page(page, session, case_id)
 
 
 def _refused(page: Page) -> str:
@@ -146,7 +179,9 @@ def _refused(page: Page) -> str:
 
 @router.post("/staff/work/{case_id}/start")
 def start_work(page: PageDep, session: DbSession, staff: FieldStaff, case_id: str) -> Response:
-    get_case(session, case_id=case_id)  # an unknown request is a 404 first
+    refused = _theirs(page, session, staff, case_id)
+    if refused:
+        return refused
     try:
         transition(
             session,
@@ -173,7 +208,9 @@ def resolve(
     case_id: str,
     note: Annotated[str, Form(max_length=NOTE_MAX)] = "",
 ) -> Response:
-    get_case(session, case_id=case_id)
+    refused = _theirs(page, session, staff, case_id)
+    if refused:
+        return refused
     if not note.strip():
         message = page.gettext("Write what was done: the citizen reads this note.")
         return _item_page(page, session, case_id, errors={"note": message}, status_code=422)
