@@ -62,7 +62,8 @@ class TestDemoOnRealData:
         assert governance["human_decisions_replayed_from_the_agency_record"] is True
         decided = sum(governance["human_decisions"].values())
         sent = governance["verdicts"].get("review", 0) + governance["verdicts"].get("deny", 0)
-        assert decided + governance["left_for_people"] == sent
+        cancelled = governance["cancelled_when_the_case_was_merged"]
+        assert decided + governance["left_for_people"] + cancelled == sent
         assert (data_dir / "agency" / "services.yaml").exists()
 
         verified = runner.invoke(app, ["ledger", "verify", "--data-dir", str(data_dir), "--json"])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from cogov.control import ProposalState, Verdict, get_workflow
 from cogov.core.clock import SystemClock
 from cogov.core.settings import load_settings
+from cogov.core.types import Channel
 from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
@@ -18,7 +20,7 @@ from cogov.intake import InvalidRequest
 from cogov.ledger import LedgerEntry, verify
 from cogov.pipeline import BatchItem, CaseOutcome, Deployment, process, process_batch
 from cogov.pipeline import demo as runner
-from cogov.pipeline.history import SplitHistory
+from cogov.pipeline.history import HistoryRecord, SplitHistory
 from cogov.registry import service as registry
 from cogov.review import decide, get_item, list_queue
 from cogov.triage.classifier import TrainedEngine, with_threshold
@@ -304,4 +306,40 @@ class TestMergedCase:
         ]
         cancelled = [e for e in trail(db_session, again.case.id) if e.kind == "proposal.cancelled"]
         assert cancelled[0].actor == f"user:{runner.GUARDIAN}"
+        assert verify(db_session, public_key=None).ok
+
+    def test_the_demo_replay_counts_what_a_merge_cancelled_instead_of_failing(
+        self, tmp_path: Path, db_session: Session, split: SplitHistory, router: TrainedEngine,
+        request_for: Make,
+    ) -> None:  # fmt: skip
+        repeats = self._walk_repeats(
+            tmp_path, db_session, split, router, request_for, group={"needs_assistance": True}
+        )
+        again = next(repeats)  # both proposals wait for a person
+        # Decide the merge first, as a replay does when the repeat finder's run comes
+        # first: the agency closed this request as a duplicate.
+        merge_first = sorted(
+            again.runs,
+            key=lambda run: (
+                run.governed is None or run.governed.pending[0].action != "mark_duplicate"
+            ),
+        )
+        again = dataclasses.replace(again, runs=tuple(merge_first))
+        record = HistoryRecord(
+            ref="r1", text="overflowing litter basket", service_name="sanitation",
+            department="Sanitation", channel=Channel.WEB, was_duplicate=True,
+        )  # fmt: skip
+        tally = runner.ReplayTally()
+        runner.decide_as_the_agency(
+            db_session,
+            outcome=again,
+            record=record,
+            config=Deployment.from_settings(load_settings(data_dir=tmp_path), engines={}).control,
+            clock=SystemClock(),
+            tally=tally,
+        )
+        assert get_workflow(db_session, case_id=again.case.id).state == "merged"
+        assert tally.human_decisions == {"approve": 1}
+        assert tally.cancelled_by_merge == 1
+        assert tally.left_for_people == 0
         assert verify(db_session, public_key=None).ok

@@ -214,6 +214,12 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
             if gov["left_for_people"]
             else ""
         )
+        + (
+            f" {gov['cancelled_when_the_case_was_merged']:,} were cancelled before their turn "
+            "because a decision merged their case as a repeat."
+            if gov["cancelled_when_the_case_was_merged"]
+            else ""
+        )
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cogov.control import (
     ControlConfig,
     InvalidDecision,
+    ProposalNotPending,
     ProposalRead,
     TransitionRefused,
     Verdict,
@@ -308,6 +309,8 @@ class ReplayTally:
     records: list[HistoryRecord] = field(default_factory=list)
     human_decisions: Counter[str] = field(default_factory=Counter)
     left_for_people: int = 0
+    # Proposals cancelled before their turn because an earlier decision merged the case.
+    cancelled_by_merge: int = 0
     refused: list[tuple[int, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -364,6 +367,13 @@ def decide_as_the_agency(
                     new_value=value,
                     clock=clock,
                 )
+            except ProposalNotPending as exc:
+                if exc.state != "cancelled":
+                    raise
+                # An earlier decision on this case merged it as a repeat, which cancelled
+                # its other pending proposals (each with a ledger entry): nothing to decide.
+                tally.cancelled_by_merge += 1
+                continue
             except (TransitionRefused, InvalidDecision):
                 # The case moved on meanwhile (e.g. merged as a repeat), so what the agency
                 # did cannot take effect here; the history says nothing more, so the item
@@ -428,6 +438,7 @@ class Measures:
     proposals: int
     explained: int
     left_for_people: int
+    cancelled_by_merge: int
     # Per agent: (level in force now, the controller's lowerings, the last reason).
     autonomy: dict[str, tuple[int, int, str | None]]
     ledger_entries: int
@@ -466,6 +477,7 @@ class Measures:
                 "decided_by": self.decided_by,
                 "explanation_coverage": _share(self.explained, self.proposals),
                 "left_for_people": self.left_for_people,
+                "cancelled_when_the_case_was_merged": self.cancelled_by_merge,
                 "autonomy": {
                     agent: {"level_now": level, "lowered": lowered, "last_reason": reason}
                     for agent, (level, lowered, reason) in self.autonomy.items()
@@ -554,6 +566,7 @@ def measure(
         proposals=proposals,
         explained=explained,
         left_for_people=tally.left_for_people,
+        cancelled_by_merge=tally.cancelled_by_merge,
         autonomy=autonomy,
         ledger_entries=report.entries,
         ledger_ok=report.ok,
