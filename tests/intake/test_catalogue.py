@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cogov.intake import Catalogue, CatalogueInvalid, load_catalogue, load_group_attributes
 from cogov.intake.rules import address_key, guess_language
@@ -78,3 +81,49 @@ class TestPlaceKeys:
     def test_language_guess(self) -> None:
         assert guess_language("路灯坏了") == "zh"
         assert guess_language("street light out") is None
+
+
+_REFERENCE_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def reference_guess_language(text: str) -> str | None:
+    """The per-character guess guess_language replaced, kept as the reference."""
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return None
+    cjk = sum(1 for char in letters if _REFERENCE_CJK.match(char))
+    return "zh" if cjk * 2 >= len(letters) else None
+
+
+# Chinese ranges with their edges and unassigned code points (not letters), other
+# scripts' letters, digits, punctuation, and ASCII.
+mixed_characters = st.one_of(
+    st.characters(min_codepoint=0x3400, max_codepoint=0x4DBF),
+    st.characters(min_codepoint=0x4DB0, max_codepoint=0x4E10),
+    st.characters(min_codepoint=0x9FE0, max_codepoint=0xA010),
+    st.characters(min_codepoint=0xF8F0, max_codepoint=0xFB10),
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+    st.sampled_from(list("路灯坏了，。！ 123abcXYZ éßΩжあア한٣½²Ⅻ_\n")),
+    st.characters(codec="ascii"),
+    st.characters(),
+)
+
+
+class TestLanguageGuess:
+    """The counting guess answers exactly as the per-character one did."""
+
+    @settings(max_examples=800)
+    @given(st.text(mixed_characters, max_size=60))
+    def test_same_answer_as_the_reference(self, text: str) -> None:
+        assert guess_language(text) == reference_guess_language(text)
+
+    @given(st.text(st.characters(codec="ascii"), max_size=60))
+    def test_ascii_text_is_never_chinese(self, text: str) -> None:
+        assert guess_language(text) is None
+        assert reference_guess_language(text) is None
+
+    def test_half_chinese_letters_is_chinese(self) -> None:
+        assert guess_language("ab路灯") == "zh"
+        assert guess_language("abc路灯") is None
+        assert guess_language("路灯 123 !!") == "zh"
+        assert guess_language("\u4dc0\u4dc1 ab") is None  # hexagram symbols are no letters

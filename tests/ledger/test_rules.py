@@ -4,6 +4,9 @@ even for tampered rows, and the payload text equal to cogov's canonical JSON."""
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -11,7 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cogov.core.canonical import canonical_json
-from cogov.ledger.rules import GENESIS_HASH, entry_bytes, leaf_input, payload_text
+from cogov.ledger.rules import (
+    GENESIS_HASH,
+    PERSONAL_KEYS,
+    entry_bytes,
+    find_personal_key,
+    leaf_input,
+    payload_text,
+)
 
 COLUMNS = ("recorded_at", "kind", "case_id", "actor", "responsible", "payload", "prev_hash")
 
@@ -91,3 +101,81 @@ class TestPayloadText:
         for value in (float("nan"), float("inf")):
             with pytest.raises(ValueError, match="not JSON compliant"):
                 payload_text({"v": value})
+
+
+def reference_find_personal_key(value: Any, path: str = "") -> str | None:
+    """The recursive scan find_personal_key replaced, kept as the reference."""
+    if isinstance(value, (dict, Mapping)):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{path or '$'}: map key {key!r} is not a string")
+            where = f"{path}.{key}" if path else key
+            if key.lower() in PERSONAL_KEYS:
+                return where
+            if isinstance(item, (dict, list, tuple, Mapping)):
+                found = reference_find_personal_key(item, where)
+                if found:
+                    return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list, tuple, Mapping)):
+                found = reference_find_personal_key(item, f"{path}[{index}]")
+                if found:
+                    return found
+    return None
+
+
+def _outcome(scan: Callable[[Any], str | None], value: Any) -> tuple[str, str | None]:
+    try:
+        return "found", scan(value)
+    except ValueError as exc:
+        return "error", str(exc)
+
+
+payload_keys = (
+    st.sampled_from(sorted(PERSONAL_KEYS)).map(str.upper)
+    | st.sampled_from(sorted(PERSONAL_KEYS)).map(str.title)
+    | st.sampled_from(sorted(PERSONAL_KEYS))
+    | st.sampled_from(["action", "case_id", "confidence", "reason", "rules", "Name_x"])
+    | st.text(max_size=8)
+)
+nested_payloads = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(payload_keys, inner, max_size=5)
+        | st.dictionaries(payload_keys, inner, max_size=3).map(OrderedDict)
+        | st.dictionaries(payload_keys, inner, max_size=3).map(MappingProxyType)
+        | st.dictionaries(st.integers(0, 3) | payload_keys, inner, max_size=3)
+    ),
+    max_leaves=25,
+)
+
+
+class TestFindPersonalKey:
+    """The quick scan answers exactly as the recursive one did: same path, same error."""
+
+    @settings(max_examples=600)
+    @given(nested_payloads, st.sampled_from(["", "payload"]))
+    def test_same_answer_as_the_reference(self, value: Any, path: str) -> None:
+        expected = _outcome(lambda v: reference_find_personal_key(v, path), value)
+        # Twice: the second call meets the keys the first one remembered as clean.
+        assert _outcome(lambda v: find_personal_key(v, path), value) == expected
+        assert _outcome(lambda v: find_personal_key(v, path), value) == expected
+
+    def test_names_the_first_personal_key_in_document_order(self) -> None:
+        value = {"a": [{"ok": 1}, {"b": {"Email": "x"}}], "phone": "1"}
+        assert find_personal_key(value) == "a[1].b.Email"
+        assert find_personal_key([{"x": ({"name": 1},)}]) == "[0].x[0].name"
+
+    def test_a_non_string_key_is_an_error_naming_its_path(self) -> None:
+        with pytest.raises(ValueError, match=r"^a\[0\]: map key 3 is not a string"):
+            find_personal_key({"a": [{3: "x"}]})
+
+    def test_a_clean_payload_with_many_containers_is_clean(self) -> None:
+        # More containers than the quick scan looks into: the walk answers.
+        assert find_personal_key({"rows": [{"k": [i]} for i in range(6_000)]}) is None
+        assert find_personal_key({"rows": [{"k": [i]} for i in range(6_000)] + [{"ssn": 1}]}) == (
+            "rows[6000].ssn"
+        )

@@ -138,13 +138,19 @@ def address_key(
 
 
 def guess_language(text: str) -> str | None:
-    """'zh' when the text is mostly Chinese characters; otherwise unknown (None):
-    better no label than a wrong one."""
-    letters = [char for char in text if char.isalpha()]
+    """'zh' when at least half the text's letters (``str.isalpha``) are Chinese
+    characters; otherwise unknown (None): better no label than a wrong one.
+
+    Counted in C-level passes over the whole text (the share depends on all of it):
+    ASCII text has no Chinese letter, so it is never 'zh'; otherwise ``str.isalpha``
+    is mapped over the text and over the Chinese-range characters the regex finds."""
+    if text.isascii():
+        return None
+    letters = sum(map(str.isalpha, text))
     if not letters:
         return None
-    cjk = sum(1 for char in letters if _CJK.match(char))
-    return "zh" if cjk * 2 >= len(letters) else None
+    cjk = sum(map(str.isalpha, _CJK.findall(text)))
+    return "zh" if cjk * 2 >= letters else None
 
 
 def request_hash(request: ServiceRequestIn, *, entered_by: str | None) -> str:

@@ -73,13 +73,74 @@ PERSONAL_KEYS = frozenset(
 # dict and list first: isinstance tries them in order, and ABC checks are slow.
 _MAPS = (dict, Mapping)
 _CONTAINERS = (dict, list, tuple, Mapping)
+# Values of these exact types hold no keys: the scan never looks inside them.
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+# Keys (exact str) already found not to be personal, so a payload's keys are checked
+# in one C-level set operation. Bounded: past the bound, new keys are checked each time.
+_CLEAN_KEYS: set[str] = set()
+_CLEAN_KEYS_MAX: Final = 4_096
+_CLEAN_KEY_LENGTH_MAX: Final = 64
+# Containers the quick scan looks into before leaving it to the walk (which is also
+# what meets a payload that contains itself: RecursionError, as before).
+_SCAN_NODES_MAX: Final = 10_000
 
 
 def find_personal_key(value: Any, path: str = "") -> str | None:
     """Return the dotted path of the first personal-data key in ``value``, or None.
 
     Raises ValueError naming the path of a map key that is not a string (JSON has none).
+
+    Most payloads hold none: a loop over an explicit stack first checks each plain
+    dict's keys against the keys known to be clean (one set operation per dict) and
+    skips values that cannot hold keys. Only when that finds something (a personal or
+    non-string key, or a container other than a plain dict, list or tuple) does the
+    walk in document order name the first one, so the answer is the same.
     """
+    if _holds_no_personal_key(value):
+        return None
+    return _first_personal_key(value, path)
+
+
+def _holds_no_personal_key(value: Any) -> bool:
+    """True when no key at any depth of ``value`` is personal or not a string, and
+    every container in it is a plain dict, list or tuple; False when unsure."""
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    scalars, clean = _SCALARS, _CLEAN_KEYS
+    budget = _SCAN_NODES_MAX
+    while stack:
+        budget -= 1
+        if not budget:
+            return False
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            if not clean.issuperset(node) and not _learn_keys(node):
+                return False
+            for item in node.values():
+                if type(item) not in scalars:
+                    push(item)
+        elif kind is list or kind is tuple:
+            for item in node:
+                if type(item) not in scalars:
+                    push(item)
+        elif isinstance(node, _CONTAINERS):
+            return False  # a subclass or another Mapping: the walk below decides
+    return True
+
+
+def _learn_keys(node: dict[Any, Any]) -> bool:
+    """True when every key of ``node`` is a str that is not personal (remembered)."""
+    for key in node:
+        if type(key) is not str or key.lower() in PERSONAL_KEYS:
+            return False
+        if len(_CLEAN_KEYS) < _CLEAN_KEYS_MAX and len(key) <= _CLEAN_KEY_LENGTH_MAX:
+            _CLEAN_KEYS.add(key)
+    return True
+
+
+def _first_personal_key(value: Any, path: str) -> str | None:
+    """The walk in document order behind :func:`find_personal_key`."""
     if isinstance(value, _MAPS):
         for key, item in value.items():
             if not isinstance(key, str):
@@ -88,13 +149,13 @@ def find_personal_key(value: Any, path: str = "") -> str | None:
             if key.lower() in PERSONAL_KEYS:
                 return where
             if isinstance(item, _CONTAINERS):
-                found = find_personal_key(item, where)
+                found = _first_personal_key(item, where)
                 if found:
                     return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             if isinstance(item, _CONTAINERS):
-                found = find_personal_key(item, f"{path}[{index}]")
+                found = _first_personal_key(item, f"{path}[{index}]")
                 if found:
                     return found
     return None
