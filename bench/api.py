@@ -63,6 +63,8 @@ OPEN_RATES = [
     ).split(",")
 ]
 OPEN_SECONDS = float(os.environ.get("COGOV_BENCH_API_STEP_SECONDS", "5"))
+# ...and at least this many requests a step, so one step's p99 is not just its slowest.
+OPEN_MIN_REQUESTS = int(os.environ.get("COGOV_BENCH_API_STEP_REQUESTS", "250"))
 # Each phase stops issuing requests after this long, so the script stays bounded on a
 # busy machine (the table says how many were sent).
 PHASE_SECONDS = 12.0
@@ -297,7 +299,8 @@ async def open_loop_phase(
     seconds: float = OPEN_SECONDS,
     count: int = CLIENTS,
 ) -> Phase:
-    """``rate`` requests a second for ``seconds``, whatever the server's pace, spread
+    """``rate`` requests a second for ``seconds`` (at least OPEN_MIN_REQUESTS), whatever
+    the server's pace, spread
     in turn over ``count`` connections opened beforehand (as wrk2 does); each latency
     runs from the moment the request was due, so time spent queued behind a slow
     answer counts (no coordinated omission)."""
@@ -319,7 +322,8 @@ async def open_loop_phase(
             if response.status_code != 200:
                 errors[f"HTTP {response.status_code}"] += 1
 
-        await asyncio.gather(*(one(index) for index in range(int(rate * seconds))))
+        total = max(int(rate * seconds), OPEN_MIN_REQUESTS)
+        await asyncio.gather(*(one(index) for index in range(total)))
         elapsed = loop.time() - start
     return Phase(f"intake at {rate}/s", latencies, elapsed, errors)
 
@@ -632,7 +636,8 @@ def main() -> None:
             "server on 2 shared cores (the peer's rows show that floor).",
             verdict_closed,
             f"**Open loop**: {CLIENTS} connections opened first, then POSTs issued at a fixed "
-            f"aggregate rate for {OPEN_SECONDS:.0f} s per step, each timed from its scheduled "
+            f"aggregate rate for {OPEN_SECONDS:.0f} s per step (at least {OPEN_MIN_REQUESTS} "
+            "requests), each timed from its scheduled "
             "send time (as wrk2 / k6 constant-arrival-rate do, so a server that falls behind "
             "pays for the queue); the rate steps up until p99 passes the target.",
             table(
