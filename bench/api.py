@@ -300,10 +300,9 @@ async def open_loop_phase(
     count: int = CLIENTS,
 ) -> Phase:
     """``rate`` requests a second for ``seconds`` (at least OPEN_MIN_REQUESTS), whatever
-    the server's pace, spread
-    in turn over ``count`` connections opened beforehand (as wrk2 does); each latency
-    runs from the moment the request was due, so time spent queued behind a slow
-    answer counts (no coordinated omission)."""
+    the server's pace, spread in turn over ``count`` connections opened beforehand (as
+    wrk2 does); each latency runs from the moment the request was due, so time spent
+    queued behind a slow answer counts (no coordinated omission)."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     async with connections(base, count) as opened:
