@@ -26,6 +26,7 @@ from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
 from cogov.intake import (
     IntakeConfig,
+    InvalidRequest,
     VaultKeyMissing,
     VaultKeyring,
     VaultKeysInvalid,
@@ -33,7 +34,8 @@ from cogov.intake import (
     contact_for,
     load_catalogue,
     load_group_attributes,
-    reseal_contacts,
+    record_rotation,
+    reseal_batch,
     submit,
     vault_status,
 )
@@ -293,7 +295,7 @@ class TestRotation:
         ids = [submit(db_session, body(), config=config(old)).case.id for _ in range(5)]
         rotated = old.with_new_key("k2")
         assert vault_status(db_session, vault=rotated).rows_to_reseal >= 5
-        while reseal_contacts(db_session, vault=rotated, limit=2):
+        while reseal_batch(db_session, vault=rotated, limit=2):
             pass
         status = vault_status(db_session, vault=rotated)
         assert status.rows_to_reseal == 0
@@ -311,7 +313,7 @@ class TestRotation:
         assert contact is not None
         assert contact.email == "old@example.org"
         assert vault_status(db_session, vault=vault).plaintext_rows >= 1
-        while reseal_contacts(db_session, vault=vault, limit=100):
+        while reseal_batch(db_session, vault=vault, limit=100):
             pass
         row = db_session.get(CaseContact, case_id)
         assert row is not None
@@ -324,9 +326,95 @@ class TestRotation:
     def test_a_row_under_a_missing_key_stops_the_rotation(self, db_session: Session) -> None:
         case = submit(db_session, body(), config=config(VaultKeyring.generate("gone"))).case
         with pytest.raises(VaultKeyMissing) as caught:
-            reseal_contacts(db_session, vault=VaultKeyring.generate("k2"), limit=10)
+            reseal_batch(db_session, vault=VaultKeyring.generate("k2"), limit=10)
         assert caught.value.key_id == "gone"
         assert caught.value.case_id == case.id
+
+
+def vault_entries(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, actor, payload) of the key-rotation entries, oldest first."""
+    rows = session.execute(
+        select(LedgerEntry.kind, LedgerEntry.actor, LedgerEntry.payload)
+        .where(LedgerEntry.kind.in_(("vault.resealed", "vault.rotated")))
+        .order_by(LedgerEntry.seq)
+    )
+    return [(kind, actor, json.loads(payload)) for kind, actor, payload in rows]
+
+
+class TestRotationLedger:
+    """Each re-sealed batch is recorded with the batch; a finished rotation once more."""
+
+    def test_each_batch_names_its_rows_per_old_key(self, db_session: Session) -> None:
+        old = VaultKeyring.generate("k1")
+        for _ in range(3):
+            submit(db_session, body(), config=config(old))
+        _plaintext_row(db_session, old)
+        rotated = old.with_new_key("k2")
+        first = reseal_batch(db_session, vault=rotated, limit=3, by="admin.li", batch=1)
+        second = reseal_batch(db_session, vault=rotated, limit=3, by="admin.li", batch=2)
+        assert sum(first.values()) + sum(second.values()) == 4
+        assert reseal_batch(db_session, vault=rotated, limit=3, batch=3) == {}
+        entries = vault_entries(db_session)
+        assert [(kind, actor) for kind, actor, _ in entries] == [
+            ("vault.resealed", "user:admin.li"),
+            ("vault.resealed", "user:admin.li"),
+        ]
+        assert [payload["batch"] for _, _, payload in entries] == [1, 2]
+        assert {payload["key_id"] for _, _, payload in entries} == {"k2"}
+        per_key: dict[str | None, int] = {}
+        for _, _, payload in entries:
+            assert payload["rows"] == sum(pair["rows"] for pair in payload["rows_by_old_key"])
+            for pair in payload["rows_by_old_key"]:
+                per_key[pair["key_id"]] = per_key.get(pair["key_id"], 0) + pair["rows"]
+        assert per_key == {None: 1, "k1": 3}
+
+    def test_a_finished_rotation_is_recorded_without_key_material(
+        self, db_session: Session
+    ) -> None:
+        old = VaultKeyring.generate("contact")  # a key id the ledger would refuse as a map key
+        submit(db_session, body(), config=config(old))
+        rotated = old.with_new_key("name")
+        resealed = reseal_batch(db_session, vault=rotated, limit=10, batch=1)
+        record_rotation(
+            db_session, vault=rotated, resealed=resealed, batches=1, new_key=True, by="admin.li"
+        )
+        kind, actor, payload = vault_entries(db_session)[-1]
+        assert (kind, actor) == ("vault.rotated", "user:admin.li")
+        assert payload == {
+            "key_id": "name",
+            "new_key": True,
+            "batches": 1,
+            "rows": 1,
+            "rows_by_old_key": [{"key_id": "contact", "rows": 1}],
+        }
+        texts = " ".join(db_session.scalars(select(LedgerEntry.payload)))
+        for key in rotated.keys.values():
+            assert base64.b64encode(key).decode() not in texts
+            assert base64.urlsafe_b64encode(key).decode().rstrip("=") not in texts
+        assert FIELDS["email"] not in texts
+
+    def test_an_unfinished_rotation_is_not_recorded_as_finished(self, db_session: Session) -> None:
+        old = VaultKeyring.generate("k1")
+        for _ in range(2):
+            submit(db_session, body(), config=config(old))
+        rotated = old.with_new_key("k2")
+        resealed = reseal_batch(db_session, vault=rotated, limit=1, batch=1)
+        with pytest.raises(InvalidRequest) as caught:
+            record_rotation(db_session, vault=rotated, resealed=resealed, batches=1, new_key=True)
+        assert caught.value.problems[0][0] == "vault"
+        assert "still to be re-sealed under key 'k2'" in caught.value.problems[0][1]
+        assert [kind for kind, _, _ in vault_entries(db_session)] == ["vault.resealed"]
+
+    def test_a_failed_batch_records_nothing(self, db_session: Session) -> None:
+        submit(db_session, body(), config=config(VaultKeyring.generate("gone")))
+        with pytest.raises(VaultKeyMissing), db_session.begin_nested():
+            reseal_batch(db_session, vault=VaultKeyring.generate("k2"), limit=10, batch=1)
+        assert vault_entries(db_session) == []
+
+    def test_a_batch_number_below_one_is_refused(self, db_session: Session) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            reseal_batch(db_session, vault=VaultKeyring.generate("k1"), batch=0)
+        assert list(caught.value.problems) == [("batch", "must be at least 1")]
 
 
 runner = CliRunner()
@@ -383,6 +471,32 @@ class TestVaultCommand:
             status = runner.invoke(app, ["vault", "status", "--json", "--data-dir", str(data_dir)])
             assert status.exit_code == 0, status.output
             assert json.loads(status.output)["rows_to_reseal"] == 0
+            with unit_of_work(engine) as session:
+                entries = vault_entries(session)
+            assert [kind for kind, _, _ in entries] == ["vault.resealed"] * 2 + ["vault.rotated"]
+            assert {actor for _, actor, _ in entries} == {"system:vault"}
+            assert entries[-1][2] == {
+                "key_id": rotated.current,
+                "new_key": True,
+                "batches": 2,
+                "rows": 2,
+                "rows_by_old_key": [
+                    {"key_id": None, "rows": 1},
+                    {"key_id": old.current, "rows": 1},
+                ],
+            }
+            again = runner.invoke(
+                app, ["vault", "rotate", "--by", "admin.li", "--data-dir", str(data_dir)]
+            )
+            assert again.exit_code == 0, again.output
+            with unit_of_work(engine) as session:
+                kind, actor, payload = vault_entries(session)[-1]
+            assert (kind, actor, payload["batches"], payload["new_key"]) == (
+                "vault.rotated",
+                "user:admin.li",
+                0,
+                False,
+            )
         finally:
             engine.dispose()
 

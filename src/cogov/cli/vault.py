@@ -21,7 +21,7 @@ from cogov.cli.context import (
     settings_for,
 )
 from cogov.db.session import unit_of_work
-from cogov.intake import VaultKeyring, reseal_contacts, vault_status
+from cogov.intake import VaultKeyring, record_rotation, reseal_batch, vault_status
 from cogov.intake.vault import key_file_path, load_keyring, save_key_file
 
 app = typer.Typer(
@@ -70,10 +70,18 @@ def rotate_command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows re-sealed per transaction.")
     ] = 500,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="The staff user rotating the keys, named in the ledger (else system:vault).",
+        ),
+    ] = None,
 ) -> None:
     """Re-seal every vault row under the current key, batch by batch (each batch its
-    own transaction, so an interrupted run resumes where it stopped). Plaintext rows
-    from before the vault was encrypted are sealed too."""
+    own transaction with its `vault.resealed` ledger entry, so an interrupted run
+    resumes where it stopped), then record `vault.rotated`. Plaintext rows from
+    before the vault was encrypted are sealed too."""
     settings = settings_for(data_dir)
     keyring = load_keyring(settings)
     if new_key:
@@ -89,14 +97,26 @@ def rotate_command(
     try:
         with unit_of_work(engine) as session:
             total = vault_status(session, vault=keyring).rows_to_reseal
-        done = _reseal_all(engine, keyring, batch_size, total)
+        done = _reseal_all(engine, keyring, batch_size, total, by=by, new_key=new_key)
     finally:
         engine.dispose()
     console.print(f"re-sealed {done} rows under key [bold]{keyring.current}[/]")
 
 
-def _reseal_all(engine: Engine, keyring: VaultKeyring, batch_size: int, total: int) -> int:
-    done = 0
+def _reseal_all(
+    engine: Engine,
+    keyring: VaultKeyring,
+    batch_size: int,
+    total: int,
+    *,
+    by: str | None,
+    new_key: bool,
+) -> int:
+    """Each batch commits with its own ``vault.resealed`` entry; the transaction that
+    finds no row left records ``vault.rotated`` (so an interrupted run leaves its
+    finished batches recorded, and no ``vault.rotated`` until a run completes)."""
+    resealed: dict[str | None, int] = {}
+    batches = 0
     with Progress(
         TextColumn("re-sealing the contact vault"),
         BarColumn(),
@@ -108,8 +128,21 @@ def _reseal_all(engine: Engine, keyring: VaultKeyring, batch_size: int, total: i
         task = progress.add_task("reseal", total=total)
         while True:
             with unit_of_work(engine) as session:
-                sealed = reseal_contacts(session, vault=keyring, limit=batch_size)
-            if not sealed:
-                return done
-            done += sealed
-            progress.update(task, advance=sealed, total=max(total, done))
+                sealed = reseal_batch(
+                    session, vault=keyring, limit=batch_size, by=by, batch=batches + 1
+                )
+                if not sealed:
+                    record_rotation(
+                        session,
+                        vault=keyring,
+                        resealed=resealed,
+                        batches=batches,
+                        new_key=new_key,
+                        by=by,
+                    )
+                    return sum(resealed.values())
+            batches += 1
+            for key_id, count in sealed.items():
+                resealed[key_id] = resealed.get(key_id, 0) + count
+            done = sum(resealed.values())
+            progress.update(task, advance=sum(sealed.values()), total=max(total, done))

@@ -22,6 +22,8 @@ from cogov.intake.errors import (
 from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
 from cogov.intake.service import (
     RATING_KIND,
+    RESEALED_KIND,
+    ROTATED_KIND,
     IntakeBatch,
     case_for_token,
     cases_by_ids,
@@ -32,7 +34,8 @@ from cogov.intake.service import (
     parse_request,
     rate_case,
     rating_for_case,
-    reseal_contacts,
+    record_rotation,
+    reseal_batch,
     submit,
     validate,
     vault_status,
@@ -47,6 +50,8 @@ from cogov.intake.vault import (
 
 __all__ = [
     "RATING_KIND",
+    "RESEALED_KIND",
+    "ROTATED_KIND",
     "AlreadyRated",
     "CaseNotFound",
     "CaseRating",
@@ -81,7 +86,8 @@ __all__ = [
     "parse_request",
     "rate_case",
     "rating_for_case",
-    "reseal_contacts",
+    "record_rotation",
+    "reseal_batch",
     "service_code_for",
     "submit",
     "validate",

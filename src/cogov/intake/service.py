@@ -381,21 +381,109 @@ def _contact_fields(row: CaseContact, vault: VaultKeyring) -> dict[str, str]:
 _CONTACT_COLUMNS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
 
 
-def reseal_contacts(session: Session, *, vault: VaultKeyring, limit: int = 500) -> int:
+#: Ledger kinds of key rotation: one entry per re-sealed batch, in the batch's own
+#: transaction, and one when no row is left under another key (never key material
+#: or contact details: key ids and row counts only).
+RESEALED_KIND = "vault.resealed"
+ROTATED_KIND = "vault.rotated"
+
+
+def reseal_batch(
+    session: Session,
+    *,
+    vault: VaultKeyring,
+    limit: int = 500,
+    by: str | None = None,
+    batch: int | None = None,
+    clock: Clock | None = None,
+) -> dict[str | None, int]:
     """Seal up to ``limit`` vault rows under the current key: rows under an older key,
     and plaintext rows from before the vault was encrypted (their plaintext columns
-    are emptied). Returns how many were sealed (0: none left). A row whose key is
+    are emptied). Returns the rows sealed per old key id (None: plaintext; empty:
+    none left). A row whose key is
     missing, or that does not open, stops the batch with that error (nothing of the
-    batch is half-written: the caller rolls back)."""
+    batch is half-written: the caller rolls back).
+
+    Ledger (same transaction, only when rows were sealed): ``vault.resealed`` by
+    ``user:<by>`` (``system:vault`` without ``by``) with the current key id, the
+    batch number ``batch``, the rows and the rows per old key id (null: plaintext)."""
     if limit < 1:
         raise InvalidRequest([("batch_size", "must be at least 1")])
+    if batch is not None and batch < 1:
+        raise InvalidRequest([("batch", "must be at least 1")])
     rows = repository.contacts_to_seal(session, vault.current, limit)
+    if not rows:
+        return {}
+    before: dict[str | None, int] = {}
     for row in rows:
+        before[row.key_id] = before.get(row.key_id, 0) + 1
         row.key_id, row.sealed = vault.seal(row.case_id, _contact_fields(row, vault))
         for name in _CONTACT_COLUMNS:
             setattr(row, name, None)
     session.flush()
-    return len(rows)
+    append(
+        session,
+        kind=RESEALED_KIND,
+        actor=_vault_actor(by),
+        payload={
+            "key_id": vault.current,
+            "batch": batch,
+            "rows": len(rows),
+            "rows_by_old_key": _rows_by_key(before),
+        },
+        responsible=Responsible(operator=by) if by else None,
+        clock=clock,
+    )
+    return before
+
+
+def record_rotation(
+    session: Session,
+    *,
+    vault: VaultKeyring,
+    resealed: Mapping[str | None, int],
+    batches: int,
+    new_key: bool,
+    by: str | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Record a finished rotation (``vault.rotated``): the current key id, whether the
+    run made it (``new_key``), how many batches it re-sealed and the rows per old key
+    id (null: plaintext). Raises InvalidRequest naming ``vault`` while any row is
+    still to be re-sealed under the current key (an unfinished rotation is only its
+    ``vault.resealed`` entries)."""
+    if batches < 0:
+        raise InvalidRequest([("batches", "must be 0 or more")])
+    left = vault_status(session, vault=vault).rows_to_reseal
+    if left:
+        raise InvalidRequest(
+            [("vault", f"{left} rows are still to be re-sealed under key {vault.current!r}")]
+        )
+    append(
+        session,
+        kind=ROTATED_KIND,
+        actor=_vault_actor(by),
+        payload={
+            "key_id": vault.current,
+            "new_key": new_key,
+            "batches": batches,
+            "rows": sum(resealed.values()),
+            "rows_by_old_key": _rows_by_key(resealed),
+        },
+        responsible=Responsible(operator=by) if by else None,
+        clock=clock,
+    )
+
+
+def _vault_actor(by: str | None) -> str:
+    return f"user:{by}" if by else "system:vault"
+
+
+def _rows_by_key(counts: Mapping[str | None, int]) -> list[dict[str, Any]]:
+    # A list, not a map keyed by key id: a key id is the operator's choice, and the
+    # ledger refuses map keys that look personal ("name", "contact", ...).
+    ordered = sorted(counts.items(), key=lambda pair: (pair[0] is not None, pair[0] or ""))
+    return [{"key_id": key_id, "rows": count} for key_id, count in ordered]
 
 
 def vault_status(session: Session, *, vault: VaultKeyring | None = None) -> VaultStatus:
