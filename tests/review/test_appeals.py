@@ -8,10 +8,19 @@ import json
 import pytest
 from sqlalchemy.orm import Session
 
-from cogov.control import Actor, ControlConfig, get_workflow, transition
+from cogov.control import (
+    Actor,
+    ControlConfig,
+    ProposalState,
+    get_proposal,
+    get_workflow,
+    govern,
+    transition,
+)
+from cogov.control.service import open_workflow, record_config
 from cogov.core.clock import FixedClock
 from cogov.identity import MissingRole
-from cogov.intake import CaseNotFound
+from cogov.intake import CaseNotFound, submit
 from cogov.review import (
     AppealAlreadyDecided,
     ConflictOfInterest,
@@ -22,11 +31,29 @@ from cogov.review import (
     claim,
     decide,
     decide_appeal,
+    enqueue,
     file_appeal,
     list_appeals,
     release,
 )
-from tests.review.conftest import BACKUP, GUARDIAN, POLICY, Enqueue, MakePending, kinds, ledger
+from tests.control.conftest import INTAKE, make_agent, make_proposal
+from tests.review.conftest import (
+    AGENT,
+    BACKUP,
+    GUARDIAN,
+    POLICY,
+    TEAM,
+    Enqueue,
+    MakePending,
+    kinds,
+    ledger,
+)
+
+MERGED_BODY = {
+    "service_code": "illegal_dumping",
+    "description": "The same mattress, reported again",
+    "address_string": "12 Main St",
+}
 
 
 @pytest.fixture
@@ -303,3 +330,73 @@ class TestDecideAppeal:
                 reason="x",
                 config=config,
             )
+
+
+class TestCancelledDecision:
+    """A proposal cancelled because its case was merged was never applied and never
+    decided: there is nothing to appeal in it (the merge itself is appealable)."""
+
+    def test_a_cancelled_proposal_cannot_be_appealed(
+        self,
+        db_session: Session,
+        make_pending: MakePending,
+        agent: str,
+        config: ControlConfig,
+        clock: FixedClock,
+    ) -> None:
+        target = make_pending().case
+        submission = submit(db_session, MERGED_BODY, config=INTAKE, clock=clock)
+        open_workflow(db_session, case=submission.case, config=config, clock=clock)
+        governed = govern(
+            db_session,
+            case=submission.case,
+            agent=make_agent(agent_id=agent, autonomy_level=0, guardian=GUARDIAN),
+            proposals=[make_proposal(), make_proposal("mark_duplicate", target.id)],
+            config=config,
+            config_hash=record_config(
+                db_session, config=config, thresholds={AGENT: 0.8}, clock=clock
+            ),
+            clock=clock,
+        )
+        route, merge = governed.proposals
+        items = {
+            proposal.id: enqueue(
+                db_session,
+                case_id=submission.case.id,
+                proposal_id=proposal.id,
+                agent_id=agent,
+                team=TEAM,
+                guardian=GUARDIAN,
+                backup_guardian=BACKUP,
+                reason="autonomy: the agent only suggests",
+                policy=POLICY,
+                clock=clock,
+            )
+            for proposal in (route, merge)
+        }
+        decide(
+            db_session,
+            item_id=items[merge.id].id,
+            reviewer=GUARDIAN,
+            decision="approve",
+            config=config,
+            policy=POLICY,
+            clock=clock,
+        )
+        assert get_proposal(db_session, proposal_id=route.id).state is ProposalState.CANCELLED
+        token = submission.citizen_token
+        with pytest.raises(NotAppealable) as caught:
+            file_appeal(db_session, token=token, proposal_id=route.id, grounds="x", config=config)
+        assert caught.value.proposal_id == route.id
+        assert caught.value.reason == (
+            "it was cancelled when its case was merged and never took effect; "
+            "appeal the merge decision instead"
+        )
+        assert list_appeals(db_session, states=None, case_id=submission.case.id) == []
+        assert "appeal.filed" not in kinds(db_session, submission.case.id)
+        # The merge the reviewer approved is a decision, and the citizen may appeal it.
+        appeal = file_appeal(
+            db_session, token=token, proposal_id=merge.id, grounds="Not a repeat", config=config
+        )
+        filed = json.loads(ledger(db_session, "appeal.filed")[-1].payload)
+        assert (filed["appeal_id"], filed["decided_by"]) == (appeal.id, "human")

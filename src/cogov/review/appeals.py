@@ -145,6 +145,14 @@ def file_appeal(
         raise NotAppealable(proposal_id, "there is no such decision on this case")
     if proposal.state is ProposalState.PENDING_REVIEW:
         raise NotAppealable(proposal_id, "it is not decided yet (a human will review it)")
+    if proposal.state is ProposalState.CANCELLED:
+        # Never applied and never decided by anyone (its case was merged while it
+        # waited): there is no decision to find wrong. The merge itself is appealable.
+        raise NotAppealable(
+            proposal_id,
+            "it was cancelled when its case was merged and never took effect; "
+            "appeal the merge decision instead",
+        )
     earlier = repository.appeal_for_proposal(session, proposal_id)
     if earlier is not None:
         raise NotAppealable(
