@@ -45,3 +45,35 @@ def test_published_audit_is_accessible(new_context: Any) -> None:
     page.wait_for_url("**/audits/*")
     assert_accessible(page, "published audit")
     screenshot(page, "published-audit-en")
+
+
+@pytest.mark.parametrize("tag", list(LOCALES))
+def test_field_pages_without_the_department_are_accessible(new_context: Any, tag: str) -> None:
+    """A field staff member in no department: the empty state, and the 403 page of a
+    department that is not theirs."""
+    page = new_context(LOCALES[tag]).new_page()
+    sign_in(page, "fred")
+    page.goto("/staff/work")
+    assert page.locator("main .notice").is_visible()
+    assert_accessible(page, f"field work without a department ({tag})")
+    screenshot(page, f"staff-work-no-department-{tag}")
+    response = page.goto("/staff/work?department=Transport")
+    assert response is not None
+    assert response.status == 403
+    assert_accessible(page, f"another department's field work ({tag})")
+    screenshot(page, f"staff-work-not-your-department-{tag}")
+
+
+def test_error_summary_link_lands_on_its_group_of_choices(new_context: Any) -> None:
+    page = new_context().new_page()
+    sign_in(page, "fay")
+    page.goto("/staff/intake")
+    # Telephone is chosen by default: clear it, so the channel is refused too.
+    page.evaluate(
+        "document.querySelectorAll('input[name=channel]').forEach(r => r.checked = false)"
+    )
+    page.locator("form[action='/staff/intake'] button[type=submit]").click()
+    link = page.locator("#error-summary a[href='#channel']")
+    link.click()
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "channel"
+    assert page.locator("fieldset#channel legend").is_visible()
