@@ -191,8 +191,15 @@ def transition(
     the process does not have, or one this kind of actor may not take."""
     row = _workflow_row(session, case_id)
     process = config.processes.get(row.process_id)
-    _step(_Ledger(session, clock), row, process, to_state, actor, reason,
-          responsible, clock)  # fmt: skip
+    was_merged = row.state == MERGED_STATE
+    ledger = _Ledger(session, clock)
+    _step(ledger, row, process, to_state, actor, reason, responsible, clock)
+    if row.state == MERGED_STATE and not was_merged:
+        # Merged by hand, not through a mark_duplicate: what waits on it is cancelled
+        # all the same (cogov.review.cancel_items then closes their review items).
+        pending = repository.pending_proposals_for_case(session, case_id)
+        _cancel_for_merge(ledger, pending, row, actor, clock)
+        session.flush()
     return WorkflowRead.of(row)
 
 
@@ -457,7 +464,8 @@ def _cancel_for_merge(
     reviewer. Each gets a ``proposal.cancelled`` entry saying why, naming who merged
     the case and who answers for the proposal."""
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
-    reason = f"the case was merged into case {row.duplicate_of}"
+    into = row.duplicate_of
+    reason = f"the case was merged into case {into}" if into else "the case was merged"
     cancelled = []
     for record in records:
         if record.state != ProposalState.PENDING_REVIEW.value or record.case_id != row.case_id:
@@ -473,7 +481,7 @@ def _cancel_for_merge(
                 "agent_id": record.agent_id,
                 "action": record.action,
                 "reason": reason,
-                "merged_into": row.duplicate_of,
+                "merged_into": into,
                 "by": actor.kind.value,
             },
             responsible=Responsible(
