@@ -9,12 +9,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cogov.control import (
     Actor,
     ControlConfig,
+    ProposalRead,
     ProposalState,
     govern,
     proposals_for_case,
@@ -31,33 +33,43 @@ def entries(session: Session, case_id: str) -> list[tuple[str, str, dict[str, An
     return [(e.kind, e.actor, json.loads(e.payload)) for e in session.scalars(query)]
 
 
+Waiting = tuple[CaseRead, tuple[ProposalRead, ...]]
+
+
+@pytest.fixture
+def waiting(
+    db_session: Session,
+    new_case: Callable[..., CaseRead],
+    config: ControlConfig,
+    config_hash: str,
+) -> Waiting:
+    """A case whose routing and category both wait for a human."""
+    case = new_case()
+    governed = govern(
+        db_session,
+        case=case,
+        agent=make_agent(),
+        proposals=[
+            make_proposal("route", "DSNY", confidence=0.2),
+            make_proposal("categorise", "dumping", confidence=0.2),
+        ],
+        config=config,
+        config_hash=config_hash,
+    )
+    return case, governed.pending
+
+
 class TestMergedByHand:
     def test_a_human_merge_cancels_what_waits_and_its_review_items(
-        self,
-        db_session: Session,
-        new_case: Callable[..., CaseRead],
-        config: ControlConfig,
-        config_hash: str,
+        self, db_session: Session, waiting: Waiting, config: ControlConfig
     ) -> None:
-        case = new_case()
-        governed = govern(
-            db_session,
-            case=case,
-            agent=make_agent(),
-            proposals=[
-                make_proposal("route", "DSNY", confidence=0.2),
-                make_proposal("categorise", "dumping", confidence=0.2),
-            ],
-            config=config,
-            config_hash=config_hash,
-        )
-        waiting = governed.pending
-        assert len(waiting) == 2
+        case, pending = waiting
+        assert len(pending) == 2
         item = enqueue(
             db_session,
             case_id=case.id,
-            proposal_id=waiting[0].id,
-            agent_id=waiting[0].agent_id,
+            proposal_id=pending[0].id,
+            agent_id=pending[0].agent_id,
             team="311",
             guardian="g.chen",
             backup_guardian="m.lopez",
@@ -72,12 +84,14 @@ class TestMergedByHand:
             reason="same pothole as an open case",
         )
         stored = {p.id: p for p in proposals_for_case(db_session, case_id=case.id)}
-        assert {stored[p.id].state for p in waiting} == {ProposalState.CANCELLED}
+        assert {stored[p.id].state for p in pending} == {ProposalState.CANCELLED}
         log = entries(db_session, case.id)
         cancelled = [
             (actor, payload) for kind, actor, payload in log if kind == "proposal.cancelled"
         ]
-        assert [payload["proposal_id"] for _, payload in cancelled] == [p.id for p in waiting]
+        assert sorted(payload["proposal_id"] for _, payload in cancelled) == sorted(
+            p.id for p in pending
+        )
         for actor, payload in cancelled:
             assert actor == "user:r.li"
             assert payload["by"] == "human"
@@ -94,21 +108,9 @@ class TestMergedByHand:
         assert entries(db_session, case.id)[-1][0] == "review.cancelled"
 
     def test_other_steps_cancel_nothing(
-        self,
-        db_session: Session,
-        new_case: Callable[..., CaseRead],
-        config: ControlConfig,
-        config_hash: str,
+        self, db_session: Session, waiting: Waiting, config: ControlConfig
     ) -> None:
-        case = new_case()
-        governed = govern(
-            db_session,
-            case=case,
-            agent=make_agent(),
-            proposals=[make_proposal("categorise", "dumping", confidence=0.2)],
-            config=config,
-            config_hash=config_hash,
-        )
+        case, pending = waiting
         transition(
             db_session,
             case_id=case.id,
@@ -117,7 +119,7 @@ class TestMergedByHand:
             config=config,
             reason="not a city matter",
         )
-        (stored,) = proposals_for_case(db_session, case_id=case.id)
-        assert stored.id == governed.pending[0].id
-        assert stored.state is ProposalState.PENDING_REVIEW
+        stored = proposals_for_case(db_session, case_id=case.id)
+        assert sorted(p.id for p in stored) == sorted(p.id for p in pending)
+        assert {p.state for p in stored} == {ProposalState.PENDING_REVIEW}
         assert "proposal.cancelled" not in [kind for kind, _, _ in entries(db_session, case.id)]
