@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -24,6 +25,11 @@ from cogov.db.migrate import upgrade
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PG_URL = os.environ.get("COGOV_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
+
+# Property tests judge answers, never speed: Hypothesis's per-example deadline (200 ms
+# by default) is a timing, and on a loaded CI machine it fails correct code.
+settings.register_profile("cogov", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cogov")
 
 
 def shared_data(relative: str) -> Path:
