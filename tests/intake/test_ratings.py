@@ -24,6 +24,7 @@ from cogov.intake import (
     load_group_attributes,
     rate_case,
     rating_for_case,
+    ratings_for_cases,
     submit,
 )
 from cogov.intake.rules import HIGHEST_SCORE, LOWEST_SCORE, score_problem
@@ -87,6 +88,19 @@ class TestRateCase:
             rate_case(db_session, token="not-a-token", score=3, clock=CLOCK)
         assert "not-a-token" not in str(refused.value)
         assert rated_entries(db_session) == 0
+
+
+class TestRatingsOfManyCases:
+    def test_one_read_answers_as_rating_for_case_does(self, db_session: Session) -> None:
+        rated, unrated, other = (submitted(db_session) for _ in range(3))
+        rate_case(db_session, token=rated.citizen_token, score=2, clock=CLOCK)
+        rate_case(db_session, token=other.citizen_token, score=5, clock=CLOCK)
+        ids = [rated.case.id, unrated.case.id, other.case.id, rated.case.id, "no-such-case"]
+        found = ratings_for_cases(db_session, case_ids=ids)
+        assert set(found) == {rated.case.id, other.case.id}
+        for case_id in ids:
+            assert found.get(case_id) == rating_for_case(db_session, case_id=case_id)
+        assert found[rated.case.id].score == 2
 
 
 @given(st.one_of(st.integers(-10, 10), st.booleans(), st.floats(), st.text(max_size=3)))

@@ -107,7 +107,8 @@ def append(
     responsible: Responsible | None = None,
     clock: Clock | None = None,
 ) -> LedgerEntry:
-    """Append one entry in the caller's transaction and return it (flushed).
+    """Append one entry in the caller's transaction and return it (written, as a row
+    the session does not track).
 
     Raises InvalidEntry for a malformed kind, actor or case id, PersonalDataInPayload
     when the payload carries a key that may hold contact or personal data.
@@ -119,21 +120,14 @@ def append(
         seq, recorded_at, kind, case_id, actor, responsible_text, payload_json, last_hash
     )
     digest = hashlib.sha256(data).hexdigest()
-    entry = LedgerEntry(
-        seq=seq,
-        recorded_at=recorded_at,
-        kind=kind,
-        case_id=case_id,
-        actor=actor,
-        responsible=responsible_text,
-        payload=payload_json,
-        prev_hash=last_hash,
-        entry_hash=digest,
-    )
-    repository.add(session, entry)
+    row = (seq, recorded_at, kind, case_id, actor, responsible_text, payload_json, last_hash)
+    # Written as a plain INSERT, not through the ORM's unit of work (a third of an
+    # intake's CPU went to flushing its rows); pending ORM rows of this transaction go
+    # first, in order, as they would have in one flush.
     session.flush()
+    repository.insert_entries(session, [(*row, digest)])
     session.info[_TAIL_KEY] = (seq, digest)
-    return entry
+    return LedgerEntry(**dict(zip(repository.ENTRY_COLUMNS, (*row, digest), strict=True)))
 
 
 def append_draft(session: Session, draft: EntryDraft, *, clock: Clock | None = None) -> LedgerEntry:

@@ -14,11 +14,12 @@ from cogov.control import ProposalRead, WorkflowRead, cases_with_workflows, prop
 from cogov.core.clock import parse_iso_utc
 from cogov.intake import (
     CaseNotFound,
+    CaseRating,
     CaseRead,
     IntakeConfig,
     Submission,
     case_for_token,
-    rating_for_case,
+    ratings_for_cases,
     submit,
 )
 from cogov.pipeline import process
@@ -128,9 +129,8 @@ def latest_appeal(session: Session, case_id: str) -> dict[str, Any] | None:
     }
 
 
-def rating(session: Session, case_id: str) -> dict[str, Any] | None:
+def rating(found: CaseRating | None) -> dict[str, Any] | None:
     """The citizen's rating of how the case was handled (a ``case.rated`` entry)."""
-    found = rating_for_case(session, case_id=case_id)
     return None if found is None else {"score": found.score, "rated_at": found.rated_at}
 
 
@@ -141,6 +141,7 @@ def _record(
     config: IntakeConfig,
     language: str | None,
     proposals: Sequence[ProposalRead] | None,
+    ratings: Mapping[str, CaseRating],
 ) -> dict[str, Any]:
     """One case as a GeoReport v2 record; with ``proposals`` (the case's, when the
     extensions are asked for), cogov's ``cogov`` key too."""
@@ -172,7 +173,7 @@ def _record(
             "ai": agent_outputs(proposals),
             "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),
             "appeal": latest_appeal(session, case.id),
-            "rating": rating(session, case.id),
+            "rating": rating(ratings.get(case.id)),
         }
     return record
 
@@ -208,11 +209,11 @@ def find_requests(
         state_not_in=state_not_in,
         limit=limit,
     )
-    # With the extensions, every case's proposals in one more query (appeal and rating
-    # are still read case by case).
-    proposals = (
-        proposals_for_cases(session, case_ids=[case.id for case, _ in rows]) if extensions else {}
-    )
+    # With the extensions, every case's proposals and ratings in one more query each
+    # (the appeal is still read case by case).
+    case_ids = [case.id for case, _ in rows]
+    proposals = proposals_for_cases(session, case_ids=case_ids) if extensions else {}
+    ratings = ratings_for_cases(session, case_ids=case_ids) if extensions else {}
     return [
         _record(
             session,
@@ -221,6 +222,7 @@ def find_requests(
             config,
             language,
             proposals.get(case.id, []) if extensions else None,
+            ratings,
         )
         for case, workflow in rows
     ]
