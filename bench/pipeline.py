@@ -361,9 +361,12 @@ def _markdown(runs: list[Run], pg_note: str, trained: int) -> str:
         + (f"\n\n{pg_note}" if pg_note else "")
         + f"\n\nLoad average at the end of the run: {_load()} (on {os.cpu_count()} cores); "
         "the numbers are noisy when others share the machine."
-        + "\n\nWith the default engine, explaining each output (the words and similar past "
-        "cases behind it) dominates both paths; the path-only rows show what governance "
-        "itself costs."
+        + "\n\nWith the default engine, both paths also pay for triage (featurising, scoring "
+        "and explaining each output: the words and similar past cases behind it, for the "
+        "batch at once); the path-only rows show what governance itself costs. The ungoverned "
+        "peer writes three rows per case; the governed path writes six tables and five to "
+        "seven ledger entries per case (docs/case-path.md), which is why governance costs "
+        "more than 25% of the peer's throughput."
     )
 
 
