@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cogov.control.models import CaseWorkflow, ControlConfig, ProposalRecord
 from cogov.db.batches import in_batches, insert_rows
 from cogov.intake.models import Case
+from cogov.intake.repository import where_cases
 
 
 def get_workflow(
@@ -98,15 +99,13 @@ def cases_with_workflows(
     """Cases, newest first, each with its workflow (None before one is opened), in one
     query: every filter, the state ones included, applies before ``limit``.
     ``state_not_in`` keeps cases without a workflow too."""
-    query = select(Case, CaseWorkflow).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
-    if ids:
-        query = query.where(Case.id.in_(list(ids)))
-    if service_codes:
-        query = query.where(Case.service_code.in_(list(service_codes)))
-    if received_from:
-        query = query.where(Case.received_at >= received_from)
-    if received_to:
-        query = query.where(Case.received_at <= received_to)
+    query = where_cases(
+        select(Case, CaseWorkflow).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id),
+        ids=ids,
+        service_codes=service_codes,
+        received_from=received_from,
+        received_to=received_to,
+    )
     if state_in is not None:
         query = query.where(CaseWorkflow.state.in_(list(state_in)))
     if state_not_in is not None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from cogov.db.batches import in_batches, insert_rows
 from cogov.intake.models import Case, CaseContact
+
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 
 def add_case(session: Session, case: Case, contact: CaseContact | None) -> None:
@@ -81,7 +84,26 @@ def list_cases(
     received_to: str | None = None,
     limit: int = 1000,
 ) -> list[Case]:
-    query = select(Case)
+    query = where_cases(
+        select(Case),
+        ids=ids,
+        service_codes=service_codes,
+        received_from=received_from,
+        received_to=received_to,
+    )
+    return list(session.scalars(query.order_by(Case.received_at.desc()).limit(limit)))
+
+
+def where_cases(
+    query: SelectT,
+    *,
+    ids: Sequence[str] | None = None,
+    service_codes: Sequence[str] | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+) -> SelectT:
+    """``query`` narrowed to cases by id, service code and time received (ISO-8601 UTC
+    text, both ends included); an empty or absent filter narrows nothing."""
     if ids:
         query = query.where(Case.id.in_(list(ids)))
     if service_codes:
@@ -90,7 +112,7 @@ def list_cases(
         query = query.where(Case.received_at >= received_from)
     if received_to:
         query = query.where(Case.received_at <= received_to)
-    return list(session.scalars(query.order_by(Case.received_at.desc()).limit(limit)))
+    return query
 
 
 def cases_by_ids(session: Session, case_ids: Sequence[str]) -> list[Case]:
