@@ -57,6 +57,24 @@ def fresh_postgres_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def fresh_migrated_database(backend: str, folder: Path) -> Iterator[tuple[str, Engine]]:
+    """A migrated database of its own on ``backend`` ("sqlite": a file in ``folder``;
+    "postgresql": a throw-away database, the test skipped with the reason where none is
+    configured), for tests that commit (commands, timers); yields its URL and engine."""
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{folder / 'fresh.sqlite3'}"
+        else:
+            if not PG_URL:
+                pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
+            url = stack.enter_context(fresh_postgres_database(PG_URL))
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        upgrade(engine)
+        yield url, engine
+
+
 class _EnginesPerPackage:
     """Migrated engines made on first use, one per (backend, test package), so what
     one package's tests commit (HTTP requests commit, as in production) never shows

@@ -8,7 +8,6 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from typer.testing import CliRunner
 from cogov.cli.main import app
 from cogov.core.settings import load_settings
 from cogov.db.engine import make_engine
-from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
 from cogov.intake import (
     IntakeConfig,
@@ -42,7 +40,7 @@ from cogov.intake import (
 from cogov.intake.models import CaseContact
 from cogov.intake.vault import load_key_file, load_keyring, parse_keys_setting, save_key_file
 from cogov.ledger import LedgerEntry
-from tests.conftest import BACKENDS, PG_URL, fresh_postgres_database
+from tests.conftest import BACKENDS, fresh_migrated_database
 
 CATALOGUE = load_catalogue()
 GROUPS = load_group_attributes()
@@ -423,16 +421,7 @@ runner = CliRunner()
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each backend for one command test."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-        else:
-            if not PG_URL:
-                pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
-            url = stack.enter_context(fresh_postgres_database(PG_URL))
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        upgrade(engine)
+    with fresh_migrated_database(request.param, tmp_path) as (url, _engine):
         yield url
 
 

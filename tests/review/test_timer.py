@@ -9,7 +9,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,14 +25,13 @@ from cogov.core.clock import FixedClock
 from cogov.core.settings import load_settings
 from cogov.core.types import Role
 from cogov.db.engine import make_engine
-from cogov.db.migrate import upgrade
 from cogov.db.session import session_factory, unit_of_work
 from cogov.identity import add_user
 from cogov.ledger import LedgerEntry
 from cogov.review import repository as review_repository
 from cogov.review.models import ReviewItem
 from cogov.review.timer import EscalationTimer, escalation_timer, sweep_overdue
-from tests.conftest import BACKENDS, PG_URL, fresh_postgres_database
+from tests.conftest import BACKENDS, fresh_migrated_database
 from tests.control.conftest import CONTROL
 from tests.review.conftest import BACKUP, GUARDIAN, POLICY, START, file_active_agent
 from tests.review.test_concurrency import queue_one
@@ -72,16 +70,7 @@ class Desk:
 
 @pytest.fixture(params=BACKENDS)
 def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'timer.sqlite3'}"
-        else:
-            if not PG_URL:
-                pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
-            url = stack.enter_context(fresh_postgres_database(PG_URL))
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        upgrade(engine)
+    with fresh_migrated_database(request.param, tmp_path) as (_url, engine):
         clock = FixedClock(START)
         with unit_of_work(engine) as session:
             add_user(session, username="admin", roles=[Role.ADMINISTRATOR])
