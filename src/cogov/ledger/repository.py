@@ -56,10 +56,6 @@ def last_seq(session: Session) -> int:
     return session.execute(select(func.max(LedgerEntry.seq))).scalar_one() or 0
 
 
-def add(session: Session, entry: LedgerEntry) -> None:
-    session.add(entry)
-
-
 def execute_many(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """One DBAPI executemany in the session's transaction (``?`` placeholders): bulk
     inserts without building a SQLAlchemy parameter dict per row."""
