@@ -1,5 +1,5 @@
 """Control's use cases for the people who work routed cases: the work list by
-department (work_list, departments_with_work) and resolving with a note the citizen
+department (work_list) and resolving with a note the citizen
 reads (resolve_case)."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from cogov.control import (
     ControlConfig,
     InvalidDecision,
     TransitionRefused,
-    departments_with_work,
     get_workflow,
     govern,
     resolve_case,
@@ -64,7 +63,6 @@ class TestWorkList:
         assert {w.case_id for w in work_list(db_session)} == {parks.id, roads.id}
         assert [w.case_id for w in work_list(db_session, department="Roads")] == [roads.id]
         assert work_list(db_session, department="Harbour") == []
-        assert departments_with_work(db_session) == ["Parks", "Roads"]
         assert len(work_list(db_session, limit=1)) == 1
 
 

@@ -159,14 +159,3 @@ def workflows_in_states(
     return list(
         session.scalars(query.order_by(CaseWorkflow.updated_at, CaseWorkflow.case_id).limit(limit))
     )
-
-
-def departments_in_states(session: Session, states: Sequence[str]) -> list[str]:
-    """The departments that have a case in one of ``states``, by name."""
-    names = session.scalars(
-        select(CaseWorkflow.department)
-        .where(CaseWorkflow.state.in_(list(states)), CaseWorkflow.department.is_not(None))
-        .distinct()
-        .order_by(CaseWorkflow.department)
-    )
-    return [name for name in names if name is not None]

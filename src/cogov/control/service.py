@@ -261,11 +261,6 @@ def work_list(
     return [WorkflowRead.of(row) for row in rows]
 
 
-def departments_with_work(session: Session, *, states: Sequence[str] = WORK_STATES) -> list[str]:
-    """The departments that have a case in ``states`` (by default: work waiting)."""
-    return repository.departments_in_states(session, states)
-
-
 def resolve_case(
     session: Session,
     *,
