@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cogov.core.clock import FixedClock
 from cogov.core.types import Role
 from cogov.identity import (
+    CannotDisableSelf,
     InvalidUserInput,
     LastAdministrator,
     MissingRole,
@@ -179,6 +180,16 @@ class TestDisableUser:
         disable_user(db_session, username="admin2", by="admin", reason="rotation")
         with pytest.raises(LastAdministrator, match="last active administrator"):
             disable_user(db_session, username="admin", by="admin", reason="oops")
+
+    def test_an_administrator_may_not_disable_themself(self, db_session: Session) -> None:
+        admin(db_session)
+        admin(db_session, "admin2")
+        with pytest.raises(CannotDisableSelf, match="another administrator must"):
+            disable_user(db_session, username="admin", by="admin", reason="leaving")
+        assert get_user(db_session, username="admin").active
+        assert entries(db_session, "user.disabled") == []
+        disable_user(db_session, username="admin", by="admin2", reason="leaving")
+        assert not get_user(db_session, username="admin").active
 
     def test_enable_again(self, db_session: Session) -> None:
         admin(db_session)

@@ -6,6 +6,7 @@ entry without personal data.
 """
 
 from cogov.identity.errors import (
+    CannotDisableSelf,
     IdentityError,
     InvalidUserInput,
     LastAdministrator,
@@ -35,6 +36,7 @@ from cogov.identity.service import (
 )
 
 __all__ = [
+    "CannotDisableSelf",
     "IdentityError",
     "InvalidUserInput",
     "LastAdministrator",

@@ -60,3 +60,15 @@ class LastAdministrator(IdentityError, Conflict):
             self, f"user {username!r} is the last active administrator and must stay so"
         )
         self.username = username
+
+
+class CannotDisableSelf(IdentityError, Conflict):
+    """An administrator may not disable their own account: it would end their own
+    access mid-change, and leaves no second pair of eyes on it. Another administrator
+    must do it."""
+
+    def __init__(self, username: str) -> None:
+        Conflict.__init__(
+            self, f"user {username!r} may not disable their own account; another administrator must"
+        )
+        self.username = username

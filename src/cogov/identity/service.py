@@ -17,6 +17,7 @@ from cogov.core.ids import new_id
 from cogov.core.types import Role
 from cogov.identity import repository
 from cogov.identity.errors import (
+    CannotDisableSelf,
     InvalidUserInput,
     LastAdministrator,
     MissingRole,
@@ -182,6 +183,8 @@ def _switch_active(
         raise UserAlreadyActive(username) if active else UserDisabled(username)
     if not active:
         _refuse_removing_last_administrator(session, user)
+        if by == username:
+            raise CannotDisableSelf(username)
     user.active = active
     user.disabled_at = None if active else (clock or _SYSTEM_CLOCK).now()
     session.flush()
@@ -198,7 +201,9 @@ def _switch_active(
 def disable_user(
     session: Session, *, username: str, by: str, reason: str, clock: Clock | None = None
 ) -> UserRead:
-    """Disable a user: it can no longer sign in or act, and agents it guards stop."""
+    """Disable a user: it can no longer sign in or act, and agents it guards stop.
+    Refused for the last active administrator (LastAdministrator) and for an
+    administrator's own account (CannotDisableSelf)."""
     return _switch_active(
         session, username=username, active=False, by=by, reason=reason, clock=clock
     )
