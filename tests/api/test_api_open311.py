@@ -496,33 +496,41 @@ class TestListStatusAndLimit:
         both = client.get(f"{V2}/requests.json", params={**window, "status": "open,closed"})
         assert _ids(both) == closed[::-1]
 
-    def test_one_query_however_many_requests(self, engine: Engine, data_dir: Path) -> None:
+    @staticmethod
+    def _selects_listing(engine: Engine, data_dir: Path, made: int, **params: str) -> int:
+        """The SELECTs one GET requests.json runs over ``made`` requests (every other
+        one rejected, so both statuses are listed)."""
         client, clock, start = _dated_app(engine, data_dir)
+        for index in range(made):
+            clock.set(start + timedelta(seconds=index))
+            request_id = post_form(client).json()[0]["service_request_id"]
+            if index % 2:
+                _reject(engine, request_id)
+        window = {"start_date": _stamp(start), "end_date": _stamp(start + timedelta(minutes=1))}
         statements: list[str] = []
 
         def count(*args: object) -> None:
             statements.append(str(args[2]))
 
-        def statements_listing(made: int) -> int:
-            for index in range(made):
-                clock.set(start + timedelta(seconds=index))
-                request_id = post_form(client).json()[0]["service_request_id"]
-                if index % 2:
-                    _reject(engine, request_id)
-            window = {
-                "start_date": _stamp(start),
-                "end_date": _stamp(start + timedelta(minutes=1)),
-            }
-            statements.clear()
-            event.listen(engine, "before_cursor_execute", count)
-            try:
-                assert len(_ids(client.get(f"{V2}/requests.json", params=window))) >= made
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
-            return len([text for text in statements if text.lstrip().upper().startswith("SELECT")])
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            listed = client.get(f"{V2}/requests.json", params={**window, **params})
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(_ids(listed)) == made
+        return len([text for text in statements if text.lstrip().upper().startswith("SELECT")])
 
-        assert statements_listing(1) == 1
-        assert statements_listing(6) == 1
+    def test_one_query_however_many_requests(self, engine: Engine, data_dir: Path) -> None:
+        assert self._selects_listing(engine, data_dir, 1) == 1
+        assert self._selects_listing(engine, data_dir, 6) == 1
+
+    def test_extensions_cost_the_same_queries_however_many_requests(
+        self, engine: Engine, data_dir: Path
+    ) -> None:
+        """The cases, then their proposals, ratings and newest appeals: one query
+        each for the whole page, never one per request."""
+        assert self._selects_listing(engine, data_dir, 1, extensions="true") == 4
+        assert self._selects_listing(engine, data_dir, 7, extensions="true") == 4
 
 
 class TestListDefaults:

@@ -4,6 +4,7 @@ human who took no part in the decision upholds or dismisses it."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from cogov.control import (
 )
 from cogov.control.service import open_workflow, record_config
 from cogov.core.clock import FixedClock
+from cogov.db import batches
 from cogov.identity import MissingRole
 from cogov.intake import CaseNotFound, submit
 from cogov.review import (
@@ -42,6 +44,7 @@ from tests.review.conftest import (
     BACKUP,
     GUARDIAN,
     POLICY,
+    START,
     TEAM,
     Enqueue,
     MakePending,
@@ -400,3 +403,46 @@ class TestCancelledDecision:
         )
         filed = json.loads(ledger(db_session, "appeal.filed")[-1].payload)
         assert (filed["appeal_id"], filed["decided_by"]) == (appeal.id, "human")
+
+
+class TestListAppealsForCases:
+    def test_several_cases_at_once_in_batches_of_ids(
+        self,
+        db_session: Session,
+        make_pending: MakePending,
+        config: ControlConfig,
+        clock: FixedClock,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The batch form answers what asking case by case answers, in filing order
+        across batches, and ``limit`` counts appeals over every batch."""
+        cases, filed = [], []
+        for minute in range(3):
+            clock.set(START + timedelta(minutes=minute))
+            applied = make_pending(level=3)
+            cases.append(applied.case.id)
+            filed.append(
+                file_appeal(
+                    db_session,
+                    token=applied.token,
+                    proposal_id=applied.proposal.id,
+                    grounds="Wrong department.",
+                    config=config,
+                    clock=clock,
+                ).id
+            )
+        unappealed = make_pending(level=3).case.id
+        # One id per query: the answer must not depend on how the ids were split.
+        monkeypatch.setattr(batches, "ID_BATCH", 1)
+        asked = [cases[2], unappealed, cases[0], cases[1]]
+        found = list_appeals(db_session, states=None, case_ids=asked, limit=None)
+        assert [a.id for a in found] == filed
+        one_by_one = [
+            appeal.id
+            for case_id in cases
+            for appeal in list_appeals(db_session, states=None, case_id=case_id)
+        ]
+        assert one_by_one == filed
+        assert [a.id for a in list_appeals(db_session, case_ids=asked, limit=2)] == filed[:2]
+        assert list_appeals(db_session, case_ids=[unappealed]) == []
+        assert list_appeals(db_session, case_ids=[]) == []

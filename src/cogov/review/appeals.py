@@ -341,16 +341,24 @@ def list_appeals(
     *,
     states: Sequence[str] | None = (AppealState.FILED.value,),
     case_id: str | None = None,
+    case_ids: Sequence[str] | None = None,
     agent_id: str | None = None,
     eligible: str | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
 ) -> list[AppealRead]:
-    """Appeals, oldest first (open ones by default); with ``eligible``, only those
-    that user may decide (they took no part in the original decision)."""
+    """Appeals, oldest first (open ones by default), at most ``limit`` (None: all);
+    with ``eligible``, only those that user may decide (they took no part in the
+    original decision). ``case_ids``: the appeals on any of these cases, read in
+    batches of ids, so a page of cases costs the same few queries whatever its size."""
     rows = [
         AppealRead.of(row)
         for row in repository.appeals(
-            session, states=states, case_id=case_id, agent_id=agent_id, limit=limit
+            session,
+            states=states,
+            case_id=case_id,
+            case_ids=case_ids,
+            agent_id=agent_id,
+            limit=limit,
         )
     ]
     if eligible is not None:

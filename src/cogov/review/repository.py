@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from cogov.db.batches import insert_rows
+from cogov.db.batches import in_batches, insert_rows
 from cogov.review.models import Appeal, ReviewClaim, ReviewItem, ReviewTeamMember
 from cogov.review.rules import AppealOutcome, ItemState
 
@@ -224,9 +224,12 @@ def appeals(
     *,
     states: Sequence[str] | None = None,
     case_id: str | None = None,
+    case_ids: Sequence[str] | None = None,
     agent_id: str | None = None,
-    limit: int = 100,
-) -> Sequence[Appeal]:
+    limit: int | None = 100,
+) -> list[Appeal]:
+    """Appeals oldest first, at most ``limit`` (None: all). ``case_ids``: on any of
+    these cases, one query per :data:`~cogov.db.batches.ID_BATCH` ids."""
     query = select(Appeal)
     if states:
         query = query.where(Appeal.state.in_(list(states)))
@@ -235,7 +238,15 @@ def appeals(
     if agent_id is not None:
         query = query.where(Appeal.agent_id == agent_id)
     query = query.order_by(Appeal.filed_at, Appeal.id).limit(limit)
-    return session.execute(query).scalars().all()
+    if case_ids is None:
+        return list(session.scalars(query))
+    found = [
+        appeal
+        for batch in in_batches(case_ids)
+        for appeal in session.scalars(query.where(Appeal.case_id.in_(batch)))
+    ]
+    found.sort(key=lambda appeal: (appeal.filed_at, appeal.id))
+    return found[:limit]
 
 
 def upheld_appeal_exists(proposal_id: ColumnElement[str]) -> ColumnElement[bool]:

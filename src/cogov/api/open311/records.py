@@ -23,7 +23,7 @@ from cogov.intake import (
     submit,
 )
 from cogov.pipeline import process
-from cogov.review import list_appeals
+from cogov.review import AppealRead, list_appeals
 
 # Open311 has two statuses; cogov's process states fold into them.
 CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
@@ -114,18 +114,21 @@ def agent_outputs(proposals: Sequence[ProposalRead]) -> list[dict[str, Any]]:
     ]
 
 
-def latest_appeal(session: Session, case_id: str) -> dict[str, Any] | None:
-    """The newest appeal on the case, as the public may see it (never the grounds)."""
-    appeals = list_appeals(session, states=None, case_id=case_id, limit=1_000)
-    if not appeals:
-        return None
-    newest = appeals[-1]
+def latest_appeals(session: Session, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The newest appeal on each of these cases that has one, as the public may see it
+    (never the grounds), read for every case at once."""
+    newest: dict[str, AppealRead] = {}
+    for appeal in list_appeals(session, states=None, case_ids=case_ids, limit=None):
+        newest[appeal.case_id] = appeal  # oldest first: the last one read wins
     return {
-        "proposal_id": newest.proposal_id,
-        "state": newest.state,
-        "outcome": newest.outcome,
-        "filed_at": open311_time(newest.filed_at),
-        "decided_at": open311_time(newest.decided_at),
+        case_id: {
+            "proposal_id": appeal.proposal_id,
+            "state": appeal.state,
+            "outcome": appeal.outcome,
+            "filed_at": open311_time(appeal.filed_at),
+            "decided_at": open311_time(appeal.decided_at),
+        }
+        for case_id, appeal in newest.items()
     }
 
 
@@ -135,13 +138,13 @@ def rating(found: CaseRating | None) -> dict[str, Any] | None:
 
 
 def _record(
-    session: Session,
     case: CaseRead,
     workflow: WorkflowRead | None,
     config: IntakeConfig,
     language: str | None,
     proposals: Sequence[ProposalRead] | None,
     ratings: Mapping[str, CaseRating],
+    appeals: Mapping[str, dict[str, Any]],
 ) -> dict[str, Any]:
     """One case as a GeoReport v2 record; with ``proposals`` (the case's, when the
     extensions are asked for), cogov's ``cogov`` key too."""
@@ -172,7 +175,7 @@ def _record(
             "channel": case.channel.value,
             "ai": agent_outputs(proposals),
             "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),
-            "appeal": latest_appeal(session, case.id),
+            "appeal": appeals.get(case.id),
             "rating": rating(ratings.get(case.id)),
         }
     return record
@@ -209,20 +212,21 @@ def find_requests(
         state_not_in=state_not_in,
         limit=limit,
     )
-    # With the extensions, every case's proposals and ratings in one more query each
-    # (the appeal is still read case by case).
+    # With the extensions, every case's proposals, ratings and newest appeal in one
+    # more query each (per batch of ids: cogov.db.batches.ID_BATCH).
     case_ids = [case.id for case, _ in rows]
     proposals = proposals_for_cases(session, case_ids=case_ids) if extensions else {}
     ratings = ratings_for_cases(session, case_ids=case_ids) if extensions else {}
+    appeals = latest_appeals(session, case_ids) if extensions else {}
     return [
         _record(
-            session,
             case,
             workflow,
             config,
             language,
             proposals.get(case.id, []) if extensions else None,
             ratings,
+            appeals,
         )
         for case, workflow in rows
     ]
