@@ -283,6 +283,46 @@ class TestRatingAndAppeal:
         assert response.status_code == 422
 
 
+class TestMergedRequest:
+    def test_the_timeline_says_why_the_ai_suggestion_was_withdrawn(self, app: FastAPI) -> None:
+        """A request merged into another while the AI's routing waited for a person:
+        control cancels the proposal and review closes its item, and the citizen reads
+        why in their language instead of a general label."""
+        from cogov.control import Actor, proposals_for_case, transition
+        from cogov.intake import case_for_token
+        from cogov.review import cancel_items
+
+        _, _, token = report(client_for(app), **POTHOLE, key="merged-timeline")
+        with unit_of_work(app.state.cogov.engine) as session:
+            case_id = case_for_token(session, token=token).id
+            transition(
+                session,
+                case_id=case_id,
+                to_state="merged",
+                actor=Actor.human("rita"),
+                config=app.state.cogov.control,
+                reason="same pothole as an open request",
+            )
+            waiting = proposals_for_case(session, case_id=case_id)
+            assert cancel_items(session, proposals=waiting)  # its review item closes
+            kinds = {entry.kind for entry in entries_for_case(session, case_id)}
+        assert {"proposal.cancelled", "review.cancelled"} <= kinds
+        page = html_lib.unescape(client_for(app).get(f"/track/{token}").text)
+        assert "An AI suggestion was withdrawn because this request was merged into another" in page
+        assert (
+            "A person's review was no longer needed because this request was merged into another"
+            in page
+        )
+        assert "A step was recorded" not in page  # no kind left with the general label
+        assert "Withdrawn: this request was merged into another" in page
+        assert "Waiting for a person to decide" not in page
+        assert 'name="proposal_id"' not in page  # nothing decided, so nothing to appeal
+        chinese = client_for(app, **{"Accept-Language": "zh-CN"}).get(f"/track/{token}").text
+        assert "由于本诉求已并入另一诉求，人工智能的建议已撤回" in chinese
+        assert "由于本诉求已并入另一诉求，无需再由工作人员审核" in chinese
+        assert "已撤回：本诉求已并入另一诉求，该建议不会生效" in chinese
+
+
 class TestAssistedEntry:
     def test_field_staff_enter_a_request_by_phone(self, app: FastAPI) -> None:
         staff = client_for(app, "fay")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cogov.api.state import AppState
 from cogov.control import (
     ProposalRead,
+    ProposalState,
     WorkflowNotFound,
     WorkflowRead,
     get_workflow,
@@ -46,6 +47,14 @@ STEP_LABELS = {
     "review.released": N_("Returned to the review queue"),
     "review.decided": N_("A person decided on the AI's suggestion"),
     "review.escalated": N_("Escalated to a senior reviewer"),
+    # Written when the case is merged into another (control cancels what still waited
+    # for a person, and review closes its items).
+    "proposal.cancelled": N_(
+        "An AI suggestion was withdrawn because this request was merged into another"
+    ),
+    "review.cancelled": N_(
+        "A person's review was no longer needed because this request was merged into another"
+    ),
     "appeal.filed": N_("You appealed"),
     "appeal.decided": N_("A person decided your appeal"),
     "case.rated": N_("You rated the service"),
@@ -78,6 +87,8 @@ OUTCOME_LABELS = {
     "edited": N_("Changed by a person"),
     "rejected": N_("Rejected by a person"),
 }
+# A proposal cancelled when its case was merged has no outcome, but is not waiting.
+WITHDRAWN = N_("Withdrawn: this request was merged into another, so it will not take effect")
 APPEAL_LABELS = {
     None: N_("A person who took no part in the decision will look at it"),
     "upheld": N_("Upheld: the decision was wrong and has been reopened"),
@@ -204,7 +215,11 @@ def contribution(proposal: ProposalRead, gettext: Callable[[str], str]) -> AiCon
         evidence=[label for label in evidence if label],
         ai_drafted=proposal.ai_drafted,
         outcome=outcome,
-        outcome_label=gettext(OUTCOME_LABELS.get(outcome, OUTCOME_LABELS[None])),
+        outcome_label=gettext(
+            WITHDRAWN
+            if proposal.state is ProposalState.CANCELLED
+            else OUTCOME_LABELS.get(outcome, OUTCOME_LABELS[None])
+        ),
     )
 
 
