@@ -103,6 +103,7 @@ class TestChangeDepartments:
             ((), (), "departments", "at least one department"),
             (("  ",), (), "add", "must not be empty"),
             (("x" * 201,), (), "add", "over 200 characters"),
+            (("Par\x00ks",), (), "add", "control characters"),
             (("Transport",), (), "add", "already works for 'Transport'"),
             ((), ("Parks",), "remove", "does not work for 'Parks'"),
             (("Parks",), ("Parks",), "remove", "both added and removed"),

@@ -104,6 +104,7 @@ class TestAddUser:
             ({"roles": []}, "roles"),
             ({"roles": ["king"]}, "roles"),
             ({"display_name": "   "}, "display_name"),
+            ({"display_name": "Li\x00Wei"}, "display_name"),  # PostgreSQL text holds no NUL
             ({"password": "short"}, "password"),
         ],
     )

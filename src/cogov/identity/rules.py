@@ -4,6 +4,7 @@ and how passwords are hashed (argon2id through argon2-cffi)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -33,10 +34,18 @@ def check_username(username: str) -> str:
     return username
 
 
+def _has_control_character(text: str) -> bool:
+    # PostgreSQL text cannot hold NUL at all; other control characters have no place
+    # in a name either (white space is collapsed before this check).
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
 def check_display_name(display_name: str) -> str:
     cleaned = " ".join(display_name.split())
     if not cleaned:
         raise InvalidUserInput("display_name", "must not be empty")
+    if _has_control_character(cleaned):
+        raise InvalidUserInput("display_name", "must not contain control characters")
     if len(cleaned) > DISPLAY_NAME_MAX:
         raise InvalidUserInput("display_name", f"must be at most {DISPLAY_NAME_MAX} characters")
     return cleaned
@@ -61,6 +70,8 @@ def check_department(field: str, department: str) -> str:
     cleaned = " ".join(department.split())
     if not cleaned:
         raise InvalidUserInput(field, "a department name must not be empty")
+    if _has_control_character(cleaned):
+        raise InvalidUserInput(field, "a department name must not contain control characters")
     if len(cleaned) > DEPARTMENT_MAX:
         raise InvalidUserInput(field, f"{cleaned[:40]!r}... is over {DEPARTMENT_MAX} characters")
     return cleaned
