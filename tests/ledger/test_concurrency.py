@@ -99,3 +99,36 @@ def test_concurrent_writers_leave_one_unbroken_chain(
             assert report.entries == expected
             assert report.checkpoint_size == expected
             assert report.checkpoints >= 2
+
+
+def append_one(engine: Engine, appended: list[LedgerEntry], failures: list[BaseException]) -> None:
+    try:
+        with unit_of_work(engine) as session:
+            appended.append(append(session, kind="load.step", actor="agent:waiter", payload={}))
+    except BaseException as exc:
+        failures.append(exc)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_writer_that_waited_for_the_lock_chains_onto_the_entry_it_waited_for(
+    backend: str, tmp_path: Path
+) -> None:
+    """The lock and the tail are read in one round trip on PostgreSQL; the tail must
+    still come from after the wait (a snapshot from before it would fork the chain)."""
+    for engine in own_database(backend, tmp_path):
+        with unit_of_work(engine) as session:
+            append(session, kind="load.step", actor="agent:first", payload={"step": 0})
+        holder = Session(engine)
+        held = append(holder, kind="load.step", actor="agent:holder", payload={"step": 1})
+        appended: list[LedgerEntry] = []
+        failures: list[BaseException] = []
+        waiter = threading.Thread(target=append_one, args=(engine, appended, failures))
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive()  # it waits for the holder's lock
+        holder.commit()
+        holder.close()
+        waiter.join(timeout=60)
+        assert failures == []
+        [entry] = appended
+        assert (entry.seq, entry.prev_hash) == (held.seq + 1, held.entry_hash)

@@ -43,6 +43,36 @@ def lock_for_append(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_ADVISORY_LOCK})
 
 
+# Two statements in one simple-protocol query: PostgreSQL gives each its own snapshot
+# under READ COMMITTED, so the tail is read after the lock is granted (one statement
+# would read it from a snapshot taken before the wait, and miss the writer it waited for).
+_LOCK_THEN_TAIL = (
+    f"SELECT pg_advisory_xact_lock({LEDGER_ADVISORY_LOCK}); "
+    "SELECT seq, entry_hash FROM ledger_entries ORDER BY seq DESC LIMIT 1"
+)
+
+
+def locked_tail(session: Session) -> tuple[int, str] | None:
+    """:func:`lock_for_append`, then :func:`tail`.
+
+    On PostgreSQL both go to the server in one round trip. The lock is held until
+    commit, and on a busy machine each round trip under it costs a wake-up of the
+    waiting client thread: that, not the statements, is most of how long a writer
+    holds the lock, and so what bounds concurrent intake.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        lock_for_append(session)
+        return tail(session)
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(_LOCK_THEN_TAIL)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return (int(row[0]), str(row[1])) if row else None
+
+
 def tail(session: Session) -> tuple[int, str] | None:
     row = session.execute(
         select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)

@@ -63,8 +63,10 @@ event.listen(Session, "after_transaction_end", _forget_tail)
 def _locked_tail(session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_TAIL_KEY)
     if cached is None:
-        repository.lock_for_append(session)
-        cached = repository.tail(session) or (0, GENESIS_HASH)
+        # Pending ORM rows of this transaction go first (in order, as in one flush),
+        # and before the lock: nothing that can wait is done while holding it.
+        session.flush()
+        cached = repository.locked_tail(session) or (0, GENESIS_HASH)
     return cached
 
 

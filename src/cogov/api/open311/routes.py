@@ -284,13 +284,13 @@ def post_request(
         "account_id": None,
         "cogov": {"citizen_token": submission.citizen_token, "replayed": submission.replayed},
     }
-    response = render(format, [record], root="service_requests", item="request")
     # Commit here, in this worker thread, rather than in the unit of work's exit, which
     # runs after a hop back to the event loop and a wait for a free thread: on
     # PostgreSQL the ledger's append lock is held until commit, so every intake
-    # behind this one would wait out that hop too. (Still before the answer is sent.)
+    # behind this one would wait out that hop too. For the same reason the answer is
+    # rendered after the commit (still before it is sent).
     session.commit()
-    return response
+    return render(format, [record], root="service_requests", item="request")
 
 
 def _parse_when(name: str, text: str | None) -> datetime | None:
