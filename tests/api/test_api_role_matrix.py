@@ -128,6 +128,22 @@ ROUTES = [
         frozenset({FIELD, REVIEWER, ADMIN}),
         json={"service_code": "noise", "description": "matrix", "channel": "phone"},
     ),
+    # staff users: administrators only
+    Route("GET", "/api/v1/users", frozenset({ADMIN})),
+    Route("GET", "/api/v1/users/nope", frozenset({ADMIN})),
+    Route("POST", "/api/v1/users", frozenset({ADMIN}), json={}),
+    Route(
+        "PUT", "/api/v1/users/nope/roles", frozenset({ADMIN}), json={"roles": ["auditor"], **REASON}
+    ),
+    Route(
+        "POST",
+        "/api/v1/users/nope/departments",
+        frozenset({ADMIN}),
+        json={"add": ["Parks"], **REASON},
+    ),
+    Route("POST", "/api/v1/users/nope/disable", frozenset({ADMIN}), json=REASON),
+    Route("POST", "/api/v1/users/nope/enable", frozenset({ADMIN}), json=REASON),
+    Route("PUT", "/api/v1/users/nope/password", frozenset({ADMIN}), json={"password": "x" * 16}),
     # Open311: the public, citizens included
     Route("GET", "/open311/v2/services.json", PUBLIC),
     Route("GET", "/open311/v2/services/noise.xml", PUBLIC),
@@ -193,7 +209,7 @@ def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
             continue
         for method in operations:
             concrete = path.replace("{agent_id}", "nope").replace("{version}", "1")
-            for name in ("token_id", "case_id", "item_id", "appeal_id"):
+            for name in ("token_id", "case_id", "item_id", "appeal_id", "username"):
                 concrete = concrete.replace("{" + name + "}", "nope")
             if (method.upper(), concrete) not in covered and "{" not in concrete:
                 missing.append(f"{method.upper()} {path}")

@@ -12,6 +12,7 @@ from cogov.api.staff import ledger as ledger_routes
 from cogov.api.staff import registry as registry_routes
 from cogov.api.staff import requests as request_routes
 from cogov.api.staff import review as review_routes
+from cogov.api.staff import users as user_routes
 from cogov.api.system import router as system_router
 
 ROUTERS: list[APIRouter] = [
@@ -24,4 +25,5 @@ ROUTERS: list[APIRouter] = [
     review_routes.router,
     appeal_routes.router,
     request_routes.router,
+    user_routes.router,
 ]
