@@ -81,6 +81,18 @@ class TestFilingFile:
         with pytest.raises(FilingInvalid, match=r"^line 2: not valid YAML"):
             load_filing_text("agent_id: x\n  bad: [unclosed\n")
 
+    def test_a_character_yaml_refuses_is_one_line(self) -> None:
+        with pytest.raises(FilingInvalid) as caught:
+            load_filing_text("agent_id: x\x00\n")
+        assert caught.value.message.startswith("$: not valid YAML: unacceptable character #x0000")
+        assert "\n" not in caught.value.message
+
+    def test_a_file_that_is_not_text(self, tmp_path: Path) -> None:
+        path = tmp_path / "f.yaml"
+        path.write_bytes(b"\xff\xfe\x00garbage")
+        with pytest.raises(FilingInvalid, match=r"^\$: not UTF-8 text \(byte 0\)$"):
+            load_filing_file(path)
+
     def test_round_trip_through_a_file(self, tmp_path: Path) -> None:
         path = tmp_path / "f.yaml"
         path.write_text(yaml.safe_dump(filing_data(name="Other")), encoding="utf-8")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -44,6 +43,7 @@ from cogov.registry import (
     obligations_for,
     pause_agent,
     public_register,
+    read_yaml_file,
     resume_agent,
     retire,
     submit,
@@ -344,7 +344,7 @@ def grade_command(
     as_json: JsonOption = False,
 ) -> None:
     """Score a questionnaire alone: grade, obligations and any prohibited use."""
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    data = read_yaml_file(file)
     if not isinstance(data, dict):
         raise FilingInvalid([("$", "expected a map with `answers:` or a filing")])
     if "impact_assessment" in data:

@@ -21,7 +21,12 @@ from cogov.registry.errors import (
     VersionNotFound,
 )
 from cogov.registry.exports import EXPORT_FORMATS, export_register, export_schema
-from cogov.registry.filing_file import load_filing_file, load_filing_text, parse_filing
+from cogov.registry.filing_file import (
+    load_filing_file,
+    load_filing_text,
+    parse_filing,
+    read_yaml_file,
+)
 from cogov.registry.gate import gate
 from cogov.registry.grading import Assessment, assess, load_questionnaire
 from cogov.registry.obligations import Obligations, obligations_for
@@ -113,6 +118,7 @@ __all__ = [
     "parse_filing",
     "pause_agent",
     "public_register",
+    "read_yaml_file",
     "resume_agent",
     "retire",
     "submit",

@@ -97,15 +97,30 @@ def parse_filing(data: Any) -> FilingDocument:
     return FilingDocument.model_validate(data)
 
 
-def load_filing_text(text: str) -> FilingDocument:
+def read_yaml_text(text: str) -> Any:
+    """Parse YAML, or raise FilingInvalid naming the line and the problem in one line
+    (a byte YAML refuses, e.g. NUL, is reported by its position)."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "$"
-        raise FilingInvalid([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    return parse_filing(data)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise FilingInvalid([(where, f"not valid YAML: {problem}")]) from None
+
+
+def read_yaml_file(path: Path) -> Any:
+    """A YAML file's data (a file that is not UTF-8 text is refused as FilingInvalid)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FilingInvalid([("$", f"not UTF-8 text (byte {exc.start})")]) from None
+    return read_yaml_text(text)
+
+
+def load_filing_text(text: str) -> FilingDocument:
+    return parse_filing(read_yaml_text(text))
 
 
 def load_filing_file(path: Path) -> FilingDocument:
-    return load_filing_text(path.read_text(encoding="utf-8"))
+    return parse_filing(read_yaml_file(path))
