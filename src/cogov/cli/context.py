@@ -7,13 +7,17 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from cogov.core.errors import CogovError, NotFound, ValidationFailed
@@ -43,17 +47,53 @@ EXIT_NOT_FOUND = 3
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# Whether the running command was given --json: its errors are then JSON on stdout too.
+_json_errors: ContextVar[bool] = ContextVar("cogov_cli_json_errors", default=False)
+
 
 def settings_for(data_dir: Path | None) -> Settings:
-    return load_settings(data_dir=data_dir)
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "COGOV_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise fail(f"{name}: {problem['msg']}", field=name) from None
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise fail(
+            f"--data-dir: {settings.data_dir} is a file, not a directory", field="--data-dir"
+        )
+    return settings
 
 
 def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
-    engine = make_engine(
-        settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
+    """An engine on the configured database (its schema brought up to date), or one
+    clear error naming the setting when the URL is unusable or the database cannot be
+    reached."""
+    url = settings.resolved_database_url
+    field = "COGOV_DATABASE_URL" if settings.database_url else "--data-dir"
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise fail(
+            f"{field}: not a database URL (e.g. postgresql+psycopg://user@host/db)", field=field
+        ) from None
+    try:
+        engine = make_engine(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    except ArgumentError as exc:
+        raise fail(f"{field}: {shown}: {exc}", field=field) from None
+    except ImportError as exc:
+        raise fail(
+            f"{field}: {shown}: its database driver is not installed ({exc})", field=field
+        ) from None
+    except OSError as exc:
+        raise fail(f"{field}: cannot create {exc.filename}: {exc.strerror}", field=field) from None
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except DBAPIError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise fail(f"{field}: cannot use the database {shown}: {reason}", field=field) from None
     return engine
 
 
@@ -68,8 +108,17 @@ def session_for(data_dir: Path | None) -> Iterator[Session]:
         engine.dispose()
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+def error_json(message: str, code: int, field: str | None = None) -> dict[str, Any]:
+    """The one shape of an error under --json (printed on stdout, like a result)."""
+    return {"error": {"message": message, "field": field, "exit_code": code}}
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT, *, field: str | None = None) -> typer.Exit:
+    """Report one error (one line on stderr; under --json also a JSON document on
+    stdout) and return the exit to raise."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if _json_errors.get():
+        print_json(error_json(message, code, field))
     return typer.Exit(code)
 
 
@@ -78,14 +127,24 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        wants_json = _json_errors.set(bool(kwargs.get("as_json") or kwargs.get("json_output")))
         try:
             return func(*args, **kwargs)
         except NotFound as exc:
             raise fail(exc.message, EXIT_NOT_FOUND) from None
-        except (ValidationFailed, CogovError) as exc:
-            raise fail(exc.message, EXIT_BAD_INPUT) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        except ValidationFailed as exc:
+            raise fail(exc.message, EXIT_BAD_INPUT, field=exc.field) from None
+        except CogovError as exc:
+            raise fail(exc.message, EXIT_BAD_INPUT, field=getattr(exc, "field", None)) from None
+        except OSError as exc:  # a file or folder named on the command line
+            if exc.filename is None:
+                raise
             raise fail(f"{exc.filename}: {exc.strerror}", EXIT_BAD_INPUT) from None
+        except DBAPIError as exc:  # e.g. the database went away or stayed locked
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise fail(f"database: {reason}", EXIT_BAD_INPUT) from None
+        finally:
+            _json_errors.reset(wants_json)
 
     return wrapper
 

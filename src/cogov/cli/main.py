@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import typer
-from click.exceptions import UsageError
+from typer.core import TyperGroup
 
 from cogov import __version__
 from cogov.cli import audit, db, demo, ledger, registry, review, serve, tokens, triage, users, vault
+from cogov.cli.context import EXIT_BAD_INPUT, error_json, print_json
+
+
+class JsonErrorsGroup(TyperGroup):
+    """The root group: with --json on the command line, a usage error (a missing or
+    malformed option, found before the command runs) is also a JSON document on
+    stdout, the shape every command's own errors take under --json."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except typer.Abort:
+            sys.stderr.write("Aborted!\n")
+            sys.exit(1)
+        except typer.TyperException as exc:  # click's usage errors, as Typer raises them
+            exc.show()  # type: ignore[attr-defined]
+            exit_code = int(getattr(exc, "exit_code", EXIT_BAD_INPUT))
+            param = getattr(exc, "param", None)
+            field = param.opts[0] if param is not None and param.opts else None
+            print_json(error_json(exc.format_message(), exit_code, field))
+            sys.exit(exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="cogov",
+    cls=JsonErrorsGroup,
     help="cogov: AI digital employees for citizen requests, under human-machine co-governance.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -46,8 +84,4 @@ def root(
 
 
 def main() -> None:
-    try:
-        app(standalone_mode=True)
-    except UsageError as exc:  # pragma: no cover - Typer handles these itself
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
+    app()
