@@ -20,8 +20,10 @@ from typer.testing import CliRunner
 
 from cogov.cli.main import app
 from cogov.core.settings import load_settings
+from cogov.core.types import Role
 from cogov.db.engine import make_engine
 from cogov.db.session import unit_of_work
+from cogov.identity import UserNotFound, add_user
 from cogov.intake import (
     IntakeConfig,
     InvalidRequest,
@@ -348,6 +350,7 @@ class TestRotationLedger:
             submit(db_session, body(), config=config(old))
         _plaintext_row(db_session, old)
         rotated = old.with_new_key("k2")
+        add_user(db_session, username="admin.li", roles=[Role.ADMINISTRATOR])
         first = reseal_batch(db_session, vault=rotated, limit=3, by="admin.li", batch=1)
         second = reseal_batch(db_session, vault=rotated, limit=3, by="admin.li", batch=2)
         assert sum(first.values()) + sum(second.values()) == 4
@@ -366,6 +369,16 @@ class TestRotationLedger:
                 per_key[pair["key_id"]] = per_key.get(pair["key_id"], 0) + pair["rows"]
         assert per_key == {None: 1, "k1": 3}
 
+    def test_the_operator_named_must_be_a_user(self, db_session: Session) -> None:
+        old = VaultKeyring.generate("k1")
+        submit(db_session, body(), config=config(old))
+        with pytest.raises(UserNotFound):
+            reseal_batch(db_session, vault=old.with_new_key("k2"), limit=3, by="ghost", batch=1)
+        with pytest.raises(UserNotFound):
+            record_rotation(
+                db_session, vault=old, resealed={}, batches=0, new_key=False, by="ghost"
+            )
+
     def test_a_finished_rotation_is_recorded_without_key_material(
         self, db_session: Session
     ) -> None:
@@ -373,6 +386,7 @@ class TestRotationLedger:
         submit(db_session, body(), config=config(old))
         rotated = old.with_new_key("name")
         resealed = reseal_batch(db_session, vault=rotated, limit=10, batch=1)
+        add_user(db_session, username="admin.li", roles=[Role.ADMINISTRATOR])
         record_rotation(
             db_session, vault=rotated, resealed=resealed, batches=1, new_key=True, by="admin.li"
         )
@@ -474,6 +488,8 @@ class TestVaultCommand:
                     {"key_id": old.current, "rows": 1},
                 ],
             }
+            with unit_of_work(engine) as session:
+                add_user(session, username="admin.li", roles=[Role.ADMINISTRATOR])
             again = runner.invoke(
                 app, ["vault", "rotate", "--by", "admin.li", "--data-dir", str(data_dir)]
             )
@@ -486,6 +502,26 @@ class TestVaultCommand:
                 0,
                 False,
             )
+        finally:
+            engine.dispose()
+
+    def test_an_unknown_operator_is_refused_before_a_new_key_is_written(
+        self, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("COGOV_DATABASE_URL", database_url)
+        monkeypatch.delenv("COGOV_VAULT_KEYS", raising=False)
+        data_dir = tmp_path / "data"
+        before = load_keyring(load_settings(data_dir=data_dir))
+        result = runner.invoke(
+            app, ["vault", "rotate", "--new-key", "--by", "ghost", "--data-dir", str(data_dir)]
+        )
+        assert result.exit_code == 3, result.output
+        assert "user 'ghost' not found" in result.stderr
+        assert load_keyring(load_settings(data_dir=data_dir)).keys == before.keys
+        engine = make_engine(database_url)
+        try:
+            with unit_of_work(engine) as session:
+                assert vault_entries(session) == []
         finally:
             engine.dispose()
 

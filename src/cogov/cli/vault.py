@@ -21,6 +21,7 @@ from cogov.cli.context import (
     settings_for,
 )
 from cogov.db.session import unit_of_work
+from cogov.identity import require_active_user
 from cogov.intake import VaultKeyring, record_rotation, reseal_batch, vault_status
 from cogov.intake.vault import key_file_path, load_keyring, save_key_file
 
@@ -84,17 +85,20 @@ def rotate_command(
     before the vault was encrypted are sealed too."""
     settings = settings_for(data_dir)
     keyring = load_keyring(settings)
-    if new_key:
-        if settings.vault_keys is not None:
-            raise fail(
-                "--new-key: the keys come from COGOV_VAULT_KEYS; put a new id:base64key "
-                "pair first in it instead"
-            )
-        keyring = keyring.with_new_key()
-        save_key_file(key_file_path(settings), keyring)
-        console.print(f"new current key [bold]{keyring.current}[/]")
+    if new_key and settings.vault_keys is not None:
+        raise fail(
+            "--new-key: the keys come from COGOV_VAULT_KEYS; put a new id:base64key "
+            "pair first in it instead"
+        )
     engine = engine_for(settings)
     try:
+        if by is not None:
+            with unit_of_work(engine) as session:  # before a new key is written
+                require_active_user(session, username=by)
+        if new_key:
+            keyring = keyring.with_new_key()
+            save_key_file(key_file_path(settings), keyring)
+            console.print(f"new current key [bold]{keyring.current}[/]")
         with unit_of_work(engine) as session:
             total = vault_status(session, vault=keyring).rows_to_reseal
         done = _reseal_all(engine, keyring, batch_size, total, by=by, new_key=new_key)

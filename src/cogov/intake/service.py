@@ -14,6 +14,7 @@ from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.db.batches import new_row
+from cogov.identity import require_active_user
 from cogov.intake import repository
 from cogov.intake.config import IntakeConfig
 from cogov.intake.errors import AlreadyRated, CaseNotFound, IdempotencyConflict, InvalidRequest
@@ -34,8 +35,8 @@ from cogov.ledger import (
     LedgerEntryRead,
     Responsible,
     append,
-    append_draft,
     entries_for_cases,
+    stage,
 )
 
 IDEMPOTENCY_KEY_MAX = 128
@@ -138,8 +139,9 @@ def submit(
         raced = _store_keyed(session, new, key, body_hash, config)
         if raced is not None:
             return raced
-    draft = new.received
-    append_draft(session, draft, clock=clock)
+    # Staged: chained at commit, so under many concurrent intakes the ledger's lock
+    # is not held across this request's remaining round trips (docs/ledger.md).
+    stage(session, new.received, clock=clock)
     return new.submission
 
 
@@ -414,6 +416,7 @@ def reseal_batch(
         raise InvalidRequest([("batch_size", "must be at least 1")])
     if batch is not None and batch < 1:
         raise InvalidRequest([("batch", "must be at least 1")])
+    _require_operator(session, by)
     rows = repository.contacts_to_seal(session, vault.current, limit)
     if not rows:
         return {}
@@ -457,6 +460,7 @@ def record_rotation(
     ``vault.resealed`` entries)."""
     if batches < 0:
         raise InvalidRequest([("batches", "must be 0 or more")])
+    _require_operator(session, by)
     left = vault_status(session, vault=vault).rows_to_reseal
     if left:
         raise InvalidRequest(
@@ -476,6 +480,13 @@ def record_rotation(
         responsible=Responsible(operator=by) if by else None,
         clock=clock,
     )
+
+
+def _require_operator(session: Session, by: str | None) -> None:
+    """A rotation's ``by`` names an active staff user (the ledger holds them to it);
+    raises identity's UserNotFound or UserDisabled otherwise."""
+    if by is not None:
+        require_active_user(session, username=by)
 
 
 def _vault_actor(by: str | None) -> str:
