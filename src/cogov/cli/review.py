@@ -35,7 +35,8 @@ from cogov.control.autonomy import (
     raise_level,
 )
 from cogov.core.clock import SystemClock, iso_utc
-from cogov.registry import list_agents
+from cogov.identity import get_user
+from cogov.registry import get_agent, list_agents
 from cogov.review import (
     AppealRead,
     ReviewItemRead,
@@ -146,6 +147,8 @@ def queue_command(
     """List the queue, most urgent first."""
     states = ("decided",) if decided else ("queued", "claimed")
     with session_for(data_dir) as session:
+        if reviewer is not None:
+            get_user(session, username=reviewer)  # a mistyped name is not an empty queue
         codes = reason_codes_for(settings_for(data_dir))
         items = list_queue(
             session, reviewer=reviewer, team=team, states=states, limit=limit, codes=codes
@@ -481,6 +484,8 @@ def appeal_list_command(
 ) -> None:
     """Open appeals, oldest first."""
     with session_for(data_dir) as session:
+        if eligible is not None:
+            get_user(session, username=eligible)  # a mistyped name is not "no appeals"
         appeals = list_appeals(
             session, states=None if all_states else ("filed",), eligible=eligible, limit=1_000
         )
@@ -569,6 +574,7 @@ def autonomy_show_command(
     """An agent's autonomy level, its grade's ceiling, its latest numbers and changes."""
     policy = AutonomyPolicy.from_settings(settings_for(data_dir))
     with session_for(data_dir) as session:
+        get_agent(session, agent_id=agent)  # the registry must know the agent
         shown = get_autonomy(session, agent_id=agent, policy=policy)
     _print_autonomy(shown, as_json)
 
@@ -627,6 +633,8 @@ def autonomy_evaluate_command(
     """Run the controller now: lower any agent whose recent numbers breach a threshold."""
     policy = AutonomyPolicy.from_settings(settings_for(data_dir))
     with session_for(data_dir) as session:
+        for agent_id in agents or ():
+            get_agent(session, agent_id=agent_id)  # the registry must know each one named
         ids = agents or [agent.agent_id for agent in list_agents(session)]
         results = evaluate_all(session, agent_ids=ids, policy=policy)
     if as_json:

@@ -16,6 +16,7 @@ from cogov.cli.context import (
     print_json,
     session_for,
 )
+from cogov.identity import get_user
 from cogov.identity.access import ApiTokenRead, issue_api_token, list_api_tokens, revoke_api_token
 
 app = typer.Typer(help="API tokens: issue (shown once), list, revoke.", no_args_is_help=True)
@@ -40,7 +41,8 @@ def issue_command(
     username: Annotated[str, typer.Argument(help="The user the token acts as.")],
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
     days: Annotated[
-        int | None, typer.Option("--days", min=1, help="Expire after this many days.")
+        int | None,
+        typer.Option("--days", min=1, help="Expire after this many days."),
     ] = None,
     by: Annotated[
         str | None,
@@ -71,6 +73,8 @@ def list_command(
 ) -> None:
     """List tokens (never the secrets)."""
     with session_for(data_dir) as session:
+        if username is not None:
+            get_user(session, username=username)  # a mistyped name is not "no tokens"
         tokens = list_api_tokens(session, username=username, include_revoked=include_revoked)
     if json_output:
         print_json([token_json(token) for token in tokens])
