@@ -3,6 +3,7 @@ citizens' appeals, and agents' autonomy levels."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -455,7 +456,7 @@ def appeal_file_command(
 ) -> None:
     """File a citizen's appeal against one decision on their case."""
     if token_stdin:
-        token = input().strip()
+        token = sys.stdin.readline().strip()
     if not token:
         raise fail("token: give --token or --token-stdin")
     settings = settings_for(data_dir)
