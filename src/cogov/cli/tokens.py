@@ -19,6 +19,10 @@ from cogov.cli.context import (
 from cogov.identity import get_user
 from cogov.identity.access import ApiTokenRead, issue_api_token, list_api_tokens, revoke_api_token
 
+#: The longest life a token may be given (days): a hundred years, far inside dates'
+#: range (a larger number was an OverflowError).
+MAX_DAYS = 36_500
+
 app = typer.Typer(help="API tokens: issue (shown once), list, revoke.", no_args_is_help=True)
 
 
@@ -42,7 +46,7 @@ def issue_command(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
     days: Annotated[
         int | None,
-        typer.Option("--days", min=1, help="Expire after this many days."),
+        typer.Option("--days", min=1, max=MAX_DAYS, help="Expire after this many days."),
     ] = None,
     by: Annotated[
         str | None,
