@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -909,3 +910,373 @@ class TestNavigation:
         assert links
         for link in links:
             assert client.get(link).status_code == 200, (username, link)
+
+
+# --- staff users (administrators only) --------------------------------------------------
+USER_PAGES = ["/staff/users", "/staff/users/new", "/staff/users/rita"]
+USER_FORMS = [
+    "/staff/users/new",
+    "/staff/users/rita/roles",
+    "/staff/users/rita/departments",
+    "/staff/users/rita/status",
+    "/staff/users/rita/password",
+]
+ARGON2_MARK = "$argon2"
+
+
+def ledger_of_kind(app: FastAPI, kind: str) -> list[LedgerEntryRead]:
+    """Every entry of ``kind``, oldest first."""
+    from cogov.ledger.service import entries_before, entry_count
+
+    with unit_of_work(app.state.cogov.engine) as session:
+        size = entry_count(session)
+        entries = entries_before(session, last=size, count=size)
+    return [entry for entry in reversed(entries) if entry.kind == kind]
+
+
+def signed_in(app: FastAPI, username: str, password: str) -> TestClient | None:
+    """A client signed in as ``username`` with ``password``, or None when refused."""
+    client = client_for(app)
+    token = csrf_of(client.get("/staff/sign-in").text)
+    response = client.post(
+        "/staff/sign-in", data={"username": username, "password": password, "csrf_token": token}
+    )
+    return client if response.status_code == 303 else None
+
+
+def added_user_form(admin: TestClient, username: str, role: str) -> str:
+    """Add ``username`` with ``role`` through the form; the CSRF token of their page."""
+    added = add_through_the_form(admin, username=username, roles=[role], password=PASSWORD_FOR_NEW)
+    assert added.status_code == 303, added.text
+    return csrf_of(admin.get(f"/staff/users/{username}").text)
+
+
+def add_through_the_form(admin: TestClient, **fields: str | list[str]) -> httpx.Response:
+    form = csrf_of(admin.get("/staff/users/new").text)
+    return admin.post("/staff/users/new", data={"csrf_token": form, **fields})
+
+
+class TestStaffUsersRoleMatrix:
+    """Each page and form of the user pages, for each role: administrators only."""
+
+    @pytest.mark.parametrize("username", ["rita", "aud", "fay", "fred"])
+    def test_other_roles_are_refused_every_page_and_form(self, app: FastAPI, username: str) -> None:
+        refused_to(app, [username], pages=USER_PAGES, forms=USER_FORMS)
+        page = client_for(app, username).get("/staff").text
+        assert 'href="/staff/users"' not in page  # neither in the menu nor on the staff page
+
+    def test_administrators_get_in(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        for path in USER_PAGES:
+            assert admin.get(path).status_code == 200, path
+        nav = admin.get("/staff").text.split('class="main-nav"', 1)[1].split("</nav>", 1)[0]
+        assert 'href="/staff/users"' in nav
+
+    def test_visitors_are_sent_to_sign_in(self, app: FastAPI) -> None:
+        visitor = client_for(app)
+        for path in USER_PAGES:
+            response = visitor.get(path)
+            assert response.status_code == 303, path
+            assert response.headers["location"].startswith("/staff/sign-in?next=")
+        for path in USER_FORMS:
+            assert visitor.post(path, data={}).status_code in (401, 403), path
+
+    def test_a_form_without_its_csrf_token_is_refused(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        response = admin.post(
+            "/staff/users/new",
+            data={"username": "no.token", "roles": "auditor", "password": "x" * 20},
+        )
+        assert response.status_code == 403
+        assert "no.token" not in admin.get("/staff/users").text
+
+    def test_every_user_route_is_in_the_matrix(self) -> None:
+        """A new route of the user pages must take its place in the lists above."""
+        from cogov.web.routes import users
+
+        covered = {("GET", p.replace("rita", "{username}")) for p in USER_PAGES} | {
+            ("POST", p.replace("rita", "{username}")) for p in USER_FORMS
+        }
+        routes = {
+            (method, route.path)
+            for route in users.router.routes
+            for method in getattr(route, "methods", ())
+        }
+        assert routes == covered
+
+
+class TestStaffUsers:
+    def test_add_a_field_staff_member_who_then_signs_in(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        added = add_through_the_form(
+            admin,
+            username="w.zhang",
+            display_name="Wei Zhang",
+            roles=["field_staff"],
+            departments="Transport\n  Parks \n\nTransport",
+            password=PASSWORD_FOR_NEW,
+        )
+        assert added.status_code == 303, added.text
+        assert added.headers["location"] == "/staff/users/w.zhang?done=added"
+        page = admin.get(added.headers["location"]).text
+        assert "The user was added" in page
+        assert "Departments</dt><dd>Parks, Transport</dd>" in re.sub(r"</?span>", "", page)
+        assert ARGON2_MARK not in page
+        assert PASSWORD_FOR_NEW not in page
+        listing = admin.get("/staff/users").text
+        assert 'href="/staff/users/w.zhang"' in listing
+        assert "Wei Zhang" in listing
+        assert ARGON2_MARK not in listing
+        added_entry = [
+            e for e in ledger_of_kind(app, "user.added") if e.payload["username"] == "w.zhang"
+        ]
+        assert [(e.actor, e.payload["roles"]) for e in added_entry] == [
+            ("user:admin", ["field_staff"])
+        ]
+        departments = [
+            e for e in ledger_of_kind(app, "user.departments_changed")
+            if e.payload["username"] == "w.zhang"
+        ]  # fmt: skip
+        assert [(e.actor, e.payload["added"]) for e in departments] == [
+            ("user:admin", ["Parks", "Transport"])
+        ]
+        worker = signed_in(app, "w.zhang", PASSWORD_FOR_NEW)
+        assert worker is not None
+        work = worker.get("/staff/work")
+        assert work.status_code == 200
+        assert '<option value="Transport">' in work.text
+
+    def test_a_refused_form_names_each_field(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        before = admin.get("/staff/users").text.count('<th scope="row">')
+        empty = add_through_the_form(admin)
+        assert empty.status_code == 422
+        assert field_error(empty.text, "username").startswith("Use 2 to 64 characters")
+        assert field_error(empty.text, "roles") == "Choose at least one role."
+        assert field_error(empty.text, "password") == "Enter a password of at least 12 characters."
+        assert 'aria-invalid="true"' in empty.text
+        assert_summary_links_land(empty.text)
+        wrong = add_through_the_form(
+            admin,
+            username="Not Valid",
+            roles=["wizard"],
+            password="short",
+            display_name="x" * 201,
+        )
+        assert field_error(wrong.text, "username").startswith("Use 2 to 64 characters")
+        assert field_error(wrong.text, "roles") == "Choose roles from the list."
+        assert field_error(wrong.text, "password") == "Use a password of at least 12 characters."
+        assert field_error(wrong.text, "display_name") == "Use at most 200 characters."
+        assert 'value="Not Valid"' in wrong.text  # kept to correct
+        assert "short" not in re.findall(r'id="password"[^>]*', wrong.text)[0]  # never echoed
+        blank = add_through_the_form(admin, username="b.lank", roles=["auditor"], password=" " * 14)
+        assert field_error(blank.text, "password") == "The password must not be only spaces."
+        taken = add_through_the_form(
+            admin, username="rita", roles=["auditor"], password=PASSWORD_FOR_NEW
+        )
+        assert taken.status_code == 422
+        assert field_error(taken.text, "username") == "The username rita is taken: choose another."
+        not_field = add_through_the_form(
+            admin, username="d.ept", roles=["auditor"], departments="Transport",
+            password=PASSWORD_FOR_NEW,
+        )  # fmt: skip
+        assert field_error(not_field.text, "departments").startswith("Only field staff work")
+        assert_summary_links_land(not_field.text)
+        assert admin.get("/staff/users").text.count('<th scope="row">') == before  # none added
+
+    def test_change_roles_with_a_reason(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        form = added_user_form(admin, "r.oles", "reviewer")
+        path = "/staff/users/r.oles/roles"
+        no_reason = admin.post(path, data={"csrf_token": form, "roles": ["auditor"]})
+        assert no_reason.status_code == 422
+        assert field_error(no_reason.text, "roles_reason").startswith("Give a reason")
+        assert 'id="roles-auditor" name="roles" value="auditor" checked' in no_reason.text
+        none = admin.post(path, data={"csrf_token": form, "roles_reason": "moved"})
+        assert field_error(none.text, "roles") == "Choose at least one role."
+        assert_summary_links_land(none.text)
+        done = admin.post(
+            path,
+            data={
+                "csrf_token": form,
+                "roles": ["auditor", "reviewer"],
+                "roles_reason": "audit team",
+            },
+        )
+        assert done.headers["location"] == "/staff/users/r.oles?done=roles"
+        assert "<dd>Auditor, Reviewer (guardian)</dd>" in admin.get(done.headers["location"]).text
+        changed = [
+            e
+            for e in ledger_of_kind(app, "user.roles_changed")
+            if e.payload["username"] == "r.oles"
+        ]
+        assert [(e.actor, e.payload["roles_after"], e.payload["reason"]) for e in changed] == [
+            ("user:admin", ["auditor", "reviewer"], "audit team")
+        ]
+
+    def test_the_last_administrator_and_oneself(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        form = csrf_of(admin.get("/staff/users/admin").text)
+        own = admin.post(
+            "/staff/users/admin/status",
+            data={"csrf_token": form, "action": "disable", "status_reason": "leaving"},
+        )
+        assert own.status_code == 409
+        assert field_error(own.text, "status_reason") == (
+            "You cannot disable your own account: another administrator must."
+        )
+        admin2_status = "/staff/users/admin2/status"
+        gone = admin.post(
+            admin2_status, data={"csrf_token": form, "action": "disable", "status_reason": "leave"}
+        )
+        assert gone.status_code == 303
+        try:
+            demoted = admin.post(
+                "/staff/users/admin/roles",
+                data={"csrf_token": form, "roles": ["auditor"], "roles_reason": "change"},
+            )
+            assert demoted.status_code == 409
+            assert field_error(demoted.text, "roles").startswith(
+                "admin is the last active administrator"
+            )
+            assert_summary_links_land(demoted.text)
+            alone = admin.post(
+                "/staff/users/admin/status",
+                data={"csrf_token": form, "action": "disable", "status_reason": "leaving"},
+            )
+            assert alone.status_code == 409
+            assert "admin is the last active administrator" in field_error(
+                alone.text, "status_reason"
+            )
+            assert client_for(app, "admin").get("/staff/users").status_code == 200  # still admin
+        finally:
+            back = admin.post(
+                admin2_status,
+                data={"csrf_token": form, "action": "enable", "status_reason": "back"},
+            )
+            assert back.status_code == 303
+
+    def test_disable_and_enable(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        form = added_user_form(admin, "d.isable", "reviewer")
+        path = "/staff/users/d.isable/status"
+        no_reason = admin.post(path, data={"csrf_token": form, "action": "disable"})
+        assert no_reason.status_code == 422
+        assert field_error(no_reason.text, "status_reason").startswith("Give a reason")
+        done = admin.post(
+            path, data={"csrf_token": form, "action": "disable", "status_reason": "left"}
+        )
+        assert done.headers["location"] == "/staff/users/d.isable?done=disabled"
+        assert "Disabled" in admin.get("/staff/users/d.isable").text
+        assert not signed_in(app, "d.isable", PASSWORD_FOR_NEW)
+        again = admin.post(
+            path, data={"csrf_token": form, "action": "disable", "status_reason": "x"}
+        )
+        assert again.status_code == 409  # a stale form: someone disabled them meanwhile
+        assert field_error(again.text, "status_reason") == "This user is already disabled."
+        password = admin.post(
+            "/staff/users/d.isable/password",
+            data={"csrf_token": form, "password": PASSWORD_FOR_NEW},
+        )
+        assert password.status_code == 409
+        assert field_error(password.text, "password").startswith("This user is disabled")
+        enabled = admin.post(
+            path, data={"csrf_token": form, "action": "enable", "status_reason": "back"}
+        )
+        assert enabled.headers["location"] == "/staff/users/d.isable?done=enabled"
+        assert signed_in(app, "d.isable", PASSWORD_FOR_NEW)
+        kinds = [
+            (e.kind, e.actor, e.payload["reason"])
+            for e in ledger_of_kind(app, "user.disabled") + ledger_of_kind(app, "user.enabled")
+            if e.payload["username"] == "d.isable"
+        ]
+        assert kinds == [
+            ("user.disabled", "user:admin", "left"),
+            ("user.enabled", "user:admin", "back"),
+        ]
+
+    def test_departments_of_field_staff(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        form = added_user_form(admin, "f.ield", "field_staff")
+        path = "/staff/users/f.ield/departments"
+        unchanged = admin.post(path, data={"csrf_token": form, "departments_reason": "x"})
+        assert unchanged.status_code == 422
+        assert field_error(unchanged.text, "departments").startswith("These are already")
+        no_reason = admin.post(path, data={"csrf_token": form, "departments": "Parks"})
+        assert field_error(no_reason.text, "departments_reason").startswith("Give a reason")
+        assert ">Parks</textarea>" in no_reason.text  # kept to correct
+        too_long = admin.post(
+            path, data={"csrf_token": form, "departments": "P" * 201, "departments_reason": "x"}
+        )
+        assert field_error(too_long.text, "departments") == (
+            "Each department name must be 1 to 200 characters."
+        )
+        joined = admin.post(
+            path,
+            data={
+                "csrf_token": form,
+                "departments": "Parks\nTransport",
+                "departments_reason": "team",
+            },
+        )
+        assert joined.headers["location"] == "/staff/users/f.ield?done=departments"
+        moved = admin.post(
+            path,
+            data={"csrf_token": form, "departments": "Transport", "departments_reason": "moved"},
+        )
+        assert moved.status_code == 303
+        changes = [
+            (e.actor, e.payload["added"], e.payload["removed"])
+            for e in ledger_of_kind(app, "user.departments_changed")
+            if e.payload["username"] == "f.ield"
+        ]
+        assert changes == [
+            ("user:admin", ["Parks", "Transport"], []),
+            ("user:admin", [], ["Parks"]),
+        ]
+        reviewer = admin.post(
+            "/staff/users/rob/departments",
+            data={"csrf_token": form, "departments": "Parks", "departments_reason": "x"},
+        )
+        assert field_error(reviewer.text, "departments").startswith("Only field staff work")
+
+    def test_reset_a_password(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        form = added_user_form(admin, "p.ass", "auditor")
+        path = "/staff/users/p.ass/password"
+        weak = admin.post(path, data={"csrf_token": form, "password": "tiny"})
+        assert weak.status_code == 422
+        assert field_error(weak.text, "password") == "Use a password of at least 12 characters."
+        empty = admin.post(path, data={"csrf_token": form})
+        assert field_error(empty.text, "password") == "Enter a password of at least 12 characters."
+        new_password = "a fresh start for p.ass"
+        done = admin.post(path, data={"csrf_token": form, "password": new_password})
+        assert done.headers["location"] == "/staff/users/p.ass?done=password"
+        assert new_password not in admin.get(done.headers["location"]).text
+        assert signed_in(app, "p.ass", new_password)
+        assert not signed_in(app, "p.ass", PASSWORD_FOR_NEW)
+        entries = [
+            e for e in ledger_of_kind(app, "user.password_set") if e.payload["username"] == "p.ass"
+        ]
+        assert [(e.actor, e.payload) for e in entries] == [("user:admin", {"username": "p.ass"})]
+
+    def test_unknown_user(self, app: FastAPI) -> None:
+        assert client_for(app, "admin").get("/staff/users/no.such.user").status_code == 404
+
+    def test_chinese_pages(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin", **{"Accept-Language": "zh-CN"})
+        assert "工作人员用户" in admin.get("/staff/users").text
+        empty = add_through_the_form(admin)
+        assert field_error(empty.text, "roles") == "请至少选择一个角色。"
+        assert field_error(empty.text, "password") == "请输入至少 12 个字符的密码。"
+        form = csrf_of(admin.get("/staff/users/admin").text)
+        own = admin.post(
+            "/staff/users/admin/status",
+            data={"csrf_token": form, "action": "disable", "status_reason": "x"},
+        )
+        assert (
+            field_error(own.text, "status_reason") == "您不能停用自己的账号：须由另一位管理员停用。"
+        )
+
+
+PASSWORD_FOR_NEW = "a long enough first password"

@@ -15,7 +15,13 @@ PAGES = {
     None: ["/track", "/register", f"/register/{AGENT_ID}", "/audits", "/staff/sign-in"],
     "fay": ["/staff/intake", "/staff/work"],
     "rob": ["/staff/appeal-for-citizen"],
-    "admin": ["/staff", "/staff/registry", f"/staff/registry/{AGENT_ID}", "/staff/registry/file"],
+    "admin": [
+        "/staff",
+        "/staff/registry",
+        f"/staff/registry/{AGENT_ID}",
+        "/staff/registry/file",
+        "/staff/users/rita",
+    ],
     "aud": ["/staff/audits"],
 }
 LOCALES = {"en": "en-US", "zh-Hans": "zh-CN"}

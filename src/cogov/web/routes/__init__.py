@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cogov.web.routes import appeals, audits, citizen, field, ledger, registry, review, site
+from cogov.web.routes import (
+    appeals,
+    audits,
+    citizen,
+    field,
+    ledger,
+    registry,
+    review,
+    site,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     site.router,
@@ -15,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     review.router,
     appeals.router,
     field.router,
+    users.router,
 ]
 
 # Errors under these paths are pages (in the visitor's language), not JSON. The home
