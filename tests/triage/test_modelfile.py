@@ -49,6 +49,44 @@ class TestSaveAndLoad:
         assert (tmp_path / MODEL_FILE).read_bytes()[:2] == b"PK"  # skops: a zip of JSON
 
 
+def full_disk(self: Path, text: str, encoding: str | None = None) -> int:
+    raise OSError(28, "No space left on device", str(self))
+
+
+class TestNothingHalfWritten:
+    """A model directory appears whole or not at all."""
+
+    def test_a_failed_write_leaves_no_directory(
+        self, hotline_engine: TrainedEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(Path, "write_text", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            hotline_engine.save(tmp_path / "m")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_failed_rewrite_keeps_the_model_there(
+        self, hotline_engine: TrainedEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        hotline_engine.save(tmp_path / "m")
+        before = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+
+        monkeypatch.setattr(Path, "write_text", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            hotline_engine.save(tmp_path / "m")
+        monkeypatch.undo()
+        assert [p.name for p in tmp_path.iterdir()] == ["m"]
+        assert {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()} == before
+        assert load_engine(tmp_path / "m").identity == hotline_engine.identity
+
+    def test_a_file_where_the_directory_should_be_is_refused(
+        self, hotline_engine: TrainedEngine, tmp_path: Path
+    ) -> None:
+        (tmp_path / "m").write_text("notes", encoding="utf-8")
+        with pytest.raises(ModelFileError, match="is a file, not a model directory"):
+            hotline_engine.save(tmp_path / "m")
+        assert (tmp_path / "m").read_text(encoding="utf-8") == "notes"
+
+
 class TestRefusals:
     def test_a_changed_model_file_is_refused_naming_the_file(
         self, hotline_engine: TrainedEngine, tmp_path: Path

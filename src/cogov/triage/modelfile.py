@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -82,17 +84,35 @@ def load_state(data: bytes, *, source: Path) -> dict[str, Any]:
 def write_model_dir(
     directory: Path, files: Mapping[str, bytes], metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Write ``files`` and a manifest with their SHA-256; return the manifest."""
-    directory.mkdir(parents=True, exist_ok=True)
-    hashes: dict[str, str] = {}
-    for name, data in files.items():
-        (directory / name).write_bytes(data)
-        hashes[name] = sha256_bytes(data)
-    manifest = {"format": FORMAT, "files": hashes, **metadata}
-    (directory / MANIFEST).write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
+    """Write ``files`` and a manifest with their SHA-256; return the manifest.
+
+    Nothing is half-written: everything goes first into a hidden folder beside
+    ``directory``, which then becomes ``directory`` in one rename (or, when
+    ``directory`` is already there, gives it each file by a rename, the manifest
+    last); a failure removes the hidden folder. Raises ModelFileError when
+    ``directory`` is a file."""
+    if directory.exists() and not directory.is_dir():
+        raise ModelFileError(f"{directory}: is a file, not a model directory")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is not secret
+    try:
+        hashes: dict[str, str] = {}
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+            hashes[name] = sha256_bytes(data)
+        manifest = {"format": FORMAT, "files": hashes, **metadata}
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
+        if directory.exists():
+            for name in [*files, MANIFEST]:
+                (staging / name).replace(directory / name)
+        else:
+            staging.rename(directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 
