@@ -118,9 +118,11 @@ def train_command(
     """Learn an engine from a labelled history file (English, Chinese, any labels)."""
     if action in (ActionKind.MARK_DUPLICATE, ActionKind.DRAFT_REPLY):
         raise TriageInputError("--action", f"{action.value} is not learnt from a label column")
+    target = out or settings_for(data_dir).data_dir / "models" / _slug(label)
+    if target.exists() and not target.is_dir():  # found before training, not after
+        raise TriageInputError("--out", f"{target} is a file, not a directory")
     history = read_history(data, text_columns=text, label_column=label, id_column=id_column)
     assert history.labels is not None
-    target = out or settings_for(data_dir).data_dir / "models" / _slug(label)
     with _bars(not as_json) as report:
         engine = train(
             history.texts,
