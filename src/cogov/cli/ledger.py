@@ -126,6 +126,14 @@ def verify_command(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+def _stage(out: Path, text: str) -> Path:
+    """Write ``text`` beside ``out`` (a hidden partial file) for an atomic replace."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    return partial
+
+
 def _key(data_dir: Path | None) -> LedgerKey:
     return signing_key(settings_for(data_dir))
 
@@ -145,13 +153,14 @@ def checkpoint_command(
     ] = None,
 ) -> None:
     """Sign a checkpoint over every entry so far (creating the key on first use) and print it."""
+    if out is not None and out.is_dir():
+        raise fail(f"--out: {out} is a directory; name the file to write", field="--out")
     key = _key(data_dir)
     with session_for(data_dir) as session:
         made = make_checkpoint(session, key=key)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial")
-        partial.write_text(made.note, encoding="utf-8")
+        # Staged before the commit: a file that cannot be written leaves no checkpoint.
+        partial = _stage(out, made.note) if out is not None else None
+    if out is not None and partial is not None:
         partial.replace(out)
     if as_json:
         print_json(
