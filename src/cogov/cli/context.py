@@ -139,7 +139,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except OSError as exc:  # a file or folder named on the command line
             if exc.filename is None:
                 raise
-            raise fail(f"{exc.filename}: {exc.strerror}", EXIT_BAD_INPUT) from None
+            reason = exc.strerror
+            if isinstance(exc, FileExistsError) and Path(exc.filename).is_file():
+                reason = "is a file, not a directory"  # a folder was to be made there
+            raise fail(f"{exc.filename}: {reason}", EXIT_BAD_INPUT) from None
         except DBAPIError as exc:  # e.g. the database went away or stayed locked
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise fail(f"database: {reason}", EXIT_BAD_INPUT) from None
