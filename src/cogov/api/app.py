@@ -12,6 +12,7 @@ the dependencies in :mod:`cogov.api.deps` and :mod:`cogov.api.auth`.
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -136,5 +137,15 @@ def _mount_web(app: FastAPI) -> None:
 
 def app_from_environment() -> FastAPI:
     """The application of one `cogov serve` worker: settings from the environment; the
-    schema was migrated by the parent process before the workers started."""
-    return create_app(load_settings(), migrate=False, load_engines=True)
+    schema was migrated by the parent process before the workers started.
+
+    Once it is built, everything the worker holds (modules, the application, engines,
+    settings) is moved out of the garbage collector's reach (:func:`gc.freeze`): it lives
+    as long as the process, and a full collection walked all of it, ~330,000 objects,
+    in 0.2 s of CPU with the event loop stopped (0.3-1.1 s on busy shared cores), about
+    once every thousand or two requests. Full collections now walk only what serving
+    created (8-30 ms)."""
+    app = create_app(load_settings(), migrate=False, load_engines=True)
+    gc.collect()
+    gc.freeze()
+    return app
