@@ -1156,6 +1156,29 @@ class TestStaffUsers:
             )
             assert back.status_code == 303
 
+    def test_an_administrator_who_gives_up_the_role_leaves_the_pages(self, app: FastAPI) -> None:
+        admin2 = client_for(app, "admin2")
+        form = csrf_of(admin2.get("/staff/users/admin2").text)
+        stepped_down = admin2.post(
+            "/staff/users/admin2/roles",
+            data={"csrf_token": form, "roles": ["auditor"], "roles_reason": "rotation"},
+        )
+        try:
+            assert stepped_down.status_code == 303
+            assert stepped_down.headers["location"] == "/staff"
+            assert admin2.get("/staff/users").status_code == 403
+        finally:
+            admin = client_for(app, "admin")
+            restored = admin.post(
+                "/staff/users/admin2/roles",
+                data={
+                    "csrf_token": csrf_of(admin.get("/staff/users/admin2").text),
+                    "roles": ["administrator"],
+                    "roles_reason": "rotation over",
+                },
+            )
+            assert restored.status_code == 303
+
     def test_disable_and_enable(self, app: FastAPI) -> None:
         admin = client_for(app, "admin")
         form = added_user_form(admin, "d.isable", "reviewer")
