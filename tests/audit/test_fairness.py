@@ -258,6 +258,10 @@ class TestJudgement:
             FairnessOptions(min_group_size=0)
         with pytest.raises(BadInput, match="--replicates"):
             FairnessOptions(replicates=-1)
+        with pytest.raises(BadInput, match=r"^--replicates: must be at most 100,000$"):
+            FairnessOptions(replicates=100_001)
+        with pytest.raises(BadInput, match=r"^--seed: must be 0 or more$"):
+            FairnessOptions(seed=-1)
 
 
 def test_pandas_is_what_fairlearn_reads() -> None:

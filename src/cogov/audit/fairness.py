@@ -20,6 +20,8 @@ from cogov.audit.metrics import FAIRNESS_METRICS, METRICS_BY_NAME, Better, Metri
 DISPARITY_BAND: Final = (0.8, 1.25)
 DEFAULT_MIN_GROUP_SIZE: Final = 30
 DEFAULT_REPLICATES: Final = 1000
+#: A bound on --replicates: beyond it an interval's bounds no longer move, only the run grows.
+MAX_REPLICATES: Final = 100_000
 
 
 _EMPTY_TABLE: Final = pl.DataFrame(
@@ -70,6 +72,10 @@ class FairnessOptions:
             raise BadInput("--min-group", "must be at least 1")
         if self.replicates < 0:
             raise BadInput("--replicates", "must be 0 (no intervals) or more")
+        if self.replicates > MAX_REPLICATES:
+            raise BadInput("--replicates", f"must be at most {MAX_REPLICATES:,}")
+        if self.seed < 0:
+            raise BadInput("--seed", "must be 0 or more")
         if not 0 < self.level < 1:
             raise BadInput("--level", "must be between 0 and 1")
 
