@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,8 @@ from cogov.audit import (
     run_audit,
     write_outputs,
 )
+from cogov.audit.errors import BadInput
+from cogov.audit.frame import OnTimeRule, within
 from cogov.audit.html import render_html
 from cogov.audit.report import AuditReport
 from cogov.core.clock import FixedClock
@@ -108,3 +111,23 @@ def test_an_unknown_group_column_is_named_with_the_columns(frame: CaseFrame) -> 
         MissingColumn, match=r"--group: column 'ward' is not in fixed; available columns: 'case_id'"
     ):
         run_audit(frame, options=AuditOptions(groups=("district*ward",)))
+
+
+class TestOptionsOutOfRange:
+    """A number out of range is refused naming its flag, even where the audit would
+    not have used it (no population: no coverage), so nothing wrong is accepted."""
+
+    @pytest.mark.parametrize("fraction", [0.0, -3.0, 1.0, 1e308, float("nan")])
+    def test_coverage_fraction(self, fraction: float) -> None:
+        with pytest.raises(BadInput, match=r"^--coverage-fraction: must be between 0 and 1$"):
+            AuditOptions(coverage_fraction=fraction)
+
+    @pytest.mark.parametrize("hours", [0.0, -1.0, float("inf"), float("nan")])
+    def test_target_hours(self, hours: float) -> None:
+        with pytest.raises(BadInput, match=r"^--target-hours: must be a positive number"):
+            OnTimeRule(default_hours=hours)
+
+    def test_a_period_that_ends_before_it_starts(self, frame: CaseFrame) -> None:
+        with pytest.raises(BadInput, match=r"^--from: 2025-01-01T00:00:00 is after --to 2024"):
+            within(frame, datetime(2025, 1, 1), datetime(2024, 1, 1, tzinfo=UTC))
+        within(frame, datetime(2024, 1, 1), datetime(2024, 1, 1))  # one instant is a period

@@ -82,6 +82,7 @@ class CaseFrame:
 
 def within(frame: CaseFrame, start: datetime | None, end: datetime | None) -> CaseFrame:
     """The cases created in [start, end] (naive times are UTC; either bound may be open)."""
+    check_period(start, end)
     if start is None and end is None:
         return frame
     condition = pl.lit(True)
@@ -90,6 +91,12 @@ def within(frame: CaseFrame, start: datetime | None, end: datetime | None) -> Ca
     if end is not None:
         condition = condition & (pl.col("created_at") <= _naive(end))
     return replace(frame, data=frame.data.filter(condition))
+
+
+def check_period(start: datetime | None, end: datetime | None) -> None:
+    """Refuse a period that ends before it starts (it would hold no case, silently)."""
+    if start is not None and end is not None and _naive(start) > _naive(end):
+        raise BadInput("--from", f"{start.isoformat()} is after --to {end.isoformat()}")
 
 
 def _naive(moment: datetime) -> datetime:
@@ -168,6 +175,10 @@ class OnTimeRule:
     targets: Mapping[str, float] = field(default_factory=dict)
     default_hours: float | None = None
     as_of: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.default_hours is not None and not 0 < self.default_hours < float("inf"):
+            raise BadInput("--target-hours", "must be a positive number of hours")
 
 
 def derive(frame: CaseFrame, rule: OnTimeRule | None = None) -> pl.DataFrame:

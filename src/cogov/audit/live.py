@@ -23,7 +23,7 @@ from typing import Any, Final
 import polars as pl
 from sqlalchemy.orm import Session
 
-from cogov.audit.frame import CASE_COLUMNS, CaseFrame, conform
+from cogov.audit.frame import CASE_COLUMNS, CaseFrame, check_period, conform
 from cogov.control import (
     ProposalRead,
     WorkflowRead,
@@ -53,6 +53,7 @@ def frame_from_database(
     """The case frame of every case received in the period (all when unbounded).
     ``groups``: columns to audit; by default channel, assisted and every group
     attribute the agency records."""
+    check_period(received_from, received_to)
     cases = cases_in_period(session, received_from, received_to)
     ids = [case.id for case in cases]
     # Four reads for the whole period (ids bound in batches), not four per case.

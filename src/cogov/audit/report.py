@@ -16,7 +16,7 @@ import polars as pl
 
 from cogov.audit.coverage import DEFAULT_FRACTION, CoverageResult, coverage
 from cogov.audit.efficiency import EfficiencyResult, Period, efficiency
-from cogov.audit.errors import MissingColumn
+from cogov.audit.errors import BadInput, MissingColumn
 from cogov.audit.fairness import FairnessOptions, FairnessResult, check_reference, fairness
 from cogov.audit.frame import CaseFrame, OnTimeRule, derive, split_group
 from cogov.audit.metrics import FAIRNESS_METRICS
@@ -33,6 +33,12 @@ class AuditOptions:
     coverage_fraction: float = DEFAULT_FRACTION
     #: Group columns to audit; empty: the frame's own.
     groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Checked here, not only when a population is given, so a wrong value is never
+        # accepted silently.
+        if not 0 < self.coverage_fraction < 1:
+            raise BadInput("--coverage-fraction", "must be between 0 and 1")
 
 
 @dataclass(frozen=True)
