@@ -182,6 +182,8 @@ def run_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Audit cases: efficiency, fairness by group, coverage against the population."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise BadInput("--out", f"{out} is a file; name a directory for the report")
     options = AuditOptions(
         fairness=FairnessOptions(
             reference=reference, min_group_size=min_group, replicates=replicates, seed=seed
