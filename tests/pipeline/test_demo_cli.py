@@ -121,3 +121,28 @@ class TestDemoRefusals:
         assert result.exit_code == 2
         assert "--label-col" in result.output
         assert "agency" in result.output
+
+    def test_a_run_refused_for_its_input_leaves_the_last_run(self, tmp_path: Path) -> None:
+        folder = tmp_path / "d"
+        folder.mkdir()
+        (folder / demo_cli.MARKER).write_text("made by cogov demo\n")
+        (folder / "cogov.sqlite3").write_text("the last run's cases")
+        history = tmp_path / "h.csv"
+        history.write_text("text,dept\nhello,A\n")
+        result = runner.invoke(
+            app,
+            ["demo", "--history", str(history), "--text-col", "nocol", "--label-col", "dept",
+             "--no-serve", "--data-dir", str(folder)],
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert "--text-col" in result.output
+        assert (folder / "cogov.sqlite3").read_text() == "the last run's cases"
+
+    def test_a_file_as_data_dir_is_named(self, tmp_path: Path) -> None:
+        (tmp_path / "f").write_text("not a folder")
+        result = runner.invoke(
+            app, ["demo", "--history", "x.csv", "--no-serve", "--data-dir", str(tmp_path / "f")]
+        )
+        assert result.exit_code == 2
+        assert "--data-dir" in result.stderr
+        assert "is a file, not a directory" in result.stderr

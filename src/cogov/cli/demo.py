@@ -59,20 +59,27 @@ NYC_COLUMNS = (
 ColumnOption = Annotated[str | None, typer.Option(show_default=False)]
 
 
-def _fresh_directory(path: Path) -> None:
-    """Start from nothing: a directory this command made before is emptied (its
-    download cache kept); any other non-empty directory is refused."""
-    if path.exists() and any(path.iterdir()):
-        if not (path / MARKER).exists():
-            raise fail(
-                f"{path} is not empty and was not made by `cogov demo`; "
-                "choose a new --data-dir (the demo starts from nothing)"
-            )
-        for child in path.iterdir():
-            if child.name not in (MARKER, "downloads"):
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+def _claim_directory(path: Path) -> None:
+    """Make sure the demo may start from nothing here: a new or empty directory is
+    marked as the demo's; a file, or a non-empty directory the demo did not make, is
+    refused. Nothing is emptied yet (see :func:`_empty_directory`)."""
+    if path.exists() and not path.is_dir():
+        raise fail(f"--data-dir: {path} is a file, not a directory", field="--data-dir")
+    if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
+        raise fail(
+            f"{path} is not empty and was not made by `cogov demo`; "
+            "choose a new --data-dir (the demo starts from nothing)"
+        )
     path.mkdir(parents=True, exist_ok=True)
     (path / MARKER).write_text("made by cogov demo; emptied on the next run\n")
+
+
+def _empty_directory(path: Path) -> None:
+    """Empty a directory the demo made before (its download cache kept): done only once
+    the history has been read, so a run refused for its input leaves the last one."""
+    for child in path.iterdir():
+        if child.name not in (MARKER, "downloads"):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 def _download_sample(folder: Path, limit: int, out: Console) -> Path:
@@ -277,8 +284,7 @@ def demo_command(
     # With --json, stdout carries the JSON alone; progress and notes go to stderr.
     out = err_console if json_output else console
     folder = data_dir or DEFAULT_DIR
-    _fresh_directory(folder)
-    settings = settings_for(folder).model_copy(update={"database_url": None})
+    _claim_directory(folder)
     if history is None:
         history = _download_sample(folder / "downloads", download_rows, out)
         preset = preset or "nyc311-api"
@@ -296,6 +302,8 @@ def demo_command(
     }
     columns = columns_for(preset, overrides)
     split = read_split(history, columns, train_share=train_share, replay_limit=limit or None)
+    _empty_directory(folder)
+    settings = settings_for(folder).model_copy(update={"database_url": None})
     out.print(
         f"history: {history} ({split.rows_read:,} rows, {split.dropped:,} without text or "
         f"department); learning from {len(split.train):,}, replaying {len(split.replay):,}"
