@@ -16,6 +16,9 @@ POOL_RECYCLE_SECONDS = 1800
 #: A pooled server connection idle longer than this (seconds) is pinged before use.
 IDLE_PING_SECONDS = 30.0
 _IDLE_SINCE = "cogov_idle_since"
+#: Execution option of an engine for read-only work (:func:`cogov.db.session.read_only`).
+READ_ONLY = "cogov_read_only"
+_QUERY_ONLY = "cogov_query_only"
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -25,7 +28,9 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
     """Create an engine. On SQLite: WAL, foreign keys on, and every transaction
-    begins IMMEDIATE so writers are serialised (one writer, never a forked ledger)."""
+    begins IMMEDIATE so writers are serialised (one writer, never a forked ledger),
+    except a read-only one (:data:`READ_ONLY`), which begins DEFERRED and writes
+    nothing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -89,4 +94,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # A reader takes no lock: its snapshot starts at its first read and writers
+        # commit meanwhile (WAL). query_only makes a write in it fail at once, as READ
+        # ONLY does on PostgreSQL, instead of taking the write lock mid-read.
+        connection.exec_driver_sql("PRAGMA query_only=ON")
+        connection.info[_QUERY_ONLY] = True
+        connection.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(_QUERY_ONLY, False):
+            dbapi_connection.execute("PRAGMA query_only=OFF")
