@@ -1183,6 +1183,9 @@ class TestStaffUsers:
         admin = client_for(app, "admin")
         form = added_user_form(admin, "d.isable", "reviewer")
         path = "/staff/users/d.isable/status"
+        open_session = signed_in(app, "d.isable", PASSWORD_FOR_NEW)
+        assert open_session is not None
+        assert open_session.get("/staff/review").status_code == 200
         no_reason = admin.post(path, data={"csrf_token": form, "action": "disable"})
         assert no_reason.status_code == 422
         assert field_error(no_reason.text, "status_reason").startswith("Give a reason")
@@ -1192,6 +1195,7 @@ class TestStaffUsers:
         assert done.headers["location"] == "/staff/users/d.isable?done=disabled"
         assert "Disabled" in admin.get("/staff/users/d.isable").text
         assert not signed_in(app, "d.isable", PASSWORD_FOR_NEW)
+        assert open_session.get("/staff/review").status_code == 303  # their session ended
         again = admin.post(
             path, data={"csrf_token": form, "action": "disable", "status_reason": "x"}
         )
