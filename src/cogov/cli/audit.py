@@ -230,7 +230,7 @@ def run_command(
             raise BadInput(
                 "--data", "column flags and --preset describe a file: name it with --data FILE"
             )
-        with session_for(data_dir) as session:
+        with session_for(data_dir, read_only=True) as session:
             frame = frame_from_database(
                 session,
                 groups=tuple(group or ()),
@@ -273,7 +273,7 @@ def responsibility_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Who answers for overridden proposals and upheld appeals, citing ledger entries."""
-    with session_for(data_dir) as session:
+    with session_for(data_dir, read_only=True) as session:
         if case_id:
             reports = responsibility_for_case(session, case_id=case_id)
         else:

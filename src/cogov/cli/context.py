@@ -24,6 +24,7 @@ from cogov.core.errors import CogovError, NotFound, ValidationFailed
 from cogov.core.settings import Settings, load_settings
 from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
+from cogov.db.session import read_only as reader
 from cogov.db.session import unit_of_work
 
 console = Console()
@@ -98,11 +99,13 @@ def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
 
 
 @contextmanager
-def session_for(data_dir: Path | None) -> Iterator[Session]:
-    """One command = one unit of work: commit at the end, roll back on any error."""
+def session_for(data_dir: Path | None, *, read_only: bool = False) -> Iterator[Session]:
+    """One command = one unit of work: commit at the end, roll back on any error.
+    ``read_only``: a command that only reads (verify, proofs, audits) takes no write
+    lock on SQLite, so a server on the same database keeps taking requests meanwhile."""
     engine = engine_for(settings_for(data_dir))
     try:
-        with unit_of_work(engine) as session:
+        with (reader if read_only else unit_of_work)(engine) as session:
             yield session
     finally:
         engine.dispose()

@@ -94,7 +94,7 @@ def verify_command(
             public_key = signing_key(settings, create=False).public_key
         except SigningKeyUnusable:
             public_key = None  # no key yet: fine while there are no checkpoints
-    with session_for(data_dir) as session, _progress() as progress:
+    with session_for(data_dir, read_only=True) as session, _progress() as progress:
         task = progress.add_task("verifying", total=entry_count(session))
         report = verify(
             session,
@@ -189,7 +189,7 @@ def prove_command(
 ) -> None:
     """Print an inclusion proof as JSON, with the signed checkpoint and the public key."""
     key = _key(data_dir)
-    with session_for(data_dir) as session:
+    with session_for(data_dir, read_only=True) as session:
         proof = inclusion_proof(session, seq, size)
     print_json(proof.bundle(public_key_pem=key.public_key_pem, verifier_key=key.verifier_key))
 
@@ -205,7 +205,7 @@ def consistency_command(
 ) -> None:
     """Print a consistency proof (OLD is a prefix of NEW) as JSON, with both checkpoints."""
     key = _key(data_dir)
-    with session_for(data_dir) as session:
+    with session_for(data_dir, read_only=True) as session:
         proof = consistency_proof(session, old, new)
     print_json(proof.bundle(public_key_pem=key.public_key_pem, verifier_key=key.verifier_key))
 
@@ -258,7 +258,7 @@ def export_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write every entry as JSON lines, oldest first."""
-    with session_for(data_dir) as session:
+    with session_for(data_dir, read_only=True) as session:
         if out is None:
             _export(session, sys.stdout, None)
             return
