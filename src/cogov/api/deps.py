@@ -5,7 +5,10 @@ when the route function returns (before the response is sent, so a failed commit
 an error response, never a false success) and rolls back if anything raised.
 Requests enter their unit of work through the application's admission gate
 (:meth:`cogov.api.state.AppState.admission`): one at a time per process on SQLite,
-at most the connection pool's size on PostgreSQL.
+at most the connection pool's size on PostgreSQL. ``ReadSession`` is for routes that
+only read: a read-only session (:func:`cogov.db.session.read_only_engine`) that is
+rolled back at the end; on SQLite it takes no write lock and does not wait for the
+writer's gate.
 """
 
 from __future__ import annotations
@@ -76,7 +79,19 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         await _finish_in_thread(session, commit=True)
 
 
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    """A read-only session per request, rolled back when the route returns."""
+    state = app_state(request)
+    async with state.admission(read_only=True):
+        session = state.read_sessions()
+        try:
+            yield session
+        finally:
+            await _finish_in_thread(session, commit=False)
+
+
 # scope="function": the commit runs when the route returns, before the response is sent.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]

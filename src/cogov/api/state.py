@@ -15,7 +15,7 @@ from sqlalchemy.pool import QueuePool
 from cogov.control import ControlConfig, load_control_config
 from cogov.core.clock import Clock
 from cogov.core.settings import Settings
-from cogov.db.session import session_factory
+from cogov.db.session import read_only_session_factory, session_factory
 from cogov.intake import IntakeConfig, load_intake_config
 from cogov.pipeline import Deployment
 from cogov.triage.classifier import load_engine
@@ -41,28 +41,42 @@ class AppState:
     # Made once: a sessionmaker builds a Session subclass (and registers its events)
     # each time it is made, which cost every request ~0.1 ms when made per request.
     sessions: sessionmaker[Session] = field(init=False)
+    # Sessions of routes that only read (cogov.db.session.read_only_engine).
+    read_sessions: sessionmaker[Session] = field(init=False)
     # How many requests may hold a unit of work at once (see admission()).
     admission_limit: int = field(init=False)
-    _admission: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = field(
-        init=False, default_factory=weakref.WeakKeyDictionary
-    )
+    # How many read-only ones, when they have a gate of their own (0: they share it).
+    read_admission_limit: int = field(init=False)
+    _admission: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Semaphore]
+    ] = field(init=False, default_factory=weakref.WeakKeyDictionary)
 
     def __post_init__(self) -> None:
         self.sessions = session_factory(self.engine)
+        self.read_sessions = read_only_session_factory(self.engine)
         self.admission_limit = admission_limit(self.engine)
+        self.read_admission_limit = read_admission_limit(self.engine)
 
-    def admission(self) -> asyncio.Semaphore:
+    def admission(self, *, read_only: bool = False) -> asyncio.Semaphore:
         """The running event loop's gate in front of the unit of work. Requests past
         the limit wait here, on the event loop, holding no thread and no connection;
         so a request that holds the database's lock always finds a worker thread to
         finish in (its response is validated in one before the commit), instead of
         every thread waiting for that lock or for a pooled connection until a 30 s
-        timeout breaks the jam."""
+        timeout breaks the jam. ``read_only``: the gate of read-only sessions, on
+        SQLite one of their own (they take no lock, so they need not queue behind
+        the writer), elsewhere the same one (they share the pool)."""
         loop = asyncio.get_running_loop()
-        gate = self._admission.get(loop)
-        if gate is None:
-            gate = self._admission[loop] = asyncio.Semaphore(self.admission_limit)
-        return gate
+        gates = self._admission.get(loop)
+        if gates is None:
+            writes = asyncio.Semaphore(self.admission_limit)
+            reads = (
+                asyncio.Semaphore(self.read_admission_limit)
+                if self.read_admission_limit
+                else writes
+            )
+            gates = self._admission[loop] = (writes, reads)
+        return gates[1] if read_only else gates[0]
 
     @property
     def intake(self) -> IntakeConfig:
@@ -94,11 +108,24 @@ DEFAULT_THREADS = 40
 
 
 def admission_limit(engine: Engine) -> int:
-    """SQLite: 1, since every cogov transaction begins IMMEDIATE (takes the one write
-    lock), so a second would only sleep in SQLite's busy handler. Otherwise: the
-    connection pool's size plus overflow, below the worker threads."""
+    """SQLite: 1, since every cogov transaction but a read-only one begins IMMEDIATE
+    (takes the one write lock), so a second would only sleep in SQLite's busy handler.
+    Otherwise: the connection pool's size plus overflow, below the worker threads."""
     if engine.dialect.name == "sqlite":
         return 1
+    return _connections(engine)
+
+
+def read_admission_limit(engine: Engine) -> int:
+    """SQLite: how many read-only requests may read at once beside the one writer (the
+    pool's connections less the writer's). Elsewhere 0: reads and writes share one gate."""
+    if engine.dialect.name != "sqlite":
+        return 0
+    return max(1, _connections(engine) - 1)
+
+
+def _connections(engine: Engine) -> int:
+    """The connection pool's size plus overflow, below the worker threads."""
     pool = engine.pool
     capacity = DEFAULT_THREADS - THREADS_KEPT_FREE
     if isinstance(pool, QueuePool):

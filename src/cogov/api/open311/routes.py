@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from cogov.api.auth import NotPermitted
-from cogov.api.deps import DbSession, app_state
+from cogov.api.deps import DbSession, ReadSession, app_state
 from cogov.api.errors import Problem
 from cogov.api.open311 import records
 from cogov.api.open311.formats import Format, errors, render
@@ -322,7 +322,7 @@ def _split(text: str | None, name: str, limit: int) -> list[str]:
 def list_requests(
     format: Format,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     service_request_id: Annotated[
         str | None, Query(max_length=40_000, description="Comma-separated request ids.")
     ] = None,
@@ -386,7 +386,7 @@ def get_request(
     service_request_id: str,
     format: Format,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     extensions: Annotated[bool, Query(description="Add cogov's `cogov` key.")] = False,
     lang: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
@@ -409,7 +409,7 @@ def get_request(
     summary="The request id behind a token (cogov: the citizen's secret token)",
     dependencies=[JurisdictionDep],
 )
-def token_lookup(token: str, format: Format, session: DbSession) -> Response:
+def token_lookup(token: str, format: Format, session: ReadSession) -> Response:
     case = records.case_for_citizen_token(session, token)
     body = [{"service_request_id": case.id, "token": token}]
     return render(format, body, root="service_requests", item="request")
@@ -457,7 +457,7 @@ def follow(
     token: str,
     format: Format,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     lang: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     case = records.case_for_citizen_token(session, token)
