@@ -1,5 +1,6 @@
 """Concurrent writers never fork the chain or leave a gap: 8 threads, each with its
-own connection and transactions, append while a ninth makes checkpoints. These
+own connection and transactions, append (and stage entries chained at commit) while a
+ninth makes checkpoints. These
 tests commit, so each runs in a database of its own."""
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from cogov.ledger import (
     EntryDraft,
     LedgerEntry,
     append,
+    append_draft,
     append_many,
     make_checkpoint,
+    stage,
     verify,
 )
 from cogov.ledger.keys import LedgerKey
@@ -42,13 +45,16 @@ def write(
                     )  # fmt: skip
                 else:
                     for step in range(3):
-                        append(
-                            session,
+                        entry = EntryDraft(
                             kind="load.step",
                             actor=f"agent:w{writer}",
                             case_id=f"w{writer}-{number}",
                             payload={"step": step},
                         )
+                        if number % 3 == 1 and step != 1:
+                            stage(session, entry)  # chained at commit (PostgreSQL)
+                        else:
+                            append_draft(session, entry)
     except BaseException as exc:
         failures.append(exc)
 

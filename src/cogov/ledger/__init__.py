@@ -2,7 +2,9 @@
 Merkle tree over it, signed checkpoints, and proofs a third party can check.
 
 Other packages use :func:`append` (or :func:`append_many`) inside their own unit of
-work, so an entry and the state change it records commit (or roll back) together.
+work, so an entry and the state change it records commit (or roll back) together;
+:func:`stage` does the same for an entry the transaction does not read back, chaining
+it at commit so concurrent writers do not wait on each other's round trips.
 Auditors use :func:`verify`, :func:`inclusion_proof` and :func:`consistency_proof`;
 cogov.ledger.proofs holds the pure verifiers a third party runs.
 """
@@ -24,6 +26,7 @@ from cogov.ledger.service import (
     append,
     append_draft,
     append_many,
+    chain_staged,
     consistency_proof,
     entries_for_case,
     entries_for_cases,
@@ -32,6 +35,7 @@ from cogov.ledger.service import (
     make_checkpoint,
     public_key_pem,
     signing_key,
+    stage,
 )
 from cogov.ledger.verification import verify
 
@@ -50,6 +54,7 @@ __all__ = [
     "append",
     "append_draft",
     "append_many",
+    "chain_staged",
     "consistency_proof",
     "entries_for_case",
     "entries_for_cases",
@@ -58,5 +63,6 @@ __all__ = [
     "make_checkpoint",
     "public_key_pem",
     "signing_key",
+    "stage",
     "verify",
 ]

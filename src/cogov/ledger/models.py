@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Identity, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cogov.db.base import Base
@@ -24,6 +24,22 @@ class LedgerEntry(Base):
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+class LedgerStaged(Base):
+    """An entry staged in an open transaction, chained into ``ledger_entries`` by a
+    deferred trigger when it commits (PostgreSQL; see migration 0003). A committed
+    database holds no row here: the trigger deletes each one it chains."""
+
+    __tablename__ = "ledger_staged"
+
+    id: Mapped[int] = mapped_column(SequenceNumber, Identity(always=False), primary_key=True)
+    recorded_at: Mapped[str] = mapped_column(String(27), nullable=False)
+    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    responsible: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class LedgerCheckpoint(Base):

@@ -6,12 +6,12 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from cogov.db.batches import in_batches
 from cogov.ledger.merkle import NodeId
-from cogov.ledger.models import LedgerCheckpoint, LedgerEntry
+from cogov.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerStaged
 
 # Any 64-bit constant; it names "the ledger writer" among PostgreSQL advisory locks.
 LEDGER_ADVISORY_LOCK = 0x636F676F76  # "cogov"
@@ -43,19 +43,26 @@ def lock_for_append(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_ADVISORY_LOCK})
 
 
-# Two statements in one simple-protocol query: PostgreSQL gives each its own snapshot
-# under READ COMMITTED, so the tail is read after the lock is granted (one statement
-# would read it from a snapshot taken before the wait, and miss the writer it waited for).
+# Statements in one simple-protocol query: PostgreSQL gives each its own snapshot under
+# READ COMMITTED, so the tail is read after the lock is granted (one statement would read
+# it from a snapshot taken before the wait, and miss the writer it waited for).
 _LOCK_THEN_TAIL = (
     f"SELECT pg_advisory_xact_lock({LEDGER_ADVISORY_LOCK}); "
     "SELECT seq, entry_hash FROM ledger_entries ORDER BY seq DESC LIMIT 1"
 )
+# Firing the deferred trigger now chains this transaction's staged entries first, so
+# they keep their place before the entries appended after them.
+_CHAIN_STAGED = (
+    "SET CONSTRAINTS ledger_staged_integrate IMMEDIATE; "
+    "SET CONSTRAINTS ledger_staged_integrate DEFERRED; "
+)
 
 
-def locked_tail(session: Session) -> tuple[int, str] | None:
-    """:func:`lock_for_append`, then :func:`tail`.
+def locked_tail(session: Session, *, chain_staged: bool = False) -> tuple[int, str] | None:
+    """:func:`lock_for_append`, then :func:`tail`; with ``chain_staged``, first chain
+    the entries this transaction staged (PostgreSQL).
 
-    On PostgreSQL both go to the server in one round trip. The lock is held until
+    On PostgreSQL it all goes to the server in one round trip. The lock is held until
     commit, and on a busy machine each round trip under it costs a wake-up of the
     waiting client thread: that, not the statements, is most of how long a writer
     holds the lock, and so what bounds concurrent intake.
@@ -65,12 +72,68 @@ def locked_tail(session: Session) -> tuple[int, str] | None:
         return tail(session)
     cursor = session.connection().connection.cursor()
     try:
-        cursor.execute(_LOCK_THEN_TAIL)
-        cursor.nextset()
+        cursor.execute((_CHAIN_STAGED if chain_staged else "") + _LOCK_THEN_TAIL)
+        while cursor.nextset():  # to the last result: the tail
+            pass
         row = cursor.fetchone()
     finally:
         cursor.close()
     return (int(row[0]), str(row[1])) if row else None
+
+
+def chain_staged(session: Session) -> None:
+    """Chain this transaction's staged entries into ``ledger_entries`` now (PostgreSQL),
+    instead of at commit, so the transaction can read them back."""
+    connection = session.connection()
+    connection.exec_driver_sql("SET CONSTRAINTS ledger_staged_integrate IMMEDIATE")
+    connection.exec_driver_sql("SET CONSTRAINTS ledger_staged_integrate DEFERRED")
+
+
+_STAGED_COLUMNS = ("recorded_at", "kind", "case_id", "actor", "responsible", "payload")
+_INSERT_STAGED = (
+    f"INSERT INTO ledger_staged ({', '.join(_STAGED_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_STAGED_COLUMNS))})"
+)
+
+
+def insert_staged(session: Session, row: Sequence[Any]) -> None:
+    """Stage one entry (a tuple in _STAGED_COLUMNS order) to be chained at commit."""
+    session.connection().exec_driver_sql(_INSERT_STAGED, tuple(row))
+
+
+# Kept in the connection's info while its transaction holds staged entries not yet
+# chained: on the connection, not the session, because a session joined to an outer
+# transaction (create_savepoint) "commits" without the connection's transaction ending.
+_STAGED_KEY = "cogov.ledger.staged"
+
+
+def mark_staged(session: Session) -> None:
+    session.connection().info[_STAGED_KEY] = True
+
+
+def take_staged(session: Session) -> bool:
+    """Whether this transaction staged entries not yet chained; forgets it (the caller
+    chains them)."""
+    return bool(session.connection().info.pop(_STAGED_KEY, False))
+
+
+def has_own_staged(session: Session) -> bool:
+    return bool(session.connection().info.get(_STAGED_KEY))
+
+
+def _forget_staged(connection: Connection) -> None:
+    # The transaction ended: committed staged entries are chained, rolled back ones gone.
+    connection.info.pop(_STAGED_KEY, None)
+
+
+event.listen(Engine, "commit", _forget_staged)
+event.listen(Engine, "rollback", _forget_staged)
+
+
+def staged_count(session: Session) -> int:
+    """Staged entries visible to this transaction: its own not yet chained, and any a
+    committed transaction left behind (which the trigger should never allow)."""
+    return session.execute(select(func.count()).select_from(LedgerStaged)).scalar_one()
 
 
 def tail(session: Session) -> tuple[int, str] | None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
@@ -61,13 +61,64 @@ event.listen(Session, "after_transaction_end", _forget_tail)
 
 
 def _locked_tail(session: Session) -> tuple[int, str]:
-    cached: tuple[int, str] | None = session.info.get(_TAIL_KEY)
+    # Entries this transaction staged are chained first, keeping their place; that
+    # moves the tail, so a cached one is stale.
+    staged = repository.take_staged(session)
+    cached: tuple[int, str] | None = None if staged else session.info.get(_TAIL_KEY)
     if cached is None:
         # Pending ORM rows of this transaction go first (in order, as in one flush),
         # and before the lock: nothing that can wait is done while holding it.
         session.flush()
-        cached = repository.locked_tail(session) or (0, GENESIS_HASH)
+        cached = repository.locked_tail(session, chain_staged=staged) or (0, GENESIS_HASH)
     return cached
+
+
+def stage(session: Session, draft: EntryDraft, *, clock: Clock | None = None) -> None:
+    """Append ``draft`` as the caller's transaction commits: the same checks, entry and
+    hash as :func:`append_draft`, but without holding the ledger's lock until then.
+
+    On PostgreSQL the entry is stored as staged, and a deferred trigger chains it at
+    commit under the lock (migration 0003), so a writer holds the lock for its own
+    chaining and commit only, not across round trips to this process: concurrent
+    writers stop queueing behind each other's network and thread wake-ups. If the
+    commit fails, nothing is written; an entry appended later in the same
+    transaction still comes after it. On SQLite, whose transactions hold the one write
+    lock from their start, the entry is appended at once.
+
+    For entries the transaction does not read back: it has no sequence number until
+    commit (:func:`chain_staged` chains it sooner). Raises as :func:`append` does,
+    before anything is stored.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        append_draft(session, draft, clock=clock)
+        return
+    payload_json, responsible_text = _checked_texts(
+        draft.kind, draft.actor, draft.case_id, draft.payload, draft.responsible
+    )
+    recorded_at = iso_utc((clock or _SYSTEM_CLOCK).now())
+    repository.insert_staged(
+        session,
+        (recorded_at, draft.kind, draft.case_id, draft.actor, responsible_text, payload_json),
+    )
+    repository.mark_staged(session)
+
+
+def chain_staged(session: Session) -> None:
+    """Chain the entries this transaction staged now instead of at commit, so it can
+    read them back (a no-op when it staged none)."""
+    if repository.take_staged(session):
+        session.info.pop(_TAIL_KEY, None)
+        repository.chain_staged(session)
+
+
+def _chain_before_reading(state: ORMExecuteState) -> None:
+    # Read-your-writes for any ORM query on the entries in a transaction that staged
+    # some (the ledger's own read functions call chain_staged themselves).
+    if state.is_select and any(mapper.class_ is LedgerEntry for mapper in state.all_mappers):
+        chain_staged(state.session)
+
+
+event.listen(Session, "do_orm_execute", _chain_before_reading)
 
 
 def _checked_texts(
@@ -208,18 +259,21 @@ def entries_before(session: Session, *, last: int, count: int) -> list[LedgerEnt
     one page of a ledger explorer. Empty when ``last`` or ``count`` is below 1."""
     if last < 1 or count < 1:
         return []
+    chain_staged(session)
     rows = repository.entries_around(session, last, count - 1, 0)
     return [read_entry(row) for row in reversed(rows)]
 
 
 def entry_at(session: Session, *, seq: int) -> LedgerEntryRead | None:
     """Entry ``seq`` as a read model, or None when the ledger has no such entry."""
+    chain_staged(session)
     row = repository.entry(session, seq)
     return read_entry(row) if row is not None else None
 
 
 def entries_for_case(session: Session, case_id: str) -> list[LedgerEntryRead]:
     """Every entry about one case, oldest first (the case's accountability trail)."""
+    chain_staged(session)
     return [read_entry(entry) for entry in repository.entries_for_case(session, case_id)]
 
 
@@ -231,6 +285,7 @@ def entries_for_cases(
     ledger has nothing on it). The bulk form of :func:`entries_for_case`, for
     reports over a whole period: a few queries instead of one per case."""
     by_case: dict[str, list[LedgerEntryRead]] = {case_id: [] for case_id in case_ids}
+    chain_staged(session)
     for row in repository.entries_for_cases(session, list(by_case), kinds):
         record = _parsed_record(row)
         by_case[record["case_id"]].append(LedgerEntryRead(**record))
@@ -248,12 +303,14 @@ def _parsed_record(row: Sequence[Any]) -> dict[str, Any]:
 def export_entries(session: Session) -> Iterator[str]:
     """Every entry as one JSON line (payload and responsible as JSON objects), oldest
     first, streamed. ``entry_bytes`` re-encodes a line's entry exactly (see rules.py)."""
+    chain_staged(session)
     for row in repository.stream_entries(session):
         record = _parsed_record(row)
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def entry_count(session: Session) -> int:
+    chain_staged(session)
     found = repository.tail(session)
     return found[0] if found else 0
 
@@ -313,6 +370,7 @@ def make_checkpoint(session: Session, *, key: LedgerKey, clock: Clock | None = N
     the stored tree no longer reproduces the previous signed root. When nothing was
     appended since the latest checkpoint, that one is returned unchanged.
     """
+    chain_staged(session)
     repository.lock_for_append(session)
     session.flush()
     size = entry_count(session)

@@ -86,6 +86,17 @@ def verify(
     problems += checkpoint_problems
     if not problems:
         problems += _check_consistency(session, rows)
+    if not problems and not repository.has_own_staged(session):
+        unchained = repository.staged_count(session)
+        if unchained:
+            # Only a disabled or dropped trigger commits a staged row (migration 0003).
+            problems.append(
+                Problem(
+                    "unchained",
+                    f"{unchained} staged entries were committed without being chained into "
+                    "the ledger (the ledger_staged_integrate trigger did not run)",
+                )
+            )
     newest = rows[-1] if rows else None
     return VerifyReport(
         entries=scan.count,
