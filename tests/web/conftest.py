@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from cogov.core.settings import load_settings
 from cogov.core.types import Role
 from cogov.db.session import unit_of_work
 from cogov.identity import add_user, change_departments
+from tests.conftest import PG_URL, fresh_postgres_database
 
 PASSWORD = "correct horse battery staple"
 STAFF = {
@@ -53,6 +55,25 @@ def make_app(data_dir: Path, *, agents: bool = False, database_url: str | None =
 
         deploy_router(app)
     return app
+
+
+@contextmanager
+def app_on(backend: str, data_dir: Path, *, agents: bool = False) -> Iterator[FastAPI]:
+    """make_app on "sqlite" (a file in ``data_dir``) or "postgresql" (a throw-away
+    database; the test is skipped with the reason where none is configured)."""
+    if backend != "sqlite" and not PG_URL:
+        pytest.skip("PostgreSQL not configured: set COGOV_TEST_DATABASE_URL to run on it")
+    with ExitStack() as stack:
+        url = (
+            stack.enter_context(fresh_postgres_database(PG_URL))
+            if PG_URL and backend != "sqlite"
+            else None
+        )
+        application = make_app(data_dir, agents=agents, database_url=url)
+        try:
+            yield application
+        finally:
+            application.state.cogov.engine.dispose()
 
 
 @pytest.fixture(scope="module")
