@@ -619,7 +619,8 @@ def main() -> None:
             f"measured {closed_pg[0][7]} ms"
             + (" (met)." if float(str(closed_pg[0][7])) <= TARGET_P99_MS else " (not met).")
             if closed_pg
-            else "not measured (no PostgreSQL server)."
+            else "not measured ("
+            + ("--backend sqlite)." if backend == "sqlite" else "no PostgreSQL server).")
         )
     )
     verdict_open = (
@@ -642,7 +643,8 @@ def main() -> None:
         "throughput is bounded by how long one intake holds the lock, from its append "
         "to its commit)."
         if locks is not None and locks.locks
-        else "Ledger lock: not sampled (no PostgreSQL server)."
+        else "Ledger lock: not sampled ("
+        + ("--backend sqlite)." if backend == "sqlite" else "no PostgreSQL server).")
     )
     markdown = "\n\n".join(
         [
