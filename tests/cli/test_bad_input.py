@@ -643,6 +643,28 @@ def test_a_setting_that_is_not_valid_is_named(tmp_path: Path) -> None:
     assert_refused(result, 2, "COGOV_SQLITE_BUSY_TIMEOUT_MS:")
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("users", "disable", "rita", "--by", "admin", "--reason", "left\x00"), "--reason: "),
+        (("tokens", "issue", "admin", "--name=ci\x00"), "--name: "),
+        (("registry", "show", "router\x00agent"), "argument 3: "),
+        (("registry", "gate", "router-agent", "--service", "\x00", "--json"), "--service: "),
+    ],
+)
+def test_a_nul_character_is_refused_alike_on_every_database(
+    world: World, tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    """PostgreSQL text cannot hold NUL and SQLite stores it: refused before either."""
+    data_dir = world.data_dir(tmp_path)
+    before = world.rows(data_dir)
+    result = invoke([*args, "--data-dir", str(data_dir)], env=world.env)
+    assert_refused(result, 2, f"{says}must not contain a NUL character")
+    assert world.rows(data_dir) == before
+    if "--json" in args:
+        assert json.loads(result.stdout)["error"]["field"] == "--service"
+
+
 def test_a_data_dir_that_cannot_be_made_is_named(files: Path) -> None:
     result = invoke(["db", "upgrade", "--data-dir", str(files / "table.csv" / "sub")])
     assert_refused(result, 2, "--data-dir: cannot create")

@@ -14,10 +14,25 @@ from cogov.cli import audit, db, demo, ledger, registry, review, serve, tokens, 
 from cogov.cli.context import EXIT_BAD_INPUT, error_json, print_json
 
 
+def nul_argument(argv: Sequence[str]) -> str | None:
+    """The option (else "argument N") whose value holds a NUL character, if any. No
+    shell can type one and PostgreSQL text cannot hold one (SQLite would store it), so
+    it is refused here, alike on every database, before any command reads it."""
+    for index, arg in enumerate(argv):
+        if "\x00" not in arg:
+            continue
+        if arg.startswith("--") and "=" in arg:
+            return arg.split("=", 1)[0]
+        before = argv[index - 1] if index else ""
+        return before if before.startswith("-") else f"argument {index + 1}"
+    return None
+
+
 class JsonErrorsGroup(TyperGroup):
-    """The root group: with --json on the command line, a usage error (a missing or
-    malformed option, found before the command runs) is also a JSON document on
-    stdout, the shape every command's own errors take under --json."""
+    """The root group: refuses a NUL character in any argument; with --json on the
+    command line, a usage error (a missing or malformed option, found before the
+    command runs) is also a JSON document on stdout, the shape every command's own
+    errors take under --json."""
 
     def main(  # type: ignore[override]
         self,
@@ -28,6 +43,13 @@ class JsonErrorsGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
+        where = nul_argument(argv)
+        if where is not None and standalone_mode:
+            message = f"{where}: must not contain a NUL character"
+            sys.stderr.write(f"error: {message}\n")
+            if "--json" in argv:
+                print_json(error_json(message, EXIT_BAD_INPUT, where))
+            sys.exit(EXIT_BAD_INPUT)
         if not standalone_mode or "--json" not in argv:
             return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
         try:
