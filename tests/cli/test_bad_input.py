@@ -89,6 +89,7 @@ CASES: dict[str, list[Bad]] = {
         Bad(f"serve --port 0 {D}", "'--port'"),
         Bad(f"serve --port 70000 {D}", "'--port'"),
         Bad(f"serve --workers 0 {D}", "'--workers'"),
+        Bad(f"serve --log-level loud {D}", "'--log-level'"),
         Bad("serve --data-dir {f}/table.csv", "is a file, not a directory"),
     ],
     "demo": [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,17 @@ WORKER_STARTUP_SECONDS = 120
 KEEP_ALIVE_SECONDS = 75
 # uvicorn's exit status when the server could not start.
 STARTUP_FAILURE = 3
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels (any other name was a KeyError traceback inside uvicorn)."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
 
 
 def tcp_listener(host: str, port: int) -> socket.socket:
@@ -83,8 +95,8 @@ def serve_command(
         ),
     ] = 1,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="uvicorn log level (info, warning, ...).")
-    ] = "info",
+        LogLevel, typer.Option("--log-level", help="uvicorn log level.", case_sensitive=False)
+    ] = LogLevel.INFO,
     keep_alive: Annotated[
         int,
         typer.Option(
@@ -122,7 +134,7 @@ def serve_command(
             host=host,
             port=port,
             workers=workers,
-            log_level=log_level,
+            log_level=log_level.value,
             timeout_keep_alive=keep_alive,
             proxy_headers=settings.trust_forwarded_for,
             # A worker imports cogov and builds the app before it answers the supervisor's
