@@ -146,6 +146,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             if isinstance(exc, FileExistsError) and Path(exc.filename).is_file():
                 reason = "is a file, not a directory"  # a folder was to be made there
             raise fail(f"{exc.filename}: {reason}", EXIT_BAD_INPUT) from None
+        except UnicodeDecodeError as exc:  # a file read as text that is not
+            raise fail(f"a file given is not UTF-8 text (byte {exc.start})") from None
         except DBAPIError as exc:  # e.g. the database went away or stayed locked
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise fail(f"database: {reason}", EXIT_BAD_INPUT) from None

@@ -51,11 +51,19 @@ PublicKeyOption = Annotated[
 ]
 
 
+def _read_text(path: Path, field: str) -> str:
+    """A file named on the command line, as text; one line naming it if it is not."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"{field}: {path}: not UTF-8 text (byte {exc.start})", field=field) from None
+
+
 def _read_public_key(path: Path) -> Any:
     try:
-        return parse_public_key_pem(path.read_text(encoding="utf-8"))
+        return parse_public_key_pem(_read_text(path, "--public-key"))
     except CheckpointError as exc:
-        raise fail(f"{path}: {exc}") from None
+        raise fail(f"--public-key: {path}: {exc}", field="--public-key") from None
 
 
 def _progress() -> Progress:
@@ -224,13 +232,14 @@ def check_proof_command(
     is self-consistent (a warning says so).
     """
     try:
-        bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+        bundle = json.loads(_read_text(bundle_file, "BUNDLE_FILE"))
     except json.JSONDecodeError as exc:
         raise fail(f"{bundle_file}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(bundle, dict):
         raise fail(f"{bundle_file}: not a proof bundle (a JSON object)")
     if public_key_file is not None:
-        pem = public_key_file.read_text(encoding="utf-8")
+        _read_public_key(public_key_file)  # a key that is no key is bad input, not a bad proof
+        pem = _read_text(public_key_file, "--public-key")
     elif data_dir is not None:
         pem = signing_key(settings_for(data_dir), create=False).public_key_pem
     else:
