@@ -1024,6 +1024,13 @@ class TestStaffUsers:
         assert field_error(wrong.text, "display_name") == "Use at most 200 characters."
         assert 'value="Not Valid"' in wrong.text  # kept to correct
         assert "short" not in re.findall(r'id="password"[^>]*', wrong.text)[0]  # never echoed
+        hidden = add_through_the_form(
+            admin, username="h.idden", roles=["auditor"], password=PASSWORD_FOR_NEW,
+            display_name="Bell\x07name",
+        )  # fmt: skip
+        assert field_error(hidden.text, "display_name").startswith(
+            "Remove the invisible control characters"
+        )
         blank = add_through_the_form(admin, username="b.lank", roles=["auditor"], password=" " * 14)
         assert field_error(blank.text, "password") == "The password must not be only spaces."
         taken = add_through_the_form(
@@ -1192,6 +1199,12 @@ class TestStaffUsers:
         )
         assert field_error(too_long.text, "departments") == (
             "Each department name must be 1 to 200 characters."
+        )
+        hidden = admin.post(
+            path, data={"csrf_token": form, "departments": "Par\x00ks", "departments_reason": "x"}
+        )
+        assert field_error(hidden.text, "departments").startswith(
+            "Remove the invisible control characters"
         )
         joined = admin.post(
             path,

@@ -89,6 +89,7 @@ PASSWORD_SHORT = N_("Use a password of at least %(min)s characters.")
 PASSWORD_LONG = N_("Use a password of at most %(max)s characters.")
 PASSWORD_BLANK = N_("The password must not be only spaces.")
 DEPARTMENT_INVALID = N_("Each department name must be 1 to %(max)s characters.")
+CONTROL_CHARACTERS = N_("Remove the invisible control characters from this text.")
 DEPARTMENTS_NOT_FIELD = N_(
     "Only field staff work for departments: choose Field staff, or leave this empty."
 )
@@ -133,8 +134,8 @@ def _department_errors(page: Page, names: Sequence[str], roles: Sequence[str]) -
     for name in names:
         try:
             check_department("departments", name)
-        except InvalidUserInput:
-            return page.gettext(DEPARTMENT_INVALID, max=DEPARTMENT_MAX)
+        except InvalidUserInput as refused:
+            return _refusal(page, refused)[1]
     if names and Role.FIELD_STAFF.value not in roles:
         return page.gettext(DEPARTMENTS_NOT_FIELD)
     return None
@@ -152,6 +153,9 @@ def _password_message(page: Page, password: str) -> str:
 
 def _refusal(page: Page, refused: InvalidUserInput, *, password: str = "") -> tuple[str, str]:
     """Identity's refusal of one field as (field, message in the visitor's language)."""
+    if "control characters" in refused.reason:
+        field = "departments" if refused.field in ("add", "remove") else refused.field
+        return field, page.gettext(CONTROL_CHARACTERS)
     if refused.field == "username":
         return "username", page.gettext(USERNAME_INVALID)
     if refused.field == "display_name":
