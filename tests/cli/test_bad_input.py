@@ -121,6 +121,7 @@ CASES: dict[str, list[Bad]] = {
         Bad(f"ledger verify --public-key {{f}}/bad.json {D}", "not a PEM public key"),
         Bad(f"ledger verify --public-key {{f}}/folder {D}", "Is a directory"),
         Bad(f"ledger verify --workers 0 {D}", "'--workers'"),
+        Bad(f"ledger verify --public-key {{f}}/binary.csv {D}", "--public-key: "),
     ],
     "ledger checkpoint": [
         Bad(f"ledger checkpoint --out {{f}}/folder {D}", "--out: "),
@@ -144,6 +145,8 @@ CASES: dict[str, list[Bad]] = {
         Bad("ledger check-proof {f}/empty.csv", "not JSON"),
         Bad("ledger check-proof {f}/list.json", "not a proof bundle"),
         Bad("ledger check-proof {f}/garbage.parquet", "garbage.parquet"),
+        Bad("ledger check-proof {f}/binary.csv", "not UTF-8 text"),
+        Bad("ledger check-proof {f}/bundle.json --public-key {f}/bad.json", "--public-key: "),
     ],
     "ledger export": [
         Bad(f"ledger export --out {{f}}/folder {D}", "Is a directory"),
@@ -474,6 +477,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "bad.yaml").write_text("a: [1, 2\nb: }\n", encoding="utf-8")
     (folder / "bad.json").write_text("{not json", encoding="utf-8")
     (folder / "list.json").write_text("[1, 2]\n", encoding="utf-8")
+    (folder / "bundle.json").write_text('{"type": "inclusion"}\n', encoding="utf-8")
     (folder / "population.csv").write_text("area,n\nx,-5\ny,many\n", encoding="utf-8")
     rows = ["id,created,closed,svc,ch,t,l"]
     for i in range(60):
@@ -664,6 +668,26 @@ def test_a_nul_character_is_refused_alike_on_every_database(
     assert world.rows(data_dir) == before
     if "--json" in args:
         assert json.loads(result.stdout)["error"]["field"] == "--service"
+
+
+def test_a_broken_agency_file_is_one_line(world: World, tmp_path: Path) -> None:
+    agency = tmp_path / "agency"
+    agency.mkdir()
+    (agency / "processes.yaml").write_text("steps: [open\n", encoding="utf-8")
+    result = invoke(
+        [
+            "review",
+            "approve",
+            "nosuch",
+            "--reviewer",
+            "rita",
+            "--data-dir",
+            str(world.data_dir(tmp_path)),
+        ],
+        env={**world.env, "COGOV_AGENCY_CONFIG_DIR": str(agency)},
+    )
+    assert_refused(result, 2, "processes.yaml")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_a_data_dir_that_cannot_be_made_is_named(files: Path) -> None:

@@ -4,6 +4,7 @@ with the schema up to date, and the mapping of errors to exit codes."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -118,7 +119,9 @@ def error_json(message: str, code: int, field: str | None = None) -> dict[str, A
 
 def fail(message: str, code: int = EXIT_BAD_INPUT, *, field: str | None = None) -> typer.Exit:
     """Report one error (one line on stderr; under --json also a JSON document on
-    stdout) and return the exit to raise."""
+    stdout) and return the exit to raise. A message that spans lines (e.g. a YAML
+    parser's pointer under the bad line) is folded into one."""
+    message = re.sub(r"\s*\n\s*", " ", message.strip())
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     if _json_errors.get():
         print_json(error_json(message, code, field))
