@@ -204,6 +204,9 @@ class TestLifecycle:
         walk_to("draft")
         with pytest.raises(VersionNotFound, match="version 7"):
             submit(db_session, agent_id="router-agent", version=7, by="admin", reason="x")
+        for beyond in (2**31, 10**20, 0, -1):  # no row holds it; PostgreSQL's INTEGER cannot
+            with pytest.raises(VersionNotFound):
+                submit(db_session, agent_id="router-agent", version=beyond, by="admin", reason="x")
 
     def test_activating_a_new_version_retires_the_old_one(
         self, db_session: Session, walk_to: WalkTo, clock: FixedClock

@@ -56,7 +56,13 @@ def guarded_by(session: Session, username: str) -> Sequence[RegistryAgent]:
     return session.scalars(query).all()
 
 
+#: The largest version a filing row can hold (the column is a 32-bit INTEGER).
+MAX_VERSION = 2**31 - 1
+
+
 def filing(session: Session, agent_id: str, version: int) -> RegistryFiling | None:
+    if not 1 <= version <= MAX_VERSION:  # no row has it; PostgreSQL refuses to compare it
+        return None
     query = select(RegistryFiling).where(
         RegistryFiling.agent_id == agent_id, RegistryFiling.version == version
     )
