@@ -258,6 +258,7 @@ CASES: dict[str, list[Bad]] = {
         Bad(f"registry show ghost {D}", "agent 'ghost' not found", 3),
         Bad(f"registry show router-agent --version 0 {D}", "'--version'"),
         Bad(f"registry show router-agent --version 99 {D}", "version 99 not found", 3),
+        Bad(f"registry show router-agent --version 99999999999 {D}", "not found", 3),
     ],
     "registry history": [Bad(f"registry history ghost {D}", "agent 'ghost' not found", 3)],
     "registry export": [
@@ -276,6 +277,10 @@ CASES: dict[str, list[Bad]] = {
     "registry gate": [
         Bad(f"registry gate ghost --service rodent {D}", "agent 'ghost' not found", 3),
         Bad(f"registry gate router-agent {D}", "'--service'"),
+        Bad(f"registry gate router-agent --service rodent --version 7 {D}", "version 7", 3),
+        Bad(
+            f"registry gate router-agent --service rodent --version 99999999999 {D}", "not found", 3
+        ),
     ],
     "registry public": [Bad("registry public --data-dir {f}/table.csv", "--data-dir")],
     "registry pause": [

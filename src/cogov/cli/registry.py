@@ -383,7 +383,8 @@ def gate_command(
 ) -> None:
     """Ask the deployment gate whether the agent may act on a service now."""
     with session_for(data_dir) as session:
-        get_agent(session, agent_id=agent_id)  # an unknown agent is not found, not refused
+        # An unknown agent or version is not found, not refused.
+        get_filing(session, agent_id=agent_id, version=version)
         decision = gate(session, agent_id=agent_id, service_code=service, now=utc_now(),
                         version=version)  # fmt: skip
     if as_json:
