@@ -420,6 +420,8 @@ CASES: dict[str, list[Bad]] = {
     ],
     "review escalate": [
         Bad(f"review escalate --every 0 {D}", "'--every'"),
+        Bad(f"review escalate --every 1e400 {D}", "'--every'"),
+        Bad(f"review escalate --every nan {D}", "'--every'"),
         Bad("review escalate --data-dir {f}/table.csv", "--data-dir"),
     ],
     "review escalate-overdue": [Bad(f"review escalate-overdue --every -1 {D}", "'--every'")],
@@ -456,6 +458,7 @@ CASES: dict[str, list[Bad]] = {
     "vault status": [Bad("vault status --data-dir {f}/table.csv", "--data-dir")],
     "vault rotate": [
         Bad(f"vault rotate --batch-size 0 {D}", "'--batch-size'"),
+        Bad(f"vault rotate --batch-size 99999999999999999999 {D}", "'--batch-size'"),
         Bad(f"vault rotate --by ghost {D}", "'ghost' not found", 3),
     ],
 }

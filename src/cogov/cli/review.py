@@ -304,6 +304,7 @@ def escalate_command(
         typer.Option(
             "--every",
             min=1,
+            max=86_400,
             help="Keep running: sweep again every SECONDS until stopped (Ctrl-C), for a "
             "deployment without cron (the server can do it too: "
             "COGOV_REVIEW_ESCALATION_INTERVAL_SECONDS).",

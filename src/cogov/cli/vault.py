@@ -69,7 +69,8 @@ def rotate_command(
         ),
     ] = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Rows re-sealed per transaction.")
+        int,
+        typer.Option("--batch-size", min=1, max=100_000, help="Rows re-sealed per transaction."),
     ] = 500,
     by: Annotated[
         str | None,
