@@ -24,7 +24,7 @@ import pytest
 import typer.main
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.sql import table
 from typer.testing import CliRunner, Result
 
@@ -696,6 +696,31 @@ def test_a_broken_agency_file_is_one_line(world: World, tmp_path: Path) -> None:
     )
     assert_refused(result, 2, "processes.yaml")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_data_dir_whose_database_file_is_not_one(tmp_path: Path) -> None:
+    (tmp_path / "cogov.sqlite3").write_text("a note, not a database", encoding="utf-8")
+    result = invoke(["users", "list", "--data-dir", str(tmp_path)])
+    assert_refused(result, 2, "--data-dir: cannot use the database sqlite:///")
+    assert "file is not a database" in result.stderr
+
+
+def test_a_database_from_a_newer_cogov_is_named(world: World, tmp_path: Path) -> None:
+    data_dir = world.data_dir(tmp_path)
+    engine = world.engine or make_engine(f"sqlite:///{data_dir / 'cogov.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
+    try:
+        result = invoke(["users", "list", "--data-dir", str(data_dir)], env=world.env)
+        assert_refused(result, 2, "cannot be brought up to date by this cogov")
+        assert "9999_from_the_future" in result.stderr
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text("DELETE FROM alembic_version WHERE version_num = '9999_from_the_future'")
+            )
+        if engine is not world.engine:
+            engine.dispose()
 
 
 def test_a_data_dir_that_cannot_be_made_is_named(files: Path) -> None:

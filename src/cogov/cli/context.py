@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from alembic.util import CommandError
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
@@ -96,6 +97,13 @@ def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise fail(f"{field}: cannot use the database {shown}: {reason}", field=field) from None
+        except CommandError as exc:  # e.g. a revision only a newer cogov knows
+            engine.dispose()
+            raise fail(
+                f"{field}: the schema of {shown} cannot be brought up to date by this cogov "
+                f"({exc}); was it made by a newer version?",
+                field=field,
+            ) from None
     return engine
 
 
