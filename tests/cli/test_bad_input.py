@@ -84,6 +84,7 @@ D = "--data-dir {d}"
 CASES: dict[str, list[Bad]] = {
     "db upgrade": [
         Bad("db upgrade --data-dir {f}/table.csv", "--data-dir: "),
+        Bad(("db", "upgrade", "--data-dir", ""), "'--data-dir': must not be empty"),
     ],
     "serve": [
         Bad(f"serve --port 0 {D}", "'--port'"),
@@ -151,6 +152,7 @@ CASES: dict[str, list[Bad]] = {
     "ledger export": [
         Bad(f"ledger export --out {{f}}/folder {D}", "Is a directory"),
         Bad(f"ledger export --out {{f}}/table.csv/x {D}", "is a file, not a directory"),
+        Bad(("ledger", "export", "--out", " ", "--data-dir", "{d}"), "'--out': must not be empty"),
     ],
     "ledger public-key": [
         Bad("ledger public-key --data-dir {f}/table.csv", "--data-dir"),
@@ -341,6 +343,18 @@ CASES: dict[str, list[Bad]] = {
             "--count",
         ),
         Bad("audit run --data {f}/cases.csv --created created --out {f}/table.csv", "--out"),
+        Bad(
+            (
+                "audit",
+                "run",
+                "--data",
+                "{f}/cases.csv",
+                "--created",
+                "created",
+                "--out=",
+            ),
+            "'--out': must not be empty",
+        ),
         Bad("audit run --data {f}/cases.csv --created created --as-of soon", "'--as-of'"),
         Bad(
             "audit run --data {f}/cases.csv --created created --from 2025-01-01 --to 2024-01-01",
@@ -374,6 +388,21 @@ CASES: dict[str, list[Bad]] = {
             "--action",
         ),
         Bad("triage train --data {f}/cases.csv --text t --label l --out {f}/table.csv", "--out"),
+        Bad(
+            (
+                "triage",
+                "train",
+                "--data",
+                "{f}/cases.csv",
+                "--text",
+                "t",
+                "--label",
+                "l",
+                "--out",
+                "",
+            ),
+            "'--out': must not be empty",
+        ),
         Bad(
             "triage train --data {f}/cases.csv --text t --label l --data-dir {f}/table.csv",
             "--data-dir",

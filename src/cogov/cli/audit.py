@@ -32,6 +32,7 @@ from cogov.cli.context import (
     JsonOption,
     console,
     handle_errors,
+    non_empty_path,
     print_json,
     session_for,
 )
@@ -176,7 +177,11 @@ def run_command(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory for audit.json, CSV tables and report.html."),
+        typer.Option(
+            "--out",
+            help="Directory for audit.json, CSV tables and report.html.",
+            parser=non_empty_path,
+        ),
     ] = None,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,

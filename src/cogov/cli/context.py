@@ -32,12 +32,22 @@ from cogov.db.session import unit_of_work
 console = Console()
 err_console = Console(stderr=True)
 
+
+def non_empty_path(text: str) -> Path:
+    """A path option's value; an empty one (e.g. from an unset shell variable) would
+    mean the current directory, silently, so it is refused."""
+    if not text.strip():
+        raise typer.BadParameter("must not be empty (leave the option out for its default)")
+    return Path(text)
+
+
 DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
         help="Data directory (overrides COGOV_DATA_DIR; default ./.cogov).",
         show_default=False,
+        parser=non_empty_path,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -19,6 +19,7 @@ from cogov.cli.context import (
     err_console,
     fail,
     handle_errors,
+    non_empty_path,
     print_json,
     session_for,
     settings_for,
@@ -155,6 +156,7 @@ def checkpoint_command(
         Path | None,
         typer.Option(
             "--out",
+            parser=non_empty_path,
             help="Also write the signed note to this file, replaced atomically (publish it "
             "where auditors fetch it, as a transparency log serves /checkpoint).",
         ),
@@ -262,7 +264,10 @@ def check_proof_command(
 @handle_errors
 def export_command(
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file (default: standard output).")
+        Path | None,
+        typer.Option(
+            "--out", parser=non_empty_path, help="Write to this file (default: standard output)."
+        ),
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:

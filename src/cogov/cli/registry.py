@@ -17,6 +17,7 @@ from cogov.cli.context import (
     console,
     fail,
     handle_errors,
+    non_empty_path,
     print_json,
     session_for,
 )
@@ -313,7 +314,8 @@ def export_command(
     ] = "markdown",
     agent_id: Annotated[str | None, typer.Option("--agent", help="Only this agent.")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", parser=non_empty_path, help="Write here instead of stdout."),
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -18,6 +18,7 @@ from cogov.cli.context import (
     console,
     err_console,
     handle_errors,
+    non_empty_path,
     print_json,
     settings_for,
 )
@@ -92,6 +93,7 @@ def train_command(
         Path | None,
         typer.Option(
             "--out",
+            parser=non_empty_path,
             help="Directory to write the model to (default: <data-dir>/models/<label>).",
             show_default=False,
         ),
