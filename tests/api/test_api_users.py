@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from cogov.api.auth import SESSION_COOKIE
 from cogov.core.types import Role
 from cogov.db.session import unit_of_work
 from cogov.ledger import LedgerEntry
@@ -267,6 +268,35 @@ class TestPasswordReset:
         actor, payload = last_entry(engine, "user.password_set", name)
         assert actor == f"user:{admin.username}"
         assert NEW_PASSWORD not in json.dumps(payload)
+
+    def test_ends_the_users_sessions_but_not_their_tokens(
+        self, client: TestClient, engine: Engine, admin: Staff
+    ) -> None:
+        worker = make_staff(engine, Role.FIELD_STAFF)
+        signed = client.post(
+            "/api/v1/auth/session", json={"username": worker.username, "password": PASSWORD}
+        )
+        assert signed.status_code == 200, signed.text
+        cookie = signed.cookies[SESSION_COOKIE]
+        client.cookies.clear()
+
+        def me_by_cookie() -> int:
+            client.cookies.set(SESSION_COOKIE, cookie)
+            try:
+                return client.get("/api/v1/auth/me").status_code
+            finally:
+                client.cookies.clear()
+
+        assert me_by_cookie() == 200
+        path = f"{USERS}/{worker.username}/password"
+        ok(client.put(path, json={"password": NEW_PASSWORD}, headers=admin.headers))
+        assert me_by_cookie() == 401
+        assert client.get("/api/v1/auth/me", headers=worker.headers).status_code == 200
+        actor, payload = last_entry(engine, "user.password_set", worker.username)
+        assert (actor, payload) == (
+            f"user:{admin.username}",
+            {"username": worker.username, "sessions_ended": 1},
+        )
 
     def test_refusals(self, client: TestClient, admin: Staff) -> None:
         name = create(client, admin)["username"]

@@ -73,6 +73,7 @@ class TestUsersCommands:
         assert "password: must be at least 12 characters" in out
         code, out = run(tmp_path, "users", "password", "r1", stdin="a long enough secret\n")
         assert code == 0, out
+        assert "password set for r1; 0 web sessions ended" in out
         code, out = run(tmp_path, "users", "list", "--json")
         [r1] = [u for u in json.loads(out) if u["username"] == "r1"]
         assert r1["roles"] == ["auditor", "reviewer"]

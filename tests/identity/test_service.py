@@ -26,10 +26,10 @@ from cogov.identity import (
     has_role,
     list_users,
     require_role,
-    set_password,
     set_roles,
     verify_password,
 )
+from cogov.identity.access import reset_password
 from cogov.ledger import LedgerEntry
 
 CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
@@ -221,13 +221,15 @@ class TestPasswords:
     def test_set_and_verify(self, db_session: Session) -> None:
         add_user(db_session, username="r1", roles=[Role.REVIEWER])
         assert verify_password(db_session, username="r1", password=PASSWORD) is None
-        set_password(db_session, username="r1", password=PASSWORD, by="r1")
+        reset_password(db_session, username="r1", password=PASSWORD, by="r1")
         verified = verify_password(db_session, username="r1", password=PASSWORD)
         assert verified is not None
         assert verified.username == "r1"
         assert verify_password(db_session, username="r1", password=PASSWORD + "x") is None
         assert verify_password(db_session, username="ghost", password=PASSWORD) is None
-        assert entries(db_session, "user.password_set") == [{"actor": "user:r1", "username": "r1"}]
+        assert entries(db_session, "user.password_set") == [
+            {"actor": "user:r1", "username": "r1", "sessions_ended": 0}
+        ]
 
     def test_stored_as_argon2id(self, db_session: Session) -> None:
         from cogov.identity.models import User
@@ -242,4 +244,4 @@ class TestPasswords:
         add_user(db_session, username="r1", roles=[Role.REVIEWER])
         add_user(db_session, username="r2", roles=[Role.REVIEWER])
         with pytest.raises(MissingRole):
-            set_password(db_session, username="r2", password=PASSWORD, by="r1")
+            reset_password(db_session, username="r2", password=PASSWORD, by="r1")

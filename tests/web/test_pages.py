@@ -1244,16 +1244,27 @@ class TestStaffUsers:
         assert field_error(weak.text, "password") == "Use a password of at least 12 characters."
         empty = admin.post(path, data={"csrf_token": form})
         assert field_error(empty.text, "password") == "Enter a password of at least 12 characters."
+        # Signed in with the old password before the reset (say, whoever made it needed).
+        before = signed_in(app, "p.ass", PASSWORD_FOR_NEW)
+        assert before is not None
+        assert before.get("/staff/ledger").status_code == 200
         new_password = "a fresh start for p.ass"
         done = admin.post(path, data={"csrf_token": form, "password": new_password})
         assert done.headers["location"] == "/staff/users/p.ass?done=password"
         assert new_password not in admin.get(done.headers["location"]).text
+        # The reset ended that session: its cookie is sent to sign in again.
+        refused = before.get("/staff/ledger")
+        assert refused.status_code == 303
+        assert refused.headers["location"] == "/staff/sign-in?next=/staff/ledger"
         assert signed_in(app, "p.ass", new_password)
         assert not signed_in(app, "p.ass", PASSWORD_FOR_NEW)
+        assert admin.get("/staff/users").status_code == 200  # the administrator's stays
         entries = [
             e for e in ledger_of_kind(app, "user.password_set") if e.payload["username"] == "p.ass"
         ]
-        assert [(e.actor, e.payload) for e in entries] == [("user:admin", {"username": "p.ass"})]
+        assert [(e.actor, e.payload) for e in entries] == [
+            ("user:admin", {"username": "p.ass", "sessions_ended": 1})
+        ]
 
     def test_unknown_user(self, app: FastAPI) -> None:
         assert client_for(app, "admin").get("/staff/users/no.such.user").status_code == 404

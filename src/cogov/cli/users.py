@@ -27,10 +27,10 @@ from cogov.identity import (
     disable_user,
     enable_user,
     list_users,
-    set_password,
     set_roles,
     user_departments,
 )
+from cogov.identity.access import reset_password
 from cogov.registry import agents_guarded_by
 
 app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
@@ -226,8 +226,14 @@ def password_command(
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Set a password, read from standard input (never from the command line)."""
+    """Set a password, read from standard input (never from the command line). Ends
+    every web session the user has open; their API tokens keep working."""
     password = sys.stdin.readline().rstrip("\r\n")
     with session_for(data_dir) as session:
-        set_password(session, username=username, password=password, by=by)
-    console.print(f"password set for [bold]{username}[/]", highlight=False)
+        reset = reset_password(session, username=username, password=password, by=by)
+    ended = reset.sessions_ended
+    console.print(
+        f"password set for [bold]{username}[/]; {ended} web session"
+        f"{'' if ended == 1 else 's'} ended",
+        highlight=False,
+    )

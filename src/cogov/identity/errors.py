@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from cogov.core.errors import CogovError, Conflict, NotFound, ValidationFailed
 from cogov.core.types import Role
 
@@ -10,11 +12,32 @@ class IdentityError(CogovError):
     """Base of the identity package's errors."""
 
 
-class InvalidUserInput(IdentityError, ValidationFailed):
-    """A username, display name, role or password was refused."""
+class Refusal(StrEnum):
+    """Why identity refused a value, as a stable code: adapters choose their own words
+    (a translated message on the web) from it, never from the English ``reason``."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    USERNAME_FORMAT = "username_format"
+    EMPTY = "empty"
+    CONTROL_CHARACTERS = "control_characters"
+    TOO_LONG = "too_long"
+    TOO_SHORT = "too_short"
+    BLANK = "blank"
+    NO_ROLES = "no_roles"
+    UNKNOWN_ROLE = "unknown_role"
+    NO_CHANGE = "no_change"
+    ADDED_AND_REMOVED = "added_and_removed"
+    ALREADY_HELD = "already_held"
+    NOT_HELD = "not_held"
+    UNKNOWN_CHOICE = "unknown_choice"
+
+
+class InvalidUserInput(IdentityError, ValidationFailed):
+    """A username, display name, role, department, password or reason was refused:
+    ``field`` names it, ``code`` says why for machines, ``reason`` for people (English)."""
+
+    def __init__(self, field: str, code: Refusal, reason: str) -> None:
         ValidationFailed.__init__(self, field, reason)
+        self.code = code
 
 
 class UserNotFound(IdentityError, NotFound):

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from cogov.core.types import Role
-from cogov.identity.errors import InvalidUserInput
+from cogov.identity.errors import InvalidUserInput, Refusal
 
 # Staff ids, not personal names: they appear on ledger entries as "user:<username>".
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -28,6 +28,7 @@ def check_username(username: str) -> str:
     if not USERNAME_PATTERN.match(username):
         raise InvalidUserInput(
             "username",
+            Refusal.USERNAME_FORMAT,
             f"{username!r} must be 2-64 characters of a-z, 0-9, '.', '_' or '-', "
             "starting with a letter or digit",
         )
@@ -43,11 +44,15 @@ def _has_control_character(text: str) -> bool:
 def check_display_name(display_name: str) -> str:
     cleaned = " ".join(display_name.split())
     if not cleaned:
-        raise InvalidUserInput("display_name", "must not be empty")
+        raise InvalidUserInput("display_name", Refusal.EMPTY, "must not be empty")
     if _has_control_character(cleaned):
-        raise InvalidUserInput("display_name", "must not contain control characters")
+        raise InvalidUserInput(
+            "display_name", Refusal.CONTROL_CHARACTERS, "must not contain control characters"
+        )
     if len(cleaned) > DISPLAY_NAME_MAX:
-        raise InvalidUserInput("display_name", f"must be at most {DISPLAY_NAME_MAX} characters")
+        raise InvalidUserInput(
+            "display_name", Refusal.TOO_LONG, f"must be at most {DISPLAY_NAME_MAX} characters"
+        )
     return cleaned
 
 
@@ -59,9 +64,11 @@ def check_roles(roles: Iterable[Role | str]) -> tuple[Role, ...]:
             parsed.add(Role(role))
         except ValueError:
             allowed = ", ".join(r.value for r in Role)
-            raise InvalidUserInput("roles", f"{role!r} is not one of {allowed}") from None
+            raise InvalidUserInput(
+                "roles", Refusal.UNKNOWN_ROLE, f"{role!r} is not one of {allowed}"
+            ) from None
     if not parsed:
-        raise InvalidUserInput("roles", "a user needs at least one role")
+        raise InvalidUserInput("roles", Refusal.NO_ROLES, "a user needs at least one role")
     return tuple(sorted(parsed, key=lambda r: r.value))
 
 
@@ -69,11 +76,17 @@ def check_department(field: str, department: str) -> str:
     """A department name as control's routing writes it (white space runs collapsed)."""
     cleaned = " ".join(department.split())
     if not cleaned:
-        raise InvalidUserInput(field, "a department name must not be empty")
+        raise InvalidUserInput(field, Refusal.EMPTY, "a department name must not be empty")
     if _has_control_character(cleaned):
-        raise InvalidUserInput(field, "a department name must not contain control characters")
+        raise InvalidUserInput(
+            field,
+            Refusal.CONTROL_CHARACTERS,
+            "a department name must not contain control characters",
+        )
     if len(cleaned) > DEPARTMENT_MAX:
-        raise InvalidUserInput(field, f"{cleaned[:40]!r}... is over {DEPARTMENT_MAX} characters")
+        raise InvalidUserInput(
+            field, Refusal.TOO_LONG, f"{cleaned[:40]!r}... is over {DEPARTMENT_MAX} characters"
+        )
     return cleaned
 
 
@@ -87,26 +100,38 @@ def department_changes(
     adding = sorted({check_department("add", name) for name in add})
     removing = sorted({check_department("remove", name) for name in remove})
     if not adding and not removing:
-        raise InvalidUserInput("departments", "name at least one department to add or remove")
+        raise InvalidUserInput(
+            "departments", Refusal.NO_CHANGE, "name at least one department to add or remove"
+        )
     both = set(adding) & set(removing)
     if both:
-        raise InvalidUserInput("remove", f"{min(both)!r} is both added and removed")
+        raise InvalidUserInput(
+            "remove", Refusal.ADDED_AND_REMOVED, f"{min(both)!r} is both added and removed"
+        )
     for name in adding:
         if name in have:
-            raise InvalidUserInput("add", f"the user already works for {name!r}")
+            raise InvalidUserInput(
+                "add", Refusal.ALREADY_HELD, f"the user already works for {name!r}"
+            )
     for name in removing:
         if name not in have:
-            raise InvalidUserInput("remove", f"the user does not work for {name!r}")
+            raise InvalidUserInput(
+                "remove", Refusal.NOT_HELD, f"the user does not work for {name!r}"
+            )
     return tuple(adding), tuple(removing)
 
 
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise InvalidUserInput("password", f"must be at least {PASSWORD_MIN_LENGTH} characters")
+        raise InvalidUserInput(
+            "password", Refusal.TOO_SHORT, f"must be at least {PASSWORD_MIN_LENGTH} characters"
+        )
     if len(password) > PASSWORD_MAX_LENGTH:
-        raise InvalidUserInput("password", f"must be at most {PASSWORD_MAX_LENGTH} characters")
+        raise InvalidUserInput(
+            "password", Refusal.TOO_LONG, f"must be at most {PASSWORD_MAX_LENGTH} characters"
+        )
     if not password.strip():
-        raise InvalidUserInput("password", "must not be only white space")
+        raise InvalidUserInput("password", Refusal.BLANK, "must not be only white space")
     return password
 
 

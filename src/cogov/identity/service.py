@@ -21,6 +21,7 @@ from cogov.identity.errors import (
     InvalidUserInput,
     LastAdministrator,
     MissingRole,
+    Refusal,
     UserAlreadyActive,
     UserDisabled,
     UsernameTaken,
@@ -68,7 +69,7 @@ def _load(session: Session, username: str) -> User:
 def _check_reason(reason: str) -> str:
     cleaned = " ".join(reason.split())
     if not cleaned:
-        raise InvalidUserInput("reason", "must not be empty")
+        raise InvalidUserInput("reason", Refusal.EMPTY, "must not be empty")
     return cleaned
 
 
@@ -298,16 +299,17 @@ def change_departments(
     return after
 
 
-def set_password(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    by: str | None = None,
-    clock: Clock | None = None,
-) -> UserRead:
-    """Set or replace a password. ``by`` is the user themself or an administrator
-    (None: the system operator at the machine)."""
+def replace_password_hash(
+    session: Session, *, username: str, password: str, by: str | None = None
+) -> tuple[UserRead, str]:
+    """The first half of a password change: check the password and who may set it
+    (``by``: the user themself or an administrator; None: the system operator at the
+    machine), refuse a disabled user, store the new hash. Returns the user and the
+    ledger actor.
+
+    It writes no ledger entry and ends no session on purpose: call
+    ``cogov.identity.access.reset_password``, which does both in the same transaction
+    (a credential change must end the sessions opened with the old one)."""
     check_password(password)
     if by is not None and by == username:
         actor = require_active_user(session, username=by).actor
@@ -318,14 +320,7 @@ def set_password(
         raise UserDisabled(username)
     user.password_hash = hash_password(password)
     session.flush()
-    append(
-        session,
-        kind="user.password_set",
-        actor=actor,
-        payload={"username": username},
-        clock=clock,
-    )
-    return _read(user)
+    return _read(user), actor
 
 
 def verify_password(session: Session, *, username: str, password: str) -> UserRead | None:

@@ -2,7 +2,8 @@
 password, change roles, set a field team's departments, disable and enable, and reset
 a password. Every change is identity's own use case, so each is a ledger entry naming
 the acting administrator; this module only checks the role and shapes JSON. No answer
-ever carries a password or its hash."""
+ever carries a password or its hash. A password reset ends every web session the user
+has open; their API tokens keep working until revoked."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ from cogov.identity import (
     enable_user,
     get_user,
     list_users,
-    set_password,
     set_roles,
     user_departments,
 )
+from cogov.identity.access import reset_password
 from cogov.identity.rules import (
     DEPARTMENT_MAX,
     PASSWORD_MAX_LENGTH,
@@ -241,13 +242,17 @@ def enable(
 @router.put(
     "/{username}/password",
     response_model=UserDetailOut,
-    summary="Reset a user's password (tell them the new one another way)",
+    summary="Reset a user's password and end their web sessions",
     responses=responses(401, 403, 404, 409, 422),
 )
 def password(
     username: Username, body: PasswordIn, who: Administering, session: DbSession, clock: ClockDep
 ) -> UserDetailOut:
-    reset = set_password(
+    """Tell the user the new password another way. Every web session they have open
+    ends (they sign in again with the new password); their API tokens keep working
+    until revoked (DELETE /api/v1/auth/tokens/{token_id}). The ledger entry user.password_set
+    says how many sessions were ended."""
+    reset = reset_password(
         session, username=username, password=body.password, by=who.username, clock=clock
     )
-    return _detail(session, reset)
+    return _detail(session, reset.user)

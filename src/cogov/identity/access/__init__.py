@@ -3,7 +3,9 @@ the public may write.
 
 * API tokens for machines: a random 32-byte secret shown once, stored as its SHA-256.
 * Web sessions for browsers: a random secret in an HttpOnly cookie, stored as its
-  SHA-256, with a synchronizer CSRF token and an absolute and an idle expiry.
+  SHA-256, with a synchronizer CSRF token and an absolute and an idle expiry. A
+  password change (``reset_password``) ends every session of that user; their API
+  tokens stay until revoked.
 * Rate buckets: a token bucket per client kept in the database, so the limit holds
   across every worker process of every server.
 
@@ -19,6 +21,7 @@ from cogov.identity.access.errors import (
 from cogov.identity.access.schemas import (
     ApiTokenRead,
     IssuedApiToken,
+    PasswordReset,
     RateDecision,
     SignedIn,
     WebSessionRead,
@@ -30,6 +33,7 @@ from cogov.identity.access.service import (
     issue_api_token,
     list_api_tokens,
     open_web_session,
+    reset_password,
     resolve_web_session,
     revoke_api_token,
     sign_in_with_password,
@@ -42,6 +46,7 @@ __all__ = [
     "InvalidCredentials",
     "InvalidTokenInput",
     "IssuedApiToken",
+    "PasswordReset",
     "RateDecision",
     "SignedIn",
     "TokenNotFound",
@@ -52,6 +57,7 @@ __all__ = [
     "issue_api_token",
     "list_api_tokens",
     "open_web_session",
+    "reset_password",
     "resolve_web_session",
     "revoke_api_token",
     "sign_in_with_password",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,17 @@ def tokens(session: Session, *, username: str | None, include_revoked: bool) -> 
 
 def web_session(session: Session, id_hash: str) -> WebSession | None:
     return session.get(WebSession, id_hash)
+
+
+def end_sessions_of(session: Session, username: str) -> int:
+    """End every live session of ``username`` in one statement; how many were live."""
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.username == username, WebSession.ended.is_(False))
+        .values(ended=True)
+        .execution_options(synchronize_session="evaluate")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def delete_expired_sessions(session: Session, now: datetime) -> int:

@@ -57,6 +57,15 @@ class SignedIn(BaseModel):
     secret: str
 
 
+class PasswordReset(BaseModel):
+    """A password just set: the user, and how many of their web sessions it ended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: UserRead
+    sessions_ended: int
+
+
 @dataclass(frozen=True)
 class RateDecision:
     allowed: bool

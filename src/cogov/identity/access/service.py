@@ -1,7 +1,8 @@
 """Use cases of access. Keyword-only, take a session, never commit.
 
 Issuing and revoking an API token are ledger entries (who gave a machine which
-power, and who took it back); the secret and its hash never appear there.
+power, and who took it back); the secret and its hash never appear there. So is a
+password change, which ends the user's web sessions (``reset_password``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cogov.identity.access.rules import (
 from cogov.identity.access.schemas import (
     ApiTokenRead,
     IssuedApiToken,
+    PasswordReset,
     RateDecision,
     SignedIn,
     WebSessionRead,
@@ -232,6 +234,39 @@ def end_web_session(session: Session, *, secret: str) -> None:
     if row is not None and not row.ended:
         row.ended = True
         session.flush()
+
+
+def reset_password(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    by: str | None = None,
+    clock: Clock | None = None,
+) -> PasswordReset:
+    """Set or replace ``username``'s password and end every web session they have
+    open, in one transaction: a session opened with the old password (perhaps by
+    whoever made the reset necessary) must not outlive it. ``by``: the user themself
+    or an administrator (None: the system operator at the machine).
+
+    API tokens are left as they are: they were issued on purpose to a machine, are
+    not derived from the password, and are revoked one by one (``revoke_api_token``).
+
+    Ledger: user.password_set with the username and how many sessions were ended,
+    never the password or its hash. Refusals: InvalidUserInput (password),
+    UserNotFound, UserDisabled, MissingRole (``by`` someone else, not an administrator)."""
+    user, actor = identity.replace_password_hash(
+        session, username=username, password=password, by=by
+    )
+    ended = repository.end_sessions_of(session, user.username)
+    append(
+        session,
+        kind="user.password_set",
+        actor=actor,
+        payload={"username": user.username, "sessions_ended": ended},
+        clock=clock,
+    )
+    return PasswordReset(user=user, sessions_ended=ended)
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

@@ -25,6 +25,7 @@ from cogov.identity import (
     CannotDisableSelf,
     InvalidUserInput,
     LastAdministrator,
+    Refusal,
     UserAlreadyActive,
     UserDisabled,
     UsernameTaken,
@@ -35,10 +36,10 @@ from cogov.identity import (
     enable_user,
     get_user,
     list_users,
-    set_password,
     set_roles,
     user_departments,
 )
+from cogov.identity.access import reset_password
 from cogov.identity.rules import (
     DEPARTMENT_MAX,
     DISPLAY_NAME_MAX,
@@ -141,33 +142,34 @@ def _department_errors(page: Page, names: Sequence[str], roles: Sequence[str]) -
     return None
 
 
-def _password_message(page: Page, password: str) -> str:
-    if not password:
-        return page.gettext(PASSWORD_EMPTY, min=PASSWORD_MIN_LENGTH)
-    if len(password) < PASSWORD_MIN_LENGTH:
-        return page.gettext(PASSWORD_SHORT, min=PASSWORD_MIN_LENGTH)
-    if len(password) > PASSWORD_MAX_LENGTH:
+def _password_message(page: Page, code: Refusal, password: str) -> str:
+    if code is Refusal.TOO_LONG:
         return page.gettext(PASSWORD_LONG, max=PASSWORD_MAX_LENGTH)
-    return page.gettext(PASSWORD_BLANK)
+    if code is Refusal.BLANK:
+        return page.gettext(PASSWORD_BLANK)
+    message = PASSWORD_SHORT if password else PASSWORD_EMPTY  # too short, or left empty
+    return page.gettext(message, min=PASSWORD_MIN_LENGTH)
 
 
 def _refusal(page: Page, refused: InvalidUserInput, *, password: str = "") -> tuple[str, str]:
-    """Identity's refusal of one field as (field, message in the visitor's language)."""
-    if "control characters" in refused.reason:
-        field = "departments" if refused.field in ("add", "remove") else refused.field
+    """Identity's refusal of one field as (field, message in the visitor's language),
+    chosen by the field it names and its code (never by its English reason)."""
+    # One form field holds the departments that identity checks as add and remove.
+    field = "departments" if refused.field in ("add", "remove") else refused.field
+    if refused.code is Refusal.CONTROL_CHARACTERS:
         return field, page.gettext(CONTROL_CHARACTERS)
-    if refused.field == "username":
-        return "username", page.gettext(USERNAME_INVALID)
-    if refused.field == "display_name":
-        return "display_name", page.gettext(DISPLAY_NAME_INVALID, max=DISPLAY_NAME_MAX)
-    if refused.field == "roles":
-        empty = "at least one role" in refused.reason
-        return "roles", page.gettext(ROLES_EMPTY if empty else ROLES_UNKNOWN)
-    if refused.field == "password":
-        return "password", _password_message(page, password)
-    if refused.field in ("add", "remove", "departments"):
-        return "departments", page.gettext(DEPARTMENT_INVALID, max=DEPARTMENT_MAX)
-    return refused.field, refused.reason
+    if field == "username":
+        return field, page.gettext(USERNAME_INVALID)
+    if field == "display_name":
+        return field, page.gettext(DISPLAY_NAME_INVALID, max=DISPLAY_NAME_MAX)
+    if field == "roles":
+        empty = refused.code is Refusal.NO_ROLES
+        return field, page.gettext(ROLES_EMPTY if empty else ROLES_UNKNOWN)
+    if field == "password":
+        return field, _password_message(page, refused.code, password)
+    if field == "departments":
+        return field, page.gettext(DEPARTMENT_INVALID, max=DEPARTMENT_MAX)
+    return field, refused.reason
 
 
 # --- the list and adding a user -------------------------------------------------------
@@ -417,7 +419,7 @@ def change_status(
     """Disable (they can no longer sign in or act) or enable again, with a reason."""
     user = get_user(session, username=username)
     if action not in ("disable", "enable"):
-        raise InvalidUserInput("action", "must be disable or enable")
+        raise InvalidUserInput("action", Refusal.UNKNOWN_CHOICE, "must be disable or enable")
     if not status_reason.strip():
         errors = {"status_reason": page.gettext(REASON_REQUIRED)}
         return _user_page(page, session, username, errors=errors, status_code=422)
@@ -446,18 +448,19 @@ def change_status(
 
 
 @router.post("/staff/users/{username}/password")
-def reset_password(
+def set_new_password(
     page: PageDep,
     session: DbSession,
     admin: Administrator,
     username: str,
     password: Annotated[str, Form(max_length=2 * PASSWORD_MAX_LENGTH)] = "",
 ) -> Response:
-    """Set a new password for the user (user.password_set, by the administrator)."""
+    """Set a new password for the user and end every web session they have open
+    (user.password_set, by the administrator, with how many sessions ended)."""
     user = get_user(session, username=username)
     status_code = 422
     try:
-        set_password(
+        reset_password(
             session,
             username=user.username,
             password=password,
