@@ -377,6 +377,7 @@ CASES: dict[str, list[Bad]] = {
         Bad("triage train --data {f}/folder --text t --label l --out {d}/m", "is a directory"),
         Bad("triage train --data {f}/none.csv --text t --label l --out {d}/m", "does not exist"),
         Bad("triage train --data {f}/cases.csv --text t --label nocol --out {d}/m", "--label:"),
+        Bad("triage train --data {f}/two.csv --text t --label l --out {d}/m", "a single row"),
         Bad("triage train --data {f}/cases.csv --text t --label l --id nocol --out {d}/m", "--id:"),
         Bad(
             "triage train --data {f}/cases.csv --text t --label l --target-precision 2 --out {d}/m",
@@ -509,6 +510,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "folder").mkdir()
     (folder / "empty.csv").write_text("", encoding="utf-8")
     (folder / "table.csv").write_text("t,l\nstreet light out,DPW\n", encoding="utf-8")
+    (folder / "two.csv").write_text(
+        "t,l\nlight out,DPW\nlamp dark,DPW\nnoise,NYPD\n", encoding="utf-8"
+    )
     (folder / "binary.csv").write_bytes(b"\x00\x01\x02\xff\xfe binary")
     (folder / "garbage.parquet").write_bytes(b"PAR1 not really \x00\x01")
     (folder / "bad.yaml").write_text("a: [1, 2\nb: }\n", encoding="utf-8")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cogov.triage import (
     ActionKind,
@@ -159,6 +161,31 @@ class TestBadTrainingInput:
     def test_empty_text_is_refused_with_its_row(self) -> None:
         with pytest.raises(TriageInputError, match="row 2"):
             train(["a b", "  ", "c"], ["x", "y", "x"])
+
+    @pytest.mark.parametrize(
+        ("labels", "says"),
+        [
+            (["x", "y"], "one row per class"),
+            (["x", "y", "z"], "one row per class"),
+            (["x", "x", "x", "y"], "class 'y' has a single row"),
+        ],
+    )
+    def test_too_few_rows_for_cross_validation(self, labels: list[str], says: str) -> None:
+        texts = [f"words of case {i}" for i in range(len(labels))]
+        with pytest.raises(TriageInputError, match=says):
+            train(texts, labels)
+
+    @settings(max_examples=40, database=None)
+    @given(counts=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4))
+    def test_a_tiny_history_trains_or_is_refused(self, counts: list[int]) -> None:
+        """Whatever the class sizes, an engine or a TriageInputError, never sklearn's."""
+        labels = [f"c{k}" for k, n in enumerate(counts) for _ in range(n)]
+        texts = [f"case {i} about {label}" for i, label in enumerate(labels)]
+        try:
+            engine = train(texts, labels)
+        except TriageInputError:
+            return
+        assert set(engine.classes) == set(labels)
 
     def test_lengths_must_match(self) -> None:
         with pytest.raises(TriageInputError, match="labels"):

@@ -246,6 +246,19 @@ def _check_training_set(texts: Sequence[str], labels: Sequence[str]) -> None:
         raise TriageInputError(
             "label", f"has one class only ({only!r}); an engine needs at least two to choose"
         )
+    # Cross-validation holds every row out once; the model trained without it must
+    # still see two classes (sklearn raised a ValueError deep inside otherwise).
+    if max(counts.values()) < 2:
+        raise TriageInputError(
+            "label", "has one row per class; cross-validation needs two rows of some class"
+        )
+    if len(counts) == 2 and min(counts.values()) < 2:
+        single = min(counts, key=lambda label: counts[label])
+        raise TriageInputError(
+            "label",
+            f"class {single!r} has a single row; with two classes, cross-validation "
+            "needs two rows of each",
+        )
 
 
 def train(
