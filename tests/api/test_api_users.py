@@ -219,6 +219,14 @@ class TestDepartments:
         answer = client.post(path, json={**sent, "reason": "x"}, headers=admin.headers)
         refused(answer, 422, field)
 
+    def test_only_field_staff_are_given_departments(self, client: TestClient, admin: Staff) -> None:
+        # The same rule as the web's form: it is identity's, not an adapter's.
+        name = create(client, admin, roles=["reviewer"])["username"]
+        path = f"{USERS}/{name}/departments"
+        answer = client.post(path, json={"add": ["Roads"], "reason": "x"}, headers=admin.headers)
+        assert "field staff" in refused(answer, 422, "add")
+        assert ok(client.get(f"{USERS}/{name}", headers=admin.headers))["departments"] == []
+
 
 class TestDisableAndEnable:
     def test_a_disabled_user_stops_at_once_and_comes_back_when_enabled(

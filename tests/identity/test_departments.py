@@ -15,9 +15,11 @@ from cogov.core.types import Role
 from cogov.identity import (
     InvalidUserInput,
     MissingRole,
+    Refusal,
     UserNotFound,
     add_user,
     change_departments,
+    set_roles,
     user_departments,
 )
 from cogov.ledger import LedgerEntry
@@ -91,11 +93,25 @@ class TestChangeDepartments:
         assert second["removed"] == ["Transport"]
 
     def test_each_user_keeps_their_own(self, staff: Session) -> None:
+        add_user(staff, username="sam", roles=[Role.FIELD_STAFF], by="admin", clock=CLOCK)
         change_departments(staff, username="fay", add=["Transport"], by="admin", reason="crew")
-        change_departments(staff, username="rita", add=["Transport"], by="admin", reason="crew")
-        change_departments(staff, username="rita", remove=["Transport"], by="admin", reason="x")
+        change_departments(staff, username="sam", add=["Transport"], by="admin", reason="crew")
+        change_departments(staff, username="sam", remove=["Transport"], by="admin", reason="x")
         assert user_departments(staff, username="fay") == ("Transport",)
+        assert user_departments(staff, username="sam") == ()
+
+    def test_only_field_staff_are_given_departments(self, staff: Session) -> None:
+        with pytest.raises(InvalidUserInput) as refused:
+            change_departments(staff, username="rita", add=["Transport"], by="admin", reason="x")
+        assert (refused.value.field, refused.value.code) == ("add", Refusal.NOT_FIELD_STAFF)
         assert user_departments(staff, username="rita") == ()
+        assert changes(staff) == []
+
+    def test_a_former_field_worker_can_still_be_taken_out(self, staff: Session) -> None:
+        change_departments(staff, username="fay", add=["Transport"], by="admin", reason="crew")
+        set_roles(staff, username="fay", roles=[Role.AUDITOR], by="admin", reason="moved")
+        change_departments(staff, username="fay", remove=["Transport"], by="admin", reason="x")
+        assert user_departments(staff, username="fay") == ()
 
     @pytest.mark.parametrize(
         ("add", "remove", "field", "reason"),

@@ -10,6 +10,7 @@ import pytest
 from cogov.identity import InvalidUserInput, Refusal
 from cogov.identity.rules import (
     check_department,
+    check_departments_fit_roles,
     check_display_name,
     check_password,
     check_roles,
@@ -46,10 +47,21 @@ CASES: list[tuple[str, Callable[[], object], str, Refusal]] = [
     ),
     ("held", lambda: department_changes(["Parks"], ["Parks"], []), "add", Refusal.ALREADY_HELD),
     ("not held", lambda: department_changes([], [], ["Parks"]), "remove", Refusal.NOT_HELD),
+    (
+        "departments for a reviewer",
+        lambda: check_departments_fit_roles(["reviewer"], ["Parks"]),
+        "add",
+        Refusal.NOT_FIELD_STAFF,
+    ),
     ("short password", lambda: check_password("tiny"), "password", Refusal.TOO_SHORT),
     ("long password", lambda: check_password("x" * 1025), "password", Refusal.TOO_LONG),
     ("blank password", lambda: check_password(" " * 20), "password", Refusal.BLANK),
 ]
+
+
+def test_departments_fit_field_staff_and_any_role_may_lose_them() -> None:
+    check_departments_fit_roles(["field_staff", "auditor"], ["Parks"])
+    check_departments_fit_roles(["reviewer"], [])
 
 
 @pytest.mark.parametrize(

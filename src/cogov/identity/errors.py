@@ -28,6 +28,7 @@ class Refusal(StrEnum):
     ADDED_AND_REMOVED = "added_and_removed"
     ALREADY_HELD = "already_held"
     NOT_HELD = "not_held"
+    NOT_FIELD_STAFF = "not_field_staff"
     UNKNOWN_CHOICE = "unknown_choice"
 
 

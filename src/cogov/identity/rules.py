@@ -121,6 +121,15 @@ def department_changes(
     return tuple(adding), tuple(removing)
 
 
+def check_departments_fit_roles(roles: Iterable[Role | str], adding: Iterable[str]) -> None:
+    """Only field staff work for departments: giving one to a user without that role
+    is refused (taking one away never is, so a former field worker can be tidied up)."""
+    if any(True for _ in adding) and Role.FIELD_STAFF not in set(roles):
+        raise InvalidUserInput(
+            "add", Refusal.NOT_FIELD_STAFF, "only field staff work for departments"
+        )
+
+
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN_LENGTH:
         raise InvalidUserInput(

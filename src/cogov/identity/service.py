@@ -29,6 +29,7 @@ from cogov.identity.errors import (
 )
 from cogov.identity.models import User
 from cogov.identity.rules import (
+    check_departments_fit_roles,
     check_display_name,
     check_password,
     check_roles,
@@ -272,13 +273,15 @@ def change_departments(
     """Add ``username`` to departments and take them out of others, by an
     administrator with a reason; returns the departments they work for after it.
     Adding one they hold, removing one they do not, or changing nothing is refused
-    (InvalidUserInput naming add, remove or departments). Ledger:
+    (InvalidUserInput naming add, remove or departments), and so is adding one for a
+    user who is not field staff (code not_field_staff). Ledger:
     user.departments_changed."""
     reason = _check_reason(reason)
     actor = _actor_for(session, by)
     user = _load(session, username)
     before = repository.departments_of(session, user.id)
     adding, removing = department_changes(before, add, remove)
+    check_departments_fit_roles(_read(user).roles, adding)
     repository.remove_departments(session, user.id, removing)
     repository.add_departments(session, user.id, adding)
     after = tuple(sorted((set(before) | set(adding)) - set(removing)))

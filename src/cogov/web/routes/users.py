@@ -46,6 +46,7 @@ from cogov.identity.rules import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     check_department,
+    check_departments_fit_roles,
     check_display_name,
     check_password,
     check_roles,
@@ -131,14 +132,14 @@ def _departments_from(text: str) -> list[str]:
 
 def _department_errors(page: Page, names: Sequence[str], roles: Sequence[str]) -> str | None:
     """Why these departments cannot be given (None when they can): each must be a
-    department name identity accepts, and only field staff work for departments."""
-    for name in names:
-        try:
+    department name identity accepts, and only field staff work for departments (both
+    identity's rules, checked here too so that a new user's form names every field)."""
+    try:
+        for name in names:
             check_department("departments", name)
-        except InvalidUserInput as refused:
-            return _refusal(page, refused)[1]
-    if names and Role.FIELD_STAFF.value not in roles:
-        return page.gettext(DEPARTMENTS_NOT_FIELD)
+        check_departments_fit_roles(roles, names)
+    except InvalidUserInput as refused:
+        return _refusal(page, refused)[1]
     return None
 
 
@@ -167,6 +168,8 @@ def _refusal(page: Page, refused: InvalidUserInput, *, password: str = "") -> tu
         return field, page.gettext(ROLES_EMPTY if empty else ROLES_UNKNOWN)
     if field == "password":
         return field, _password_message(page, refused.code, password)
+    if refused.code is Refusal.NOT_FIELD_STAFF:
+        return "departments", page.gettext(DEPARTMENTS_NOT_FIELD)
     if field == "departments":
         return field, page.gettext(DEPARTMENT_INVALID, max=DEPARTMENT_MAX)
     return field, refused.reason
