@@ -37,3 +37,8 @@ class TestDefaults:
         monkeypatch.setenv("COGOV_SQLITE_BUSY_TIMEOUT_MS", "-5")
         with pytest.raises(ValueError, match="sqlite_busy_timeout_ms"):
             load_settings()
+
+    def test_an_empty_data_dir_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("COGOV_DATA_DIR", "")
+        with pytest.raises(ValueError, match="data_dir"):
+            load_settings()

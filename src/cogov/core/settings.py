@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -208,6 +208,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Decisions a group needs in the window before it counts in the group gap.",
     )
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_not_empty(cls, value: object) -> object:
+        # Path("") is the current directory: an empty COGOV_DATA_DIR (a variable set to
+        # nothing) would put the database wherever the command was run, silently.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty (unset it for the default ./.cogov)")
+        return value
 
     @property
     def resolved_database_url(self) -> str:
