@@ -683,7 +683,7 @@ def test_a_database_url_that_cannot_work_is_named(tmp_path: Path, url: str, says
 
 def test_an_empty_data_dir_setting_is_named() -> None:
     result = invoke(["users", "list"], env={"COGOV_DATA_DIR": ""})
-    assert_refused(result, 2, "COGOV_DATA_DIR: Value error, must not be empty")
+    assert_refused(result, 2, "COGOV_DATA_DIR: must not be empty")
 
 
 def test_a_setting_that_is_not_valid_is_named(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def settings_for(data_dir: Path | None) -> Settings:
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = "COGOV_" + "_".join(str(part) for part in problem["loc"]).upper()
-        raise fail(f"{name}: {problem['msg']}", field=name) from None
+        raise fail(f"{name}: {problem['msg'].removeprefix('Value error, ')}", field=name) from None
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise fail(
             f"--data-dir: {settings.data_dir} is a file, not a directory", field="--data-dir"
