@@ -43,6 +43,9 @@ from cogov.ledger.schemas import (
 )
 
 _TAIL_KEY = "cogov.ledger.tail"
+# Sticky for the session's life: a cheap first test before the ORM read hook looks
+# further (whether entries are staged now is kept on the connection, see repository).
+_EVER_STAGED_KEY = "cogov.ledger.ever_staged"
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -63,7 +66,7 @@ event.listen(Session, "after_transaction_end", _forget_tail)
 def _locked_tail(session: Session) -> tuple[int, str]:
     # Entries this transaction staged are chained first, keeping their place; that
     # moves the tail, so a cached one is stale.
-    staged = repository.take_staged(session)
+    staged = bool(session.info.get(_EVER_STAGED_KEY)) and repository.take_staged(session)
     cached: tuple[int, str] | None = None if staged else session.info.get(_TAIL_KEY)
     if cached is None:
         # Pending ORM rows of this transaction go first (in order, as in one flush),
@@ -101,20 +104,24 @@ def stage(session: Session, draft: EntryDraft, *, clock: Clock | None = None) ->
         (recorded_at, draft.kind, draft.case_id, draft.actor, responsible_text, payload_json),
     )
     repository.mark_staged(session)
+    session.info[_EVER_STAGED_KEY] = True
 
 
 def chain_staged(session: Session) -> None:
     """Chain the entries this transaction staged now instead of at commit, so it can
     read them back (a no-op when it staged none)."""
-    if repository.take_staged(session):
+    if session.info.get(_EVER_STAGED_KEY) and repository.take_staged(session):
         session.info.pop(_TAIL_KEY, None)
         repository.chain_staged(session)
 
 
 def _chain_before_reading(state: ORMExecuteState) -> None:
     # Read-your-writes for any ORM query on the entries in a transaction that staged
-    # some (the ledger's own read functions call chain_staged themselves).
-    if state.is_select and any(mapper.class_ is LedgerEntry for mapper in state.all_mappers):
+    # some (the ledger's own read functions call chain_staged themselves). A session
+    # that never staged (nearly all of them) pays one dict lookup per query.
+    if not state.session.info.get(_EVER_STAGED_KEY) or not state.is_select:
+        return
+    if any(mapper.class_ is LedgerEntry for mapper in state.all_mappers):
         chain_staged(state.session)
 
 
