@@ -54,6 +54,7 @@ CASES: list[tuple[str, Callable[[], object], str, Refusal]] = [
         Refusal.NOT_FIELD_STAFF,
     ),
     ("short password", lambda: check_password("tiny"), "password", Refusal.TOO_SHORT),
+    ("no password", lambda: check_password(""), "password", Refusal.EMPTY),
     ("long password", lambda: check_password("x" * 1025), "password", Refusal.TOO_LONG),
     ("blank password", lambda: check_password(" " * 20), "password", Refusal.BLANK),
 ]

@@ -132,8 +132,10 @@ def check_departments_fit_roles(roles: Iterable[Role | str], adding: Iterable[st
 
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN_LENGTH:
+        # An empty one is too short as well; its own code lets a form ask for one instead.
+        code = Refusal.TOO_SHORT if password else Refusal.EMPTY
         raise InvalidUserInput(
-            "password", Refusal.TOO_SHORT, f"must be at least {PASSWORD_MIN_LENGTH} characters"
+            "password", code, f"must be at least {PASSWORD_MIN_LENGTH} characters"
         )
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidUserInput(

@@ -143,16 +143,16 @@ def _department_errors(page: Page, names: Sequence[str], roles: Sequence[str]) -
     return None
 
 
-def _password_message(page: Page, code: Refusal, password: str) -> str:
+def _password_message(page: Page, code: Refusal) -> str:
     if code is Refusal.TOO_LONG:
         return page.gettext(PASSWORD_LONG, max=PASSWORD_MAX_LENGTH)
     if code is Refusal.BLANK:
         return page.gettext(PASSWORD_BLANK)
-    message = PASSWORD_SHORT if password else PASSWORD_EMPTY  # too short, or left empty
+    message = PASSWORD_EMPTY if code is Refusal.EMPTY else PASSWORD_SHORT
     return page.gettext(message, min=PASSWORD_MIN_LENGTH)
 
 
-def _refusal(page: Page, refused: InvalidUserInput, *, password: str = "") -> tuple[str, str]:
+def _refusal(page: Page, refused: InvalidUserInput) -> tuple[str, str]:
     """Identity's refusal of one field as (field, message in the visitor's language),
     chosen by the field it names and its code (never by its English reason)."""
     # One form field holds the departments that identity checks as add and remove.
@@ -167,7 +167,7 @@ def _refusal(page: Page, refused: InvalidUserInput, *, password: str = "") -> tu
         empty = refused.code is Refusal.NO_ROLES
         return field, page.gettext(ROLES_EMPTY if empty else ROLES_UNKNOWN)
     if field == "password":
-        return field, _password_message(page, refused.code, password)
+        return field, _password_message(page, refused.code)
     if refused.code is Refusal.NOT_FIELD_STAFF:
         return "departments", page.gettext(DEPARTMENTS_NOT_FIELD)
     if field == "departments":
@@ -248,7 +248,7 @@ def new_user(
         try:
             check()
         except InvalidUserInput as refused:
-            field, message = _refusal(page, refused, password=password)
+            field, message = _refusal(page, refused)
             errors.setdefault(field, message)
     department_error = _department_errors(page, wanted, chosen)
     if department_error:
@@ -265,7 +265,7 @@ def new_user(
                 clock=app_state(page.request).clock,
             )
         except InvalidUserInput as refused:
-            field, message = _refusal(page, refused, password=password)
+            field, message = _refusal(page, refused)
             errors[field] = message
         except UsernameTaken:
             errors["username"] = page.gettext(USERNAME_TAKEN, username=values["username"])
@@ -471,7 +471,7 @@ def set_new_password(
             clock=app_state(page.request).clock,
         )
     except InvalidUserInput as refused:
-        errors = dict([_refusal(page, refused, password=password)])
+        errors = dict([_refusal(page, refused)])
     except UserDisabled:
         errors, status_code = {"password": page.gettext(DISABLED_NO_PASSWORD)}, 409
     else:
