@@ -200,6 +200,21 @@ class TestInclusionProofs:
         with pytest.raises(BundleInvalid, match="checkpoint"):
             verify_bundle(bundle, other)
 
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [("seq", 18), ("leaf_index", 7), ("tree_size", 29), ("entry", [1, 18])],
+    )
+    def test_a_bundle_whose_readable_fields_disagree_with_the_proof_is_refused(
+        self, ledger_session: Session, ledger_key: LedgerKey, key: str, value: object
+    ) -> None:
+        append_many(ledger_session, drafts(30))
+        make_checkpoint(ledger_session, key=ledger_key)
+        bundle = inclusion_proof(ledger_session, 17).bundle(
+            public_key_pem=ledger_key.public_key_pem, verifier_key=ledger_key.verifier_key
+        )
+        with pytest.raises(BundleInvalid, match=f"{key} says"):
+            verify_bundle(dict(bundle, **{key: value}), ledger_key.public_key_pem)
+
     def test_needs_a_checkpoint_or_a_size(self, ledger_session: Session) -> None:
         append_many(ledger_session, drafts(2))
         with pytest.raises(NoCheckpoint):

@@ -120,12 +120,22 @@ def _checkpoint_of(bundle: Mapping[str, Any], key: str, public_key_pem: str) -> 
         raise BundleInvalid(f"{key}: {exc}") from exc
 
 
+def _same(bundle: Mapping[str, Any], key: str, proven: Any) -> None:
+    if key in bundle and bundle[key] != proven:
+        raise BundleInvalid(
+            f"{key} says {bundle[key]!r} but the proof is for {proven!r} "
+            "(from entry_bytes and the signed checkpoint)"
+        )
+
+
 def verify_bundle(bundle: Mapping[str, Any], public_key_pem: str) -> str:
     """Check a proof bundle printed by ``cogov ledger prove`` or ``consistency``
     against the public key only. Returns a one-line summary; raises BundleInvalid.
 
     An inclusion bundle proves that ``entry_bytes`` (whose JSON holds the entry's
-    columns) is leaf ``index`` of the tree its signed ``checkpoint`` commits to.
+    columns) is leaf ``index`` of the tree its signed ``checkpoint`` commits to; its
+    readable fields (``seq``, ``leaf_index``, ``tree_size``, ``entry``), where present,
+    must agree with that.
     A consistency bundle proves that ``old_checkpoint``'s tree is a prefix of
     ``checkpoint``'s.
     """
@@ -137,7 +147,8 @@ def verify_bundle(bundle: Mapping[str, Any], public_key_pem: str) -> str:
         if leaf.hex() != bundle.get("entry_hash"):
             raise BundleInvalid("entry_hash is not the leaf hash of entry_bytes")
         try:
-            seq = int(json.loads(data)[1])
+            entry = json.loads(data)
+            seq = int(entry[1])
         except (ValueError, IndexError, TypeError) as exc:
             raise BundleInvalid("entry_bytes is not a ledger entry") from exc
         path = [_b64(p, "inclusion_path") for p in bundle.get("inclusion_path", [])]
@@ -145,6 +156,12 @@ def verify_bundle(bundle: Mapping[str, Any], public_key_pem: str) -> str:
             raise BundleInvalid(
                 f"entry {seq} is not included in the checkpoint of size {checkpoint.size}"
             )
+        # The bundle's readable fields must say what is proven, or a reader who trusts
+        # them (not entry_bytes) could be shown another entry, index or size.
+        _same(bundle, "seq", seq)
+        _same(bundle, "leaf_index", seq - 1)
+        _same(bundle, "tree_size", checkpoint.size)
+        _same(bundle, "entry", entry)
         return f"entry {seq} is in {checkpoint.origin} at tree size {checkpoint.size}"
     if kind == "consistency":
         new = _checkpoint_of(bundle, "checkpoint", public_key_pem)
