@@ -190,7 +190,7 @@ class TestFileAppeal:
         config: ControlConfig,
     ) -> None:
         item, token = decided
-        with pytest.raises(CaseNotFound, match=r"for this token"):
+        with pytest.raises(CaseNotFound, match=r"request not found for this token"):
             file_appeal(
                 db_session, token="wrong", proposal_id=item.proposal_id, grounds="x", config=config
             )

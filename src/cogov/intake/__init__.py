@@ -18,6 +18,7 @@ from cogov.intake.errors import (
     IdempotencyConflict,
     IntakeError,
     InvalidRequest,
+    UnknownCitizenToken,
 )
 from cogov.intake.schemas import CaseRating, CaseRead, ContactRead, ServiceRequestIn, Submission
 from cogov.intake.service import (
@@ -69,6 +70,7 @@ __all__ = [
     "ServiceDefinition",
     "ServiceRequestIn",
     "Submission",
+    "UnknownCitizenToken",
     "VaultError",
     "VaultKeyMissing",
     "VaultKeyring",

@@ -44,6 +44,15 @@ class CaseNotFound(NotFound, IntakeError):
         super().__init__("case", key)
 
 
+class UnknownCitizenToken(CaseNotFound):
+    """No case opens with this citizen token (the message never echoes the token)."""
+
+    def __init__(self) -> None:
+        CogovError.__init__(self, "request not found for this token")
+        self.what = "case"
+        self.key = None
+
+
 class AlreadyRated(Conflict, IntakeError):
     """The citizen already rated this case (a case is rated once)."""
 

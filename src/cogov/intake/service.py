@@ -17,7 +17,13 @@ from cogov.db.batches import new_row
 from cogov.identity import require_active_user
 from cogov.intake import repository
 from cogov.intake.config import IntakeConfig
-from cogov.intake.errors import AlreadyRated, CaseNotFound, IdempotencyConflict, InvalidRequest
+from cogov.intake.errors import (
+    AlreadyRated,
+    CaseNotFound,
+    IdempotencyConflict,
+    InvalidRequest,
+    UnknownCitizenToken,
+)
 from cogov.intake.models import Case, CaseContact
 from cogov.intake.rules import (
     address_key,
@@ -330,7 +336,7 @@ def case_for_token(session: Session, *, token: str) -> CaseRead:
     the message never echoes the token)."""
     row = repository.by_token_hash(session, token_hash(token))
     if row is None:
-        raise CaseNotFound("for this token")
+        raise UnknownCitizenToken()
     return CaseRead.of(row)
 
 

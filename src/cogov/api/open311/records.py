@@ -13,11 +13,11 @@ from cogov.api.state import AppState
 from cogov.control import ProposalRead, WorkflowRead, cases_with_workflows, proposals_for_cases
 from cogov.core.clock import parse_iso_utc
 from cogov.intake import (
-    CaseNotFound,
     CaseRating,
     CaseRead,
     IntakeConfig,
     Submission,
+    UnknownCitizenToken,
     case_for_token,
     ratings_for_cases,
     submit,
@@ -234,5 +234,5 @@ def find_requests(
 
 def case_for_citizen_token(session: Session, token: str) -> CaseRead:
     if not token or len(token) > 200:
-        raise CaseNotFound("for this token")
+        raise UnknownCitizenToken()
     return case_for_token(session, token=token)
