@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
+from cogov.cli import serve
 from cogov.cli.main import app
 from cogov.cli.serve import tcp_listener
 from tests.api.nodelay_probe import DIR_VARIABLE
@@ -68,6 +70,22 @@ class TestServe:
         assert code == 0
         for option in ("--host", "--port", "--workers", "--data-dir"):
             assert option in out
+
+    def test_an_application_that_does_not_start_is_exit_1_not_3(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # 3 means "a thing named does not exist" in cogov (docs/cli.md), not uvicorn's 3.
+        monkeypatch.setattr(serve, "run_uvicorn", lambda *args, **kwargs: False)
+        code, out = cogov("serve", "--port", str(_free_port()), "--data-dir", str(tmp_path))
+        assert code == 1
+        assert "the server did not start" in out
+
+    def test_run_uvicorn_says_when_start_up_failed(self) -> None:
+        started = serve.run_uvicorn(
+            "tests.api.failing_startup:app", host="127.0.0.1", port=_free_port(), workers=1,
+            log_level="critical",
+        )  # fmt: skip
+        assert started is False
 
 
 def _free_port() -> int:

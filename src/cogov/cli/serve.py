@@ -13,15 +13,23 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from cogov.cli.context import DataDirOption, console, engine_for, fail, handle_errors, settings_for
+from cogov.cli.context import (
+    EXIT_CHECK_FAILED,
+    DataDirOption,
+    console,
+    engine_for,
+    fail,
+    handle_errors,
+    settings_for,
+)
 from cogov.db.engine import is_sqlite
 
 WORKER_STARTUP_SECONDS = 120
@@ -30,8 +38,6 @@ WORKER_STARTUP_SECONDS = 120
 # connection first: with equal limits a client could send on a connection the server was
 # closing that instant, and get a reset instead of an answer.
 KEEP_ALIVE_SECONDS = 75
-# uvicorn's exit status when the server could not start.
-STARTUP_FAILURE = 3
 
 
 class LogLevel(StrEnum):
@@ -60,10 +66,12 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_uvicorn(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
+def run_uvicorn(app: str, *, host: str, port: int, workers: int, **options: Any) -> bool:
     """Serve the ASGI application ``app`` (an import string) on ``host:port`` with
     ``workers`` processes, as ``uvicorn.run`` does, but on :func:`tcp_listener`'s socket.
-    ``options`` go to :class:`uvicorn.Config`. The benchmark's peer uses this too."""
+    ``options`` go to :class:`uvicorn.Config`. The benchmark's peer uses this too.
+
+    Returns False when a single-process server could not start (its log says why)."""
     config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
     sock = tcp_listener(host, port)
     server = uvicorn.Server(config=config)
@@ -74,10 +82,15 @@ def run_uvicorn(app: str, *, host: str, port: int, workers: int, **options: Any)
             server.run(sockets=[sock])
     except KeyboardInterrupt:  # pragma: no cover - the user stopped the server
         pass
+    except SystemExit as exc:
+        # uvicorn exits with its STARTUP_FAILURE when the application cannot be loaded
+        # or its start-up fails; the caller decides what that means.
+        if exc.code != STARTUP_FAILURE:
+            raise
+        return False
     finally:
         sock.close()
-    if config.workers == 1 and not server.started:
-        sys.exit(STARTUP_FAILURE)
+    return config.workers > 1 or server.started
 
 
 @handle_errors
@@ -128,7 +141,7 @@ def serve_command(
         f"(Open311: /open311/v2/, staff API: /api/v1/, OpenAPI: /docs)"
     )
     try:
-        run_uvicorn(
+        started = run_uvicorn(
             "cogov.api.app:app_from_environment",
             factory=True,
             host=host,
@@ -144,3 +157,6 @@ def serve_command(
         )
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    if not started:
+        # Exit 1, not uvicorn's 3, which in cogov means "a thing named does not exist".
+        raise fail("the server did not start: the log above says why", EXIT_CHECK_FAILED)
