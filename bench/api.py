@@ -639,9 +639,11 @@ def main() -> None:
         "cogov's database backends inside a transaction (pg_stat_activity every 20 ms), "
         f"{locks.locks['ledger lock']:.0%} were waiting for the ledger's append lock and "
         f"{locks.locks['WAL flush']:.0%} for a WAL flush; someone was waiting for the lock "
-        f"in {locks.locks['lock contended']:.0%} of all samples (near 100%: intake "
-        "throughput is bounded by how long one intake holds the lock, from its append "
-        "to its commit)."
+        f"in {locks.locks['lock contended']:.0%} of all samples. Intake's entry is staged "
+        "and chained by a trigger as its transaction commits (ADR 0003), so the lock is "
+        "held inside the server, for the chaining and the commit's WAL flush; the share "
+        "of samples waiting for it says how much that one serialised step still "
+        "bounds intake."
         if locks is not None and locks.locks
         else "Ledger lock: not sampled ("
         + ("--backend sqlite)." if backend == "sqlite" else "no PostgreSQL server).")
