@@ -225,6 +225,7 @@ class TestDepartments:
         path = f"{USERS}/{name}/departments"
         answer = client.post(path, json={"add": ["Roads"], "reason": "x"}, headers=admin.headers)
         assert "field staff" in refused(answer, 422, "add")
+        assert answer.json()["code"] == "not_field_staff"  # for machines, beside the reason
         assert ok(client.get(f"{USERS}/{name}", headers=admin.headers))["departments"] == []
 
 

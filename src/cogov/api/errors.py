@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogov.api.auth import NotAuthenticated, NotPermitted
@@ -52,6 +52,12 @@ class ErrorBody(BaseModel):
     message: str
     field: str | None = None
     reason: str | None = None
+    code: str | None = Field(
+        default=None,
+        description="For machines, where the refusal has one: a stable code for why "
+        "(e.g. identity's `no_roles`, `unknown_role`, `not_field_staff`); `reason` says "
+        "the same for people.",
+    )
 
 
 _MEANINGS = {
@@ -77,6 +83,7 @@ class Problem:
     field: str | None = None
     reason: str | None = None
     headers: dict[str, str] | None = None
+    code: str | None = None
 
 
 ErrorRenderer = Callable[[Request, Problem], Response]
@@ -109,7 +116,11 @@ def problem_for(exc: Exception) -> Problem:
     if isinstance(exc, NotFound):
         return Problem(404, "not_found", exc.message)
     if isinstance(exc, ValidationFailed):
-        return Problem(422, "validation_failed", exc.message, exc.field, exc.reason)
+        code = getattr(exc, "code", None)  # e.g. identity.Refusal, a str enum
+        return Problem(
+            422, "validation_failed", exc.message, exc.field, exc.reason,
+            code=str(code) if code is not None else None,
+        )  # fmt: skip
     if isinstance(exc, UnknownGroup | MissingColumn | BadColumn):
         # The audit names CLI flags; over HTTP they are the query parameters.
         parameter = "reference" if isinstance(exc, UnknownGroup) else "group"
@@ -152,6 +163,7 @@ def json_problem(problem: Problem) -> JSONResponse:
         message=problem.message,
         field=problem.field,
         reason=problem.reason,
+        code=problem.code,
     )
     return JSONResponse(body.model_dump(), status_code=problem.status, headers=problem.headers)
 
