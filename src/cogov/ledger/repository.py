@@ -70,23 +70,27 @@ def locked_tail(session: Session, *, chain_staged: bool = False) -> tuple[int, s
     if session.get_bind().dialect.name != "postgresql":
         lock_for_append(session)
         return tail(session)
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.execute((_CHAIN_STAGED if chain_staged else "") + _LOCK_THEN_TAIL)
-        while cursor.nextset():  # to the last result: the tail
-            pass
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = _in_one_round_trip(session, (_CHAIN_STAGED if chain_staged else "") + _LOCK_THEN_TAIL)
     return (int(row[0]), str(row[1])) if row else None
 
 
 def chain_staged(session: Session) -> None:
     """Chain this transaction's staged entries into ``ledger_entries`` now (PostgreSQL),
     instead of at commit, so the transaction can read them back."""
-    connection = session.connection()
-    connection.exec_driver_sql("SET CONSTRAINTS ledger_staged_integrate IMMEDIATE")
-    connection.exec_driver_sql("SET CONSTRAINTS ledger_staged_integrate DEFERRED")
+    _in_one_round_trip(session, _CHAIN_STAGED)
+
+
+def _in_one_round_trip(session: Session, statements: str) -> Any:
+    """Run parameterless ``statements`` (PostgreSQL, simple protocol) in the session's
+    transaction, in one round trip; return the first row of the last one's result."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(statements)
+        while cursor.nextset():  # to the last result
+            pass
+        return cursor.fetchone() if cursor.description else None
+    finally:
+        cursor.close()
 
 
 _STAGED_COLUMNS = ("recorded_at", "kind", "case_id", "actor", "responsible", "payload")
