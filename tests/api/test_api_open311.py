@@ -274,6 +274,30 @@ class TestApiKeyAndJurisdiction:
         assert "jurisdiction_id" in other.json()[0]["description"]
         assert posted.status_code == 400
 
+    def test_post_arguments_in_the_query_string_count(
+        self, engine: Engine, data_dir: Path, staff: dict[Role, Staff]
+    ) -> None:
+        """Existing clients put a POST's jurisdiction_id (node open311 0.0.12) or api_key
+        (Python open311 1.1) in the query string rather than the form: cogov reads them
+        there too, so a client naming another jurisdiction is refused, not let through."""
+        app = build_app(
+            engine, data_dir, open311_jurisdiction_id="city.example", open311_api_key_required=True
+        )
+        body = {"service_code": "noise", "description": "Drilling"}
+        key = staff[Role.FIELD_STAFF].token
+        with TestClient(app) as client:
+            elsewhere = client.post(
+                f"{V2}/requests.json?jurisdiction_id=elsewhere", data={**body, "api_key": key}
+            )
+            keyed = client.post(
+                f"{V2}/requests.json?jurisdiction_id=city.example&api_key={key}", data=body
+            )
+            wrong_key = client.post(f"{V2}/requests.json?api_key=cgv_nope", data=body)
+        assert elsewhere.status_code == 400
+        assert elsewhere.json()[0]["description"].startswith("jurisdiction_id")
+        assert keyed.status_code == 200, keyed.text
+        assert wrong_key.status_code == 403
+
 
 class TestGetRequests:
     def test_filters_by_ids_service_and_status(self, client: TestClient) -> None:

@@ -220,6 +220,15 @@ async def read_form(request: Request) -> FormData:
     return await request.form()
 
 
+def _post_arguments(request: Request, form: FormData, name: str) -> list[str]:
+    """A POST's ``jurisdiction_id`` or ``api_key``: from the form, as the spec's example
+    sends them, then from the query string, where existing clients put them (the node
+    ``open311`` client sends jurisdiction_id there, Python's ``open311`` both). Blank
+    values are absent; the form's value comes first."""
+    given = [*form.getlist(name), *request.query_params.getlist(name)]
+    return [value.strip() for value in given if isinstance(value, str) and value.strip()]
+
+
 def _authenticate_api_key(request: Request, session: Session, api_key: str | None) -> str | None:
     """The username behind the api_key (None for an anonymous post)."""
     settings = app_state(request).settings
@@ -268,10 +277,9 @@ def post_request(
     ] = None,
 ) -> Response:
     state = app_state(request)
-    jurisdiction = form.get("jurisdiction_id")
-    check_jurisdiction(request, jurisdiction if isinstance(jurisdiction, str) else None)
-    raw_key = form.get("api_key")
-    api_key = raw_key.strip() if isinstance(raw_key, str) and raw_key.strip() else None
+    for jurisdiction in _post_arguments(request, form, "jurisdiction_id"):
+        check_jurisdiction(request, jurisdiction)
+    api_key = next(iter(_post_arguments(request, form, "api_key")), None)
     # An app posting with its key has a bucket of its own; anyone else, one per address.
     enforce_rate_limit(request, key=f"api_key:{secret_hash(api_key)}" if api_key else None)
     _authenticate_api_key(request, session, api_key)
