@@ -104,6 +104,23 @@ def waiting(engine: Engine, data_dir: Path) -> Waiting:
 
 
 class TestQueue:
+    def test_a_queue_of_someone_without_the_reviewer_role_is_refused_as_a_claim_is(
+        self, client: TestClient, waiting: Waiting, staff: dict[Role, Staff]
+    ) -> None:
+        field = staff[Role.FIELD_STAFF].username
+        auditor = staff[Role.AUDITOR].headers
+        listed = client.get(f"{Q}/queue", params={"reviewer": field}, headers=auditor)
+        assert listed.status_code == 403, listed.text
+        assert listed.json()["message"] == f"user {field!r} does not hold the reviewer role"
+        ghost = client.get(f"{Q}/queue", params={"reviewer": "ghost"}, headers=auditor)
+        assert ghost.status_code == 404, ghost.text
+        # A reviewer lists their own queue only.
+        other = client.get(
+            f"{Q}/queue", params={"reviewer": waiting.backup.username},
+            headers=waiting.outsider.headers,
+        )  # fmt: skip
+        assert other.status_code == 403, other.text
+
     def test_the_guardian_sees_claims_and_approves(
         self, client: TestClient, waiting: Waiting, staff: dict[Role, Staff]
     ) -> None:
@@ -116,6 +133,11 @@ class TestQueue:
             f"{Q}/queue", params={"team": waiting.team}, headers=staff[Role.AUDITOR].headers
         )
         assert [item["id"] for item in overseen.json()] == [waiting.item_id]
+        named = client.get(
+            f"{Q}/queue", params={"reviewer": waiting.guardian.username},
+            headers=staff[Role.AUDITOR].headers,
+        )  # fmt: skip
+        assert waiting.item_id in {item["id"] for item in named.json()}
 
         detail = client.get(f"{Q}/items/{waiting.item_id}", headers=guardian).json()
         assert detail["proposal"]["value"] == "Sanitation"

@@ -427,6 +427,8 @@ CASES: dict[str, list[Bad]] = {
     ],
     "review queue": [
         Bad(f"review queue --reviewer ghost {D}", "'ghost' not found", 3),
+        # refused as `review claim` refuses them, not shown an empty queue
+        Bad(f"review queue --reviewer admin {D}", "'admin' does not hold the reviewer role"),
         Bad(f"review queue --limit 0 {D}", "'--limit'"),
     ],
     "review claim": [

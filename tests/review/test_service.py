@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cogov.control import ControlConfig, InvalidDecision, get_proposal, get_workflow
 from cogov.core.clock import FixedClock
-from cogov.identity import MissingRole
+from cogov.identity import MissingRole, UserNotFound
 from cogov.review import (
     AlreadyClaimed,
     AlreadyDecided,
@@ -471,3 +471,16 @@ class TestListQueue:
         assert {i.id for i in list_queue(db_session, reviewer=GUARDIAN)} == {mine.id, other.id}
         assert list_queue(db_session, reviewer=GUARDIAN)[0].overdue("2026-11-02T10:00:00.000000Z")
         assert START  # the queue's times are the fixed clock's
+
+    def test_a_user_without_the_reviewer_role_is_refused_as_claiming_is(
+        self, db_session: Session, queued: Enqueue
+    ) -> None:
+        queued()
+        # Not an empty queue: the same refusal as claim's, so a caller cannot mistake
+        # "may not review" for "nothing to review".
+        with pytest.raises(MissingRole, match=r"'f.ali' does not hold the reviewer role"):
+            claim_next(db_session, reviewer="f.ali")
+        with pytest.raises(MissingRole, match=r"'f.ali' does not hold the reviewer role"):
+            list_queue(db_session, reviewer="f.ali")
+        with pytest.raises(UserNotFound):
+            list_queue(db_session, reviewer="ghost")

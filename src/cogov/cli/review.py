@@ -148,8 +148,6 @@ def queue_command(
     """List the queue, most urgent first."""
     states = ("decided",) if decided else ("queued", "claimed")
     with session_for(data_dir) as session:
-        if reviewer is not None:
-            get_user(session, username=reviewer)  # a mistyped name is not an empty queue
         codes = reason_codes_for(settings_for(data_dir))
         items = list_queue(
             session, reviewer=reviewer, team=team, states=states, limit=limit, codes=codes

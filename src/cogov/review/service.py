@@ -721,10 +721,13 @@ def list_queue(
     codes: ReasonCodes | None = None,
 ) -> list[ReviewItemRead]:
     """The queue, most urgent first: open items by default; with ``reviewer``, only
-    those they may work or hold."""
+    those they may work or hold. A ``reviewer`` who could not claim any item is
+    refused as claim refuses them (UserNotFound, UserDisabled, or MissingRole for
+    a user without the reviewer role), not shown an empty queue."""
     codes = codes or default_reason_codes()
     visible = None
     if reviewer is not None:
+        reviewer = _reviewer(session, reviewer)
         visible = (reviewer, repository.teams_of(session, reviewer))
     rows = repository.items(
         session,

@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from cogov.api.auth import Principal, require_roles
+from cogov.api.auth import NotPermitted, Principal, require_roles
 from cogov.api.deps import ClockDep, DbSession, app_state
 from cogov.api.errors import responses
 from cogov.control import get_proposal
 from cogov.core.types import Role
+from cogov.identity.rules import USERNAME_PATTERN
 from cogov.intake import get_case
 from cogov.review import (
     Decision,
@@ -120,12 +121,25 @@ def queue(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     case_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    reviewer: Annotated[
+        str | None,
+        Query(
+            pattern=USERNAME_PATTERN.pattern,
+            description="Only the items this reviewer may work or holds; administrators "
+            "and auditors may name any reviewer, a reviewer only themself. A user "
+            "without the reviewer role is refused (403), as claiming is.",
+        ),
+    ] = None,
 ) -> list[ReviewItemRead]:
     # Oversight (administrators, auditors) sees every item; a reviewer their own work.
     overseer = who.holds(Role.ADMINISTRATOR, Role.AUDITOR)
+    if reviewer is not None and not overseer and reviewer != who.username:
+        raise NotPermitted("reviewer: a reviewer may list only their own queue")
+    if reviewer is None and not overseer:
+        reviewer = who.username
     return list_queue(
         session,
-        reviewer=None if overseer else who.username,
+        reviewer=reviewer,
         team=team,
         states=[s.value for s in state] if state else (ItemState.QUEUED, ItemState.CLAIMED),
         agent_id=agent_id,
