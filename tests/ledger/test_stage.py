@@ -4,15 +4,17 @@ appended at once on SQLite. These tests commit, so each runs in a database of it
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from cogov.db.session import unit_of_work
+from cogov.db.session import read_only, unit_of_work
 from cogov.ledger import (
     EntryDraft,
     LedgerEntry,
@@ -193,3 +195,41 @@ def test_verify_reports_a_staged_entry_committed_without_being_chained(
             session.commit()
     with Session(engine) as session:
         assert verify(session, public_key=None).ok
+
+
+def _advisory_locks_held(session: Session) -> int:
+    """Advisory locks (the ledger writer's lock is one) held by this session's backend."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    return session.scalar(text(held)) or 0
+
+
+def test_a_read_only_session_chains_nothing_and_takes_no_ledger_lock(engine: Engine) -> None:
+    # Another transaction has staged an entry and not yet committed (PostgreSQL; on
+    # SQLite it has appended it and holds the write lock). A read-only reader's ledger
+    # reads (ORM queries on the entries, the read functions, verify) must not chain
+    # anything nor take the writers' lock: the writer commits, chaining under that
+    # lock, while the reader is still open.
+    with unit_of_work(engine) as writer:
+        stage(writer, draft("case.received", "c-read-only", note="staged"))
+        with read_only(engine) as reader:
+            reader.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
+            assert entries_for_case(reader, "c-read-only") == []  # not committed yet
+            assert verify(reader, public_key=None).ok  # another's staged row: not "unchained"
+            assert _advisory_locks_held(reader) == 0
+            assert reader.scalar(select(func.count()).select_from(LedgerStaged)) == 0
+    with read_only(engine) as reader:
+        assert [e.kind for e in entries_for_case(reader, "c-read-only")] == ["case.received"]
+        assert verify(reader, public_key=None).ok
+    assert staged_rows(engine) == 0
+
+
+def test_a_read_only_session_cannot_stage(engine: Engine) -> None:
+    before = len(entries(engine))
+    # SQLite appends with the driver's cursor, so its error is sqlite3's own.
+    refused = (DBAPIError, sqlite3.OperationalError)
+    with read_only(engine) as reader, pytest.raises(refused, match=r"(?i)read.?only"):
+        stage(reader, draft("case.received", "c-staged-read-only"))
+    assert len(entries(engine)) == before
+    assert staged_rows(engine) == 0

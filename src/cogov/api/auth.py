@@ -11,22 +11,35 @@ Dependencies for routes (the web UI uses the same ones):
   ``csrf_token`` form field. Bearer-token requests need no CSRF token (a browser
   never attaches one on its own). Every role dependency above already includes it.
 
+Routes that only read (ledger verify and proofs, audits) take
+``require_roles(..., reading=True)`` and a ``SignedInReadSession``: the user is
+signed in within a short unit of work of its own, committed before the route's
+read-only session begins (``cogov.api.deps.ReadSession``, as Open311's reads use).
+Routes that write sign in within their own unit of work.
+
 Sign-in and sign-out for cookie sessions: :func:`sign_in` and :func:`sign_out`.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from cogov.api.deps import DbSession, get_clock, get_settings
+from cogov.api.deps import (
+    DbSession,
+    get_clock,
+    get_settings,
+    request_read_only,
+    request_unit_of_work,
+)
 from cogov.core.errors import CogovError
 from cogov.core.types import Role
 from cogov.identity.access import service as access
@@ -99,12 +112,18 @@ class Principal:
         return any(self.user.holds(role) for role in roles)
 
 
-def _principal(
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+SessionCookie = Annotated[str | None, Depends(cookie_scheme)]
+
+
+def _authenticate(
     request: Request,
-    session: DbSession,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    cookie: Annotated[str | None, Depends(cookie_scheme)],
+    session: Session,
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
 ) -> Principal | None:
+    """Who sent the request; writes a token's last use or a web session's last-seen
+    (now and then) in ``session``."""
     clock = get_clock(request)
     if bearer is not None:
         # A wrong token is an error even where anonymous access is allowed: a client
@@ -132,6 +151,27 @@ def _principal(
     return None
 
 
+def _principal(
+    request: Request, session: DbSession, bearer: Bearer, cookie: SessionCookie
+) -> Principal | None:
+    """Signed in within the request's unit of work, which the route's changes share."""
+    return _authenticate(request, session, bearer, cookie)
+
+
+async def _principal_before_reading(
+    request: Request, bearer: Bearer, cookie: SessionCookie
+) -> Principal | None:
+    """Signed in within a short unit of work of its own, committed before a route that
+    only reads begins its read-only session (:data:`SignedInReadSession`): the long
+    read (a ledger verify, an audit) then holds neither SQLite's write lock nor the
+    writers' admission gate, and runs READ ONLY on PostgreSQL, while sign-in may
+    still write a token's last use or a web session's last-seen."""
+    if bearer is None and not cookie:
+        return None
+    async with request_unit_of_work(request) as session:
+        return await anyio.to_thread.run_sync(_authenticate, request, session, bearer, cookie)
+
+
 async def _form_csrf(request: Request) -> str | None:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -141,15 +181,28 @@ async def _form_csrf(request: Request) -> str | None:
     return None
 
 
-async def csrf_protect(
-    request: Request, principal: Annotated[Principal | None, Depends(_principal)]
-) -> Principal | None:
+async def _check_csrf(request: Request, principal: Principal | None) -> None:
     """Refuse a cookie-authenticated unsafe request without the session's CSRF token."""
     if request.method in SAFE_METHODS or principal is None or principal.method != "session":
-        return principal
+        return
     given = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
     if principal.csrf_token is None or not access.csrf_matches(principal.csrf_token, given):
         raise CsrfFailed()
+
+
+async def csrf_protect(
+    request: Request, principal: Annotated[Principal | None, Depends(_principal)]
+) -> Principal | None:
+    """The signed-in user (or None), CSRF-checked (:func:`_check_csrf`)."""
+    await _check_csrf(request, principal)
+    return principal
+
+
+async def _csrf_protect_before_reading(
+    request: Request, principal: Annotated[Principal | None, Depends(_principal_before_reading)]
+) -> Principal | None:
+    """As :func:`csrf_protect`, signed in by :func:`_principal_before_reading`."""
+    await _check_csrf(request, principal)
     return principal
 
 
@@ -179,6 +232,8 @@ def csrf_cookie_token(request: Request, response: Response) -> str:
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(csrf_protect)]
+# For routes that only read, with a SignedInReadSession (see _principal_before_reading).
+OptionalPrincipalBeforeReading = Annotated[Principal | None, Depends(_csrf_protect_before_reading)]
 
 
 def current_principal(principal: OptionalPrincipal) -> Principal:
@@ -190,17 +245,42 @@ def current_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency: the signed-in user if they hold any of ``roles``, else 403."""
+def require_roles(*roles: Role, reading: bool = False) -> Callable[..., Principal]:
+    """A dependency: the signed-in user if they hold any of ``roles``, else 403 (401
+    when nobody is signed in). ``reading``: for a route that only reads, in a
+    :data:`SignedInReadSession`; the user is signed in before its read begins."""
     wanted = ", ".join(role.value for role in roles)
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    def holding(principal: Principal | None) -> Principal:
+        if principal is None:
+            raise NotAuthenticated()
         if not principal.holds(*roles):
             raise NotPermitted(f"this needs one of the roles: {wanted}")
         return principal
 
-    dependency.__name__ = f"require_{'_or_'.join(role.value for role in roles)}"
-    return dependency
+    def dependency(principal: OptionalPrincipal) -> Principal:
+        return holding(principal)
+
+    def dependency_before_reading(principal: OptionalPrincipalBeforeReading) -> Principal:
+        return holding(principal)
+
+    chosen = dependency_before_reading if reading else dependency
+    chosen.__name__ = f"require_{'_or_'.join(role.value for role in roles)}"
+    return chosen
+
+
+async def _read_session_after_sign_in(
+    request: Request, _signed_in: OptionalPrincipalBeforeReading
+) -> AsyncIterator[Session]:
+    # Sign-in is a sub-dependency, so its unit of work has committed (and left the
+    # writers' gate) before this session enters the readers' gate: a request never
+    # holds one gate while it waits for the other (on PostgreSQL they are one).
+    async with request_read_only(request) as session:
+        yield session
+
+
+# The read-only session (cogov.api.deps.ReadSession) of a route that signs its user in.
+SignedInReadSession = Annotated[Session, Depends(_read_session_after_sign_in, scope="function")]
 
 
 def sign_in(

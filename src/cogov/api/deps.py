@@ -14,6 +14,7 @@ writer's gate.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -61,12 +62,13 @@ async def _finish_in_thread(session: Session, *, commit: bool) -> None:
         await anyio.to_thread.run_sync(_finish, session, commit, limiter=anyio.CapacityLimiter(1))
 
 
-async def db_session(request: Request) -> AsyncIterator[Session]:
-    """One unit of work per request (shared by every dependency of that request):
-    commit when the route returns, roll back when it raises."""
+@asynccontextmanager
+async def request_unit_of_work(request: Request) -> AsyncIterator[Session]:
+    """A unit of work entered through the admission gate: commit when the block
+    returns, roll back when it raises (commit, then raise, for COMMIT_THEN_RAISE)."""
     state = app_state(request)
     async with state.admission():
-        # Making a session touches no connection: the route's first query does.
+        # Making a session touches no connection: the first query does.
         session = state.sessions()
         try:
             yield session
@@ -79,8 +81,9 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         await _finish_in_thread(session, commit=True)
 
 
-async def read_session(request: Request) -> AsyncIterator[Session]:
-    """A read-only session per request, rolled back when the route returns."""
+@asynccontextmanager
+async def request_read_only(request: Request) -> AsyncIterator[Session]:
+    """A read-only session entered through the readers' gate, rolled back at the end."""
     state = app_state(request)
     async with state.admission(read_only=True):
         session = state.read_sessions()
@@ -88,6 +91,19 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
             yield session
         finally:
             await _finish_in_thread(session, commit=False)
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request (shared by every dependency of that request):
+    commit when the route returns, roll back when it raises."""
+    async with request_unit_of_work(request) as session:
+        yield session
+
+
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    """A read-only session per request, rolled back when the route returns."""
+    async with request_read_only(request) as session:
+        yield session
 
 
 # scope="function": the commit runs when the route returns, before the response is sent.

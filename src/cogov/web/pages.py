@@ -5,7 +5,9 @@ Routes take ``page: Page`` (a dependency). Staff routes add a role dependency fr
 :mod:`cogov.api.auth`; for signed-in users those already check the CSRF token on
 every state-changing request. Forms a visitor may post without signing in (the
 citizen's request, appeal and rating, and sign-in itself) use ``AnonymousFormGuard``,
-the double-submit check.
+the double-submit check. Pages that only read (the ledger explorer, the audit
+dashboard) take ``ReadingPageDep``, ``require_roles(..., reading=True)`` and a
+``SignedInReadSession`` (see :mod:`cogov.api.auth`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cogov.api.auth import (
     OptionalPrincipal,
+    OptionalPrincipalBeforeReading,
     Principal,
     csrf_cookie_token,
     verify_anonymous_csrf,
@@ -97,7 +100,7 @@ class Page:
         response.headers.raw.extend(self.cookies_to_set)
 
 
-def _page(request: Request, principal: OptionalPrincipal) -> Page:
+def _new_page(request: Request, principal: Principal | None) -> Page:
     language = negotiate(
         request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
     )
@@ -116,7 +119,17 @@ def _page(request: Request, principal: OptionalPrincipal) -> Page:
     )
 
 
+def _page(request: Request, principal: OptionalPrincipal) -> Page:
+    return _new_page(request, principal)
+
+
+def _page_before_reading(request: Request, principal: OptionalPrincipalBeforeReading) -> Page:
+    return _new_page(request, principal)
+
+
 PageDep = Annotated[Page, Depends(_page)]
+# A page that only reads: with require_roles(..., reading=True) and a SignedInReadSession.
+ReadingPageDep = Annotated[Page, Depends(_page_before_reading)]
 
 
 async def _anonymous_form_guard(request: Request, principal: OptionalPrincipal) -> None:

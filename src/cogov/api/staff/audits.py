@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from cogov.api.auth import Principal, require_roles
-from cogov.api.deps import ClockDep, DbSession
+from cogov.api.auth import Principal, SignedInReadSession, require_roles
+from cogov.api.deps import ClockDep
 from cogov.api.errors import responses
 from cogov.audit import AuditOptions, FairnessOptions, OnTimeRule, run_audit
 from cogov.audit.live import frame_from_database
@@ -21,7 +21,10 @@ from cogov.core.types import Role
 
 router = APIRouter(prefix="/api/v1/audits", tags=["audits"])
 
-Auditing = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR))]
+# Audits only read: signed in before their read-only session (SignedInReadSession).
+Auditing = Annotated[
+    Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR, reading=True))
+]
 # Bootstrap replicates cost time on every request; the CLI has no such cap.
 MAX_REPLICATES = 2000
 
@@ -88,7 +91,7 @@ def _check_period(received_from: datetime | None, received_to: datetime | None) 
 )
 def live_audit(
     _who: Auditing,
-    session: DbSession,
+    session: SignedInReadSession,
     clock: ClockDep,
     group: Annotated[
         list[str] | None,
@@ -142,7 +145,7 @@ def live_audit(
     responses=responses(401, 403, 404),
 )
 def case_responsibility(
-    case_id: str, _who: Auditing, session: DbSession
+    case_id: str, _who: Auditing, session: SignedInReadSession
 ) -> list[ProposalReportOut]:
     reports = responsibility_for_case(session, case_id=case_id)
     return [ProposalReportOut.model_validate(report.as_dict()) for report in reports]
@@ -156,7 +159,7 @@ def case_responsibility(
 )
 def period_responsibility(
     _who: Auditing,
-    session: DbSession,
+    session: SignedInReadSession,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
 ) -> list[ProposalReportOut]:

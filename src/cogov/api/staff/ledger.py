@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from cogov.api.auth import Principal, require_roles
+from cogov.api.auth import Principal, SignedInReadSession, require_roles
 from cogov.api.deps import ClockDep, DbSession, get_settings
 from cogov.api.errors import responses
 from cogov.core.types import Role
@@ -19,9 +19,13 @@ from cogov.ledger.errors import NoCheckpoint
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 
-Auditing = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR))]
+# Routes that only read sign in before their read-only session (SignedInReadSession).
+Auditing = Annotated[
+    Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR, reading=True))
+]
 CaseReading = Annotated[
-    Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR, Role.REVIEWER))
+    Principal,
+    Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR, Role.REVIEWER, reading=True)),
 ]
 Administering = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR))]
 
@@ -118,7 +122,7 @@ def _entry_out(entry: LedgerEntryRead) -> EntryOut:
     summary="Check the whole chain, every entry hash and every signed checkpoint",
     responses=responses(401, 403),
 )
-def verify_ledger(_who: Auditing, request: Request, session: DbSession) -> VerifyOut:
+def verify_ledger(_who: Auditing, request: Request, session: SignedInReadSession) -> VerifyOut:
     key = ledger.signing_key(get_settings(request))
     report = verify(session, public_key=key.public_key)
     return VerifyOut.model_validate(report.as_dict())
@@ -130,7 +134,7 @@ def verify_ledger(_who: Auditing, request: Request, session: DbSession) -> Verif
     summary="The newest signed checkpoint",
     responses=responses(401, 403, 404),
 )
-def latest(_who: Auditing, session: DbSession) -> CheckpointOut:
+def latest(_who: Auditing, session: SignedInReadSession) -> CheckpointOut:
     checkpoint = ledger.latest_checkpoint(session)
     if checkpoint is None:
         raise NoCheckpointYet()
@@ -160,7 +164,7 @@ def make_checkpoint(
 def inclusion(
     _who: Auditing,
     request: Request,
-    session: DbSession,
+    session: SignedInReadSession,
     seq: Annotated[int, Query(ge=1, le=2**62)],
     size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> InclusionBundle:
@@ -179,7 +183,7 @@ def inclusion(
 def consistency(
     _who: Auditing,
     request: Request,
-    session: DbSession,
+    session: SignedInReadSession,
     old_size: Annotated[int, Query(ge=0, le=2**62)],
     new_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> ConsistencyBundle:
@@ -195,7 +199,7 @@ def consistency(
     summary="Every ledger entry of one case, in order",
     responses=responses(401, 403),
 )
-def case_entries(case_id: str, _who: CaseReading, session: DbSession) -> list[EntryOut]:
+def case_entries(case_id: str, _who: CaseReading, session: SignedInReadSession) -> list[EntryOut]:
     return [_entry_out(entry) for entry in entries_for_case(session, case_id)]
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
-from cogov.api.auth import Principal, require_roles
+from cogov.api.auth import Principal, SignedInReadSession, require_roles
 from cogov.api.deps import DbSession, app_state
 from cogov.audit import AuditOptions, AuditReport, FairnessOptions, run_audit, write_outputs
 from cogov.audit.errors import AuditError
@@ -29,10 +29,14 @@ from cogov.core.types import Role
 from cogov.ledger import append
 from cogov.web.audits import dashboard, group_label
 from cogov.web.i18n import N_
-from cogov.web.pages import Page, PageDep
+from cogov.web.pages import Page, PageDep, ReadingPageDep
 
 router = APIRouter()
 Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR))]
+# The dashboard only reads: signed in before its read-only session.
+AuditorReading = Annotated[
+    Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR, reading=True))
+]
 PUBLISHED_DIR = "published-audits"
 # Bootstrap intervals cost time on every page view; published audits use more.
 LIVE_REPLICATES = 200
@@ -76,9 +80,9 @@ def _checked(page: Page, groups: list[str], period: str, reference: str) -> tupl
 
 @router.get("/staff/audits")
 def audit_dashboard(
-    page: PageDep,
-    session: DbSession,
-    _auditor: Auditor,
+    page: ReadingPageDep,
+    session: SignedInReadSession,
+    _auditor: AuditorReading,
     group: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
     period: str = "month",
     reference: str = "largest",

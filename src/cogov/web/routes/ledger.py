@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from cogov.api.auth import Principal, require_roles
+from cogov.api.auth import Principal, SignedInReadSession, require_roles
 from cogov.api.deps import ClockDep, DbSession, get_settings
 from cogov.core.errors import NotFound
 from cogov.core.types import Role
@@ -18,10 +19,13 @@ from cogov.ledger import service as ledger
 from cogov.ledger.errors import LedgerError
 from cogov.ledger.keys import LedgerKey
 from cogov.ledger.proofs import BundleInvalid, verify_bundle, verify_inclusion
-from cogov.web.pages import PageDep
+from cogov.web.pages import PageDep, ReadingPageDep
 
 router = APIRouter()
-Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR))]
+# Reads only (explorer, verify, proofs): signed in before a read-only session.
+Auditor = Annotated[
+    Principal, Depends(require_roles(Role.AUDITOR, Role.ADMINISTRATOR, reading=True))
+]
 Administrator = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR))]
 PAGE_SIZE = 50
 
@@ -43,8 +47,8 @@ class ProofView:
 
 @router.get("/staff/ledger")
 def explorer(
-    page: PageDep,
-    session: DbSession,
+    page: ReadingPageDep,
+    session: SignedInReadSession,
     _auditor: Auditor,
     before: Annotated[int | None, Query(ge=2, le=2**62)] = None,
 ) -> Response:
@@ -63,7 +67,7 @@ def explorer(
 
 
 @router.get("/staff/ledger/verify")
-def verify_chain(page: PageDep, session: DbSession, _auditor: Auditor) -> Response:
+def verify_chain(page: ReadingPageDep, session: SignedInReadSession, _auditor: Auditor) -> Response:
     """Check every entry's hash and link and every signed checkpoint. An htmx request
     gets the result alone (swapped into the explorer); a plain one gets a page."""
     key = ledger.signing_key(get_settings(page.request))
@@ -75,7 +79,7 @@ def verify_chain(page: PageDep, session: DbSession, _auditor: Auditor) -> Respon
 
 @router.get("/staff/ledger/find")
 def find_entry(
-    page: PageDep, _auditor: Auditor, seq: Annotated[int, Query(ge=1, le=2**62)]
+    page: ReadingPageDep, _auditor: Auditor, seq: Annotated[int, Query(ge=1, le=2**62)]
 ) -> Response:
     return page.redirect(f"/staff/ledger/{seq}")
 
@@ -89,7 +93,7 @@ def sign_checkpoint(
     return page.redirect("/staff/ledger")
 
 
-def _proof(session: DbSession, seq: int, total: int, key: LedgerKey) -> ProofView:
+def _proof(session: Session, seq: int, total: int, key: LedgerKey) -> ProofView:
     """The proof against the newest signed checkpoint when it covers the entry
     (checked as a third party would, with the public key only); otherwise against
     the current tree, checked by recomputing its root."""
@@ -120,7 +124,9 @@ def _proof(session: DbSession, seq: int, total: int, key: LedgerKey) -> ProofVie
 
 
 @router.get("/staff/ledger/{seq}")
-def entry_detail(page: PageDep, session: DbSession, _auditor: Auditor, seq: int) -> Response:
+def entry_detail(
+    page: ReadingPageDep, session: SignedInReadSession, _auditor: Auditor, seq: int
+) -> Response:
     entry = ledger.entry_at(session, seq=seq)
     if entry is None:
         raise NotFound("ledger entry", seq)
