@@ -30,8 +30,14 @@ function call(open311, method, args) {
 }
 
 async function walk() {
-  var open311 = client();
   var seen = {};
+  // Service discovery: the client finds the GeoReport v2 endpoint and keeps it.
+  var discovered = client({endpoint: undefined, discovery: config.endpoint + 'discovery.json'});
+  seen.discovery = await call(discovered, 'serviceDiscovery', [{cache: true}]);
+  seen.discoveredEndpoint = discovered.endpoint;
+  seen.discoveredServices = await call(discovered, 'serviceList', []);
+
+  var open311 = client();
   seen.services = await call(open311, 'serviceList', []);
   seen.definition = await call(open311, 'serviceDefinition', [config.serviceCode]);
   seen.posted = await call(open311, 'submitRequest', [config.request]);

@@ -8,12 +8,12 @@ Each client works through its own API; nothing here builds a request for it:
   request by id and requests by ids and by filter, in JSON and in XML. It has no
   method to post, so its tests post with a plain form POST and read back with it.
 * npm ``open311`` 0.0.12, installed at test time (it needs node and npm, and skips
-  saying why without them or without the registry): services, a service definition,
-  a POST with an ``attribute[...]`` and an api_key, read back by id, by ids, by filter
-  and by token, and the refusals it passes on. Its two XML parsers cannot be installed
-  (docs/open311.md, "Client compatibility"), so the test puts in their place modules
-  that throw if called: the client's own code is the published tarball, checked by
-  its sha512, and its JSON walk never calls them.
+  saying why without them or without the registry): service discovery, services, a
+  service definition, a POST with an ``attribute[...]`` and an api_key, read back by
+  id, by ids, by filter and by token, and the refusals it passes on. Its two XML
+  parsers cannot be installed (docs/open311.md, "Client compatibility"), so the test
+  puts in their place modules that throw if called: the client's own code is the
+  published tarball, checked by its sha512, and its JSON walk never calls them.
 
 PyPI ``open311`` 1.1 is not here: it is Python 2 only (docs/open311.md says why).
 """
@@ -328,6 +328,9 @@ class TestNodeOpen311:
         assert done.returncode == 0, done.stderr
         seen = json.loads(done.stdout)
 
+        assert seen["discovery"]["error"] is None
+        assert seen["discoveredEndpoint"] == served.endpoint
+        assert "pothole" in {s["service_code"] for s in seen["discoveredServices"]["data"]}
         assert seen["services"]["error"] is None
         assert "pothole" in {service["service_code"] for service in seen["services"]["data"]}
         definition = seen["definition"]["data"]
