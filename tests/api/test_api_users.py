@@ -163,6 +163,23 @@ class TestRoles:
         )
         assert payload["reason"] == "joins the review team"
 
+    def test_no_longer_field_staff_leaves_their_departments(
+        self, client: TestClient, engine: Engine, admin: Staff
+    ) -> None:
+        name = create(client, admin, roles=["field_staff"])["username"]
+        sent = {"add": ["Roads", "Parks"], "reason": "covers both teams"}
+        ok(client.post(f"{USERS}/{name}/departments", json=sent, headers=admin.headers))
+        path = f"{USERS}/{name}/roles"
+        sent = {"roles": ["auditor"], "reason": "moved to audit"}
+        body = ok(client.put(path, json=sent, headers=admin.headers))
+        assert (body["roles"], body["departments"]) == (["auditor"], [])
+        assert body["departments_removed"] == ["Parks", "Roads"]
+        _, payload = last_entry(engine, "user.roles_changed", name)
+        assert payload["departments_removed"] == ["Parks", "Roads"]
+        assert ok(client.get(f"{USERS}/{name}", headers=admin.headers))["departments"] == []
+        sent = {"roles": ["reviewer"], "reason": "reviews now"}
+        assert ok(client.put(path, json=sent, headers=admin.headers))["departments_removed"] == []
+
     def test_refusals(self, client: TestClient, admin: Staff) -> None:
         name = create(client, admin)["username"]
         path = f"{USERS}/{name}/roles"

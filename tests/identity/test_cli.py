@@ -101,6 +101,30 @@ class TestUsersDepartments:
         assert code == 0, out
         assert json.loads(out) == {"username": "fay", "departments": ["Transport"]}
 
+    def test_losing_the_field_staff_role_takes_them_out_and_says_so(self, tmp_path: Path) -> None:
+        run(tmp_path, "users", "add", "admin", "--role", "administrator")
+        run(tmp_path, "users", "add", "fay", "--role", "field_staff", "--by", "admin")
+        run(
+            tmp_path, "users", "departments", "fay", "--add", "Transport", "--add", "Parks",
+            "--by", "admin", "--reason", "road crew",
+        )  # fmt: skip
+        code, out = run(
+            tmp_path, "users", "roles", "fay", "--role", "auditor",
+            "--by", "admin", "--reason", "moved to audit",
+        )  # fmt: skip
+        assert code == 0, out
+        assert out.splitlines() == [
+            "fay now holds: auditor",
+            "fay no longer works for: Parks, Transport (only field staff work for departments)",
+        ]
+        code, out = run(tmp_path, "users", "departments", "fay")
+        assert "fay works for no department" in out
+        code, out = run(
+            tmp_path, "users", "roles", "fay", "--role", "reviewer",
+            "--by", "admin", "--reason", "reviews now",
+        )  # fmt: skip
+        assert out.splitlines() == ["fay now holds: reviewer"]  # nothing more to leave
+
     def test_errors_exit_2_or_3(self, tmp_path: Path) -> None:
         run(tmp_path, "users", "add", "admin", "--role", "administrator")
         run(tmp_path, "users", "add", "fay", "--role", "field_staff", "--by", "admin")

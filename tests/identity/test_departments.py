@@ -14,6 +14,7 @@ from cogov.core.clock import FixedClock
 from cogov.core.types import Role
 from cogov.identity import (
     InvalidUserInput,
+    LastAdministrator,
     MissingRole,
     Refusal,
     UserNotFound,
@@ -27,11 +28,9 @@ from cogov.ledger import LedgerEntry
 CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
 
 
-def changes(session: Session) -> list[dict[str, object]]:
+def changes(session: Session, kind: str = "user.departments_changed") -> list[dict[str, object]]:
     rows = session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.kind == "user.departments_changed")
-        .order_by(LedgerEntry.seq)
+        select(LedgerEntry).where(LedgerEntry.kind == kind).order_by(LedgerEntry.seq)
     ).all()
     return [{"actor": row.actor, **json.loads(row.payload)} for row in rows]
 
@@ -107,11 +106,51 @@ class TestChangeDepartments:
         assert user_departments(staff, username="rita") == ()
         assert changes(staff) == []
 
-    def test_a_former_field_worker_can_still_be_taken_out(self, staff: Session) -> None:
-        change_departments(staff, username="fay", add=["Transport"], by="admin", reason="crew")
-        set_roles(staff, username="fay", roles=[Role.AUDITOR], by="admin", reason="moved")
-        change_departments(staff, username="fay", remove=["Transport"], by="admin", reason="x")
+    def test_taking_away_field_staff_takes_them_out_of_every_department(
+        self, staff: Session
+    ) -> None:
+        add_user(staff, username="sam", roles=[Role.FIELD_STAFF], by="admin", clock=CLOCK)
+        change_departments(
+            staff, username="fay", add=["Transport", "Parks"], by="admin", reason="crew"
+        )
+        change_departments(staff, username="sam", add=["Transport"], by="admin", reason="crew")
+        changed = set_roles(
+            staff, username="fay", roles=[Role.AUDITOR], by="admin", reason="moved", clock=CLOCK
+        )
+        assert changed.departments_removed == ("Parks", "Transport")
+        assert changed.user.roles == (Role.AUDITOR,)
         assert user_departments(staff, username="fay") == ()
+        assert user_departments(staff, username="sam") == ("Transport",)
+        # One entry says all the change did; no departments_changed of its own.
+        [entry] = changes(staff, "user.roles_changed")
+        assert entry == {
+            "actor": "user:admin",
+            "username": "fay",
+            "roles_before": ["field_staff"],
+            "roles_after": ["auditor"],
+            "departments_removed": ["Parks", "Transport"],
+            "reason": "moved",
+        }
+        assert len(changes(staff)) == 2
+        with pytest.raises(InvalidUserInput, match="does not work for 'Transport'"):
+            change_departments(staff, username="fay", remove=["Transport"], by="admin", reason="x")
+
+    def test_field_staff_who_keep_the_role_keep_their_departments(self, staff: Session) -> None:
+        change_departments(staff, username="fay", add=["Transport"], by="admin", reason="crew")
+        changed = set_roles(
+            staff, username="fay", roles=[Role.FIELD_STAFF, Role.REVIEWER], by="admin", reason="x"
+        )
+        assert changed.departments_removed == ()
+        assert user_departments(staff, username="fay") == ("Transport",)
+        assert changes(staff, "user.roles_changed")[0]["departments_removed"] == []
+
+    def test_a_refused_role_change_keeps_the_departments(self, staff: Session) -> None:
+        add_user(staff, username="ada", roles=[Role.ADMINISTRATOR, Role.FIELD_STAFF], by="admin")
+        change_departments(staff, username="ada", add=["Transport"], by="admin", reason="crew")
+        set_roles(staff, username="admin", roles=[Role.AUDITOR], by="ada", reason="handover")
+        with pytest.raises(LastAdministrator):
+            set_roles(staff, username="ada", roles=[Role.AUDITOR], by="ada", reason="x")
+        assert user_departments(staff, username="ada") == ("Transport",)
 
     @pytest.mark.parametrize(
         ("add", "remove", "field", "reason"),

@@ -205,11 +205,14 @@ class TestSetRoles:
     def test_replaces_roles_and_records_both(self, db_session: Session) -> None:
         admin(db_session)
         add_user(db_session, username="r1", roles=[Role.REVIEWER])
-        user = set_roles(
+        changed = set_roles(
             db_session, username="r1", roles=[Role.AUDITOR], by="admin", reason="moved"
         )
-        assert user.roles == (Role.AUDITOR,)
-        assert entries(db_session, "user.roles_changed")[0]["roles_before"] == ["reviewer"]
+        assert changed.user.roles == (Role.AUDITOR,)
+        assert changed.departments_removed == ()
+        [entry] = entries(db_session, "user.roles_changed")
+        assert entry["roles_before"] == ["reviewer"]
+        assert entry["departments_removed"] == []
 
     def test_cannot_demote_the_last_administrator(self, db_session: Session) -> None:
         admin(db_session)

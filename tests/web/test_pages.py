@@ -1235,6 +1235,33 @@ class TestStaffUsers:
         )
         assert field_error(reviewer.text, "departments").startswith("Only field staff work")
 
+    def test_no_longer_field_staff_leaves_their_departments(self, app: FastAPI) -> None:
+        admin = client_for(app, "admin")
+        form = added_user_form(admin, "f.ormer", "field_staff")
+        joined = admin.post(
+            "/staff/users/f.ormer/departments",
+            data={"csrf_token": form, "departments": "Parks\nTransport", "departments_reason": "x"},
+        )
+        assert joined.status_code == 303
+        path = "/staff/users/f.ormer/roles"
+        moved = admin.post(
+            path, data={"csrf_token": form, "roles": ["auditor"], "roles_reason": "audit team"}
+        )
+        assert moved.headers["location"] == "/staff/users/f.ormer?done=roles-departments"
+        page = admin.get(moved.headers["location"]).text
+        assert "The user is no longer field staff, so they were also taken out" in page
+        assert "<dt>Departments</dt><dd>–</dd>" in page
+        [entry] = [
+            e
+            for e in ledger_of_kind(app, "user.roles_changed")
+            if e.payload["username"] == "f.ormer"
+        ]
+        assert entry.payload["departments_removed"] == ["Parks", "Transport"]
+        again = admin.post(
+            path, data={"csrf_token": form, "roles": ["reviewer"], "roles_reason": "reviews"}
+        )
+        assert again.headers["location"] == "/staff/users/f.ormer?done=roles"
+
     def test_reset_a_password(self, app: FastAPI) -> None:
         admin = client_for(app, "admin")
         form = added_user_form(admin, "p.ass", "auditor")

@@ -168,11 +168,20 @@ def roles_command(
     reason: ReasonOption,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Replace the roles a user holds."""
+    """Replace the roles a user holds. A user who is no longer field staff leaves the
+    departments they worked for in the same change."""
     with session_for(data_dir) as session:
-        user = set_roles(session, username=username, roles=role, by=by, reason=reason)
+        changed = set_roles(session, username=username, roles=role, by=by, reason=reason)
+    user = changed.user
     roles = ", ".join(r.value for r in user.roles)
     console.print(f"{user.username} now holds: {roles}", highlight=False)
+    if changed.departments_removed:
+        console.print(
+            f"{user.username} no longer works for: {', '.join(changed.departments_removed)} "
+            "(only field staff work for departments)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("departments")

@@ -18,7 +18,7 @@ from cogov.identity.errors import (
     UserNotFound,
 )
 from cogov.identity.models import User, UtcDateTime
-from cogov.identity.schemas import UserRead
+from cogov.identity.schemas import RolesChanged, UserRead
 from cogov.identity.service import (
     add_user,
     change_departments,
@@ -42,6 +42,7 @@ __all__ = [
     "LastAdministrator",
     "MissingRole",
     "Refusal",
+    "RolesChanged",
     "User",
     "UserAlreadyActive",
     "UserDisabled",

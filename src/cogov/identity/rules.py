@@ -123,11 +123,23 @@ def department_changes(
 
 def check_departments_fit_roles(roles: Iterable[Role | str], adding: Iterable[str]) -> None:
     """Only field staff work for departments: giving one to a user without that role
-    is refused (taking one away never is, so a former field worker can be tidied up)."""
+    is refused (taking one away never is, so departments a former field worker kept
+    from before role changes took them away can still be tidied up)."""
     if any(True for _ in adding) and Role.FIELD_STAFF not in set(roles):
         raise InvalidUserInput(
             "add", Refusal.NOT_FIELD_STAFF, "only field staff work for departments"
         )
+
+
+def departments_lost_with_roles(
+    roles: Iterable[Role | str], held: Iterable[str]
+) -> tuple[str, ...]:
+    """The departments a user must leave when they hold ``roles`` from now on: all
+    they ``held`` once they are no longer field staff (only field staff work for
+    departments), none while they still are; sorted."""
+    if Role.FIELD_STAFF in {Role(role) for role in roles}:
+        return ()
+    return tuple(sorted(set(held)))
 
 
 def check_password(password: str) -> str:

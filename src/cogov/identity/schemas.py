@@ -31,3 +31,14 @@ class UserRead(BaseModel):
     def holds(self, role: Role) -> bool:
         """True when the user is active and holds ``role``."""
         return self.active and role in self.roles
+
+
+class RolesChanged(BaseModel):
+    """What a role change did: the user as it is now, and the departments they were
+    taken out of in the same transaction because they are no longer field staff
+    (empty when none)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: UserRead
+    departments_removed: tuple[str, ...]  # sorted

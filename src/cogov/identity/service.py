@@ -35,11 +35,12 @@ from cogov.identity.rules import (
     check_roles,
     check_username,
     department_changes,
+    departments_lost_with_roles,
     hash_password,
     needs_rehash,
     password_matches,
 )
-from cogov.identity.schemas import UserRead
+from cogov.identity.schemas import RolesChanged, UserRead
 from cogov.ledger import append
 
 _SYSTEM_CLOCK = SystemClock()
@@ -228,7 +229,12 @@ def set_roles(
     by: str,
     reason: str,
     clock: Clock | None = None,
-) -> UserRead:
+) -> RolesChanged:
+    """Replace the roles ``username`` holds, by an administrator with a reason. A
+    user who is no longer field staff is taken out of every department they worked
+    for in the same transaction (only field staff work for departments), and the
+    one ledger entry, user.roles_changed, names those departments. Refuses demoting
+    the last active administrator (LastAdministrator)."""
     checked_roles = check_roles(roles)
     reason = _check_reason(reason)
     actor = _actor_for(session, by)
@@ -236,7 +242,11 @@ def set_roles(
     before = _read(user).roles
     if Role.ADMINISTRATOR not in checked_roles:
         _refuse_removing_last_administrator(session, user)
+    removed = departments_lost_with_roles(
+        checked_roles, repository.departments_of(session, user.id)
+    )
     repository.replace_roles(user, checked_roles)
+    repository.remove_departments(session, user.id, removed)
     session.flush()
     append(
         session,
@@ -246,11 +256,12 @@ def set_roles(
             "username": username,
             "roles_before": [role.value for role in before],
             "roles_after": [role.value for role in checked_roles],
+            "departments_removed": list(removed),
             "reason": reason,
         },
         clock=clock,
     )
-    return _read(user)
+    return RolesChanged(user=_read(user), departments_removed=removed)
 
 
 def user_departments(session: Session, *, username: str) -> tuple[str, ...]:

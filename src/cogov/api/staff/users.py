@@ -75,6 +75,13 @@ class UserDetailOut(UserOut):
     )
 
 
+class RolesChangedOut(UserDetailOut):
+    departments_removed: list[str] = Field(
+        description="The departments the user was taken out of by this change, because "
+        "they are no longer field staff (empty when none)."
+    )
+
+
 class UserIn(BaseModel):
     username: str = Field(
         min_length=2,
@@ -165,13 +172,14 @@ def create_user(
 
 @router.put(
     "/{username}/roles",
-    response_model=UserDetailOut,
-    summary="Replace a user's roles (the last active administrator keeps theirs)",
+    response_model=RolesChangedOut,
+    summary="Replace a user's roles (the last active administrator keeps theirs; one "
+    "who is no longer field staff leaves their departments)",
     responses=responses(401, 403, 404, 409, 422),
 )
 def roles(
     username: Username, body: RolesIn, who: Administering, session: DbSession, clock: ClockDep
-) -> UserDetailOut:
+) -> RolesChangedOut:
     changed = set_roles(
         session,
         username=username,
@@ -180,7 +188,10 @@ def roles(
         reason=body.reason,
         clock=clock,
     )
-    return _detail(session, changed)
+    detail = _detail(session, changed.user)
+    return RolesChangedOut.model_validate(
+        {**detail.model_dump(), "departments_removed": list(changed.departments_removed)}
+    )
 
 
 @router.post(

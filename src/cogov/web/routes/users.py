@@ -109,6 +109,11 @@ DONE = {
         "The user was added. Give them their initial password in person: it is not shown again."
     ),
     "roles": N_("The roles were changed."),
+    "roles-departments": N_(
+        "The roles were changed. The user is no longer field staff, so they were also "
+        "taken out of the departments they worked for (the ledger entry of the change "
+        "names them)."
+    ),
     "departments": N_("The departments were changed."),
     "disabled": N_("The user was disabled: they can no longer sign in or act."),
     "enabled": N_("The user was enabled: they can sign in again."),
@@ -358,9 +363,11 @@ def change_roles(
             errors["roles"] = page.gettext(LAST_ADMINISTRATOR, username=user.username)
             status_code = 409
         else:
-            if changed.username == admin.username and Role.ADMINISTRATOR not in changed.roles:
+            now = changed.user
+            if now.username == admin.username and Role.ADMINISTRATOR not in now.roles:
                 return page.redirect("/staff")  # no longer theirs to manage
-            return page.redirect(_done(changed, "roles"))
+            done = "roles-departments" if changed.departments_removed else "roles"
+            return page.redirect(_done(now, done))
     values = {"roles_reason": roles_reason}
     return _user_page(
         page, session, username, errors=errors, values=values, roles=chosen, status_code=status_code
