@@ -98,6 +98,10 @@ class TestPredict:
         kinds = {e["kind"] for e in body["explanation"]["evidence"]}
         assert {"token", "similar_case"} <= kinds
         assert body["model"].startswith("cogov-linear@1#")
+        # The engine's own threshold, named as such: not a routing decision.
+        assert body["reaches_engine_threshold"] == (body["confidence"] >= body["engine_threshold"])
+        assert "automatic" not in body
+        assert "threshold" not in body
 
     def test_plain_output(self, model_dir: Path) -> None:
         result = runner.invoke(
@@ -105,6 +109,8 @@ class TestPredict:
         )
         assert result.exit_code == 0, result.output
         assert "水务局" in result.stdout
+        assert "engine's own threshold" in result.stdout
+        assert "goes to a person" not in result.stdout
 
 
 class TestBadInput:

@@ -121,6 +121,18 @@ class TestExplanation:
         assert weights == sorted(weights, reverse=True)
         assert "城管局" in proposal.explanation.summary
 
+    def test_summary_says_what_the_engine_saw_and_claims_no_routing(
+        self, hotline_engine: TrainedEngine
+    ) -> None:
+        # Whether a proposal is applied is cogov.control's to say (its threshold in
+        # force can be higher than the engine's, and rules come first).
+        proposal = hotline_engine.explain_text("路灯一直闪烁，晚上看不清路")
+        summary = proposal.explanation.summary
+        assert f"confidence {proposal.confidence:.2f}" in summary
+        assert "most similar past cases had this label" in summary
+        for claim in ("threshold", "automatic", "person"):
+            assert claim not in summary
+
 
 class TestThreshold:
     def test_cross_validated_precision_above_the_threshold_meets_the_target(

@@ -88,6 +88,8 @@ class TestTemplateDrafter:
         assert drafter.threshold == 1.0
         (proposal,) = drafter.propose(CaseView(case_id="1", description="noise from a bar"))
         assert proposal.confidence < drafter.threshold
+        # Who checks a draft is cogov.control's to say, not the drafter's summary.
+        assert "person" not in proposal.explanation.summary
 
     def test_label_falls_back_to_english(self) -> None:
         assert ai_label("fr") == AI_LABELS["en"]

@@ -222,13 +222,17 @@ def predict_command(
     """Ask a trained engine about one request; print its proposal and why."""
     engine = load_engine(model)
     proposal = engine.explain_text(text)
-    automatic = proposal.confidence >= engine.threshold
+    # The engine's own threshold, chosen on its training data. In a deployment the
+    # threshold in force is max(this, the agency's floor for the action), and the
+    # negative list, process, grade and autonomy level come first (cogov.control), so
+    # reaching it never means the proposal will be applied without a person.
+    reaches = proposal.confidence >= engine.threshold
     if as_json:
         print_json(
             {
                 "model": engine.identity.ref,
-                "threshold": engine.threshold,
-                "automatic": automatic,
+                "engine_threshold": engine.threshold,
+                "reaches_engine_threshold": reaches,
                 **_proposal_json(proposal),
             }
         )
@@ -236,8 +240,8 @@ def predict_command(
     console.print(
         f"[bold]{proposal.action.value}[/] -> [bold]{proposal.value}[/] "
         f"(confidence {proposal.confidence:.3f}; "
-        f"{'may be automatic' if automatic else 'goes to a person'}, "
-        f"threshold {engine.threshold:.3f})",
+        f"{'at or above' if reaches else 'below'} the engine's own threshold "
+        f"{engine.threshold:.3f}, before the agency's routing policy and rules)",
         highlight=False,
     )
     for value, confidence in proposal.alternatives:

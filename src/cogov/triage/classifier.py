@@ -735,12 +735,12 @@ class TrainedEngine:
         ]
         agreeing = sum(1 for case in similar if case.label == label)
         words = ", ".join(f"'{name}'" for name, _ in tokens[:4]) or "no single word"
-        decision = (
-            "may be applied automatically" if confidence >= self.threshold else ("goes to a person")
-        )
+        # What the engine saw, and nothing about what happens next: whether a proposal
+        # takes effect without a person is cogov.control's decision (its threshold in
+        # force is max(this engine's, the agency's floor), and rules come first).
         summary = (
-            f"{self.action.value} -> {label} (confidence {confidence:.2f}, threshold "
-            f"{self.threshold:.2f}: {decision}); driven by {words}; "
+            f"{self.action.value} -> {label} (confidence {confidence:.2f}); "
+            f"driven by {words}; "
             f"{agreeing} of the {len(similar)} most similar past cases had this label."
         )
         alternatives = tuple(

@@ -317,8 +317,8 @@ def draft_proposal(
         value=text,
         confidence=min(max(confidence, 0.0), 0.9999),
         explanation=Explanation(
-            summary=f"Reply drafted in {language} from {len(found)} policy passage(s) "
-            f"({about}); a person checks it before it is sent.",
+            # What the drafter did; who checks it is cogov.control's to say.
+            summary=f"Reply drafted in {language} from {len(found)} policy passage(s) ({about}).",
             evidence=evidence,
         ),
         ai_drafted=True,
