@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from cogov.control.negative_list import RuleHit, RuleVerdict
 from cogov.control.process import Label
 from cogov.control.rules import (
+    CheckCode,
     Obligations,
+    Refusal,
     RoutingInput,
     RoutingPolicy,
     Verdict,
@@ -59,7 +61,16 @@ INPUTS = st.builds(
     obligations=OBLIGATIONS,
     autonomy_level=st.integers(-1, 5),
     rule_hits=HITS,
-    process_refusal=st.one_of(st.none(), st.just("not in this state")),
+    process_refusal=st.one_of(
+        st.none(),
+        st.just(
+            Refusal(
+                CheckCode.PROCESS_NO_ACTION,
+                "process 'standard' has no route in state 'closed'",
+                {"process": "standard", "action": "route", "state": "closed"},
+            )
+        ),
+    ),
     sample_draw=st.floats(0.0, 1.0, exclude_max=True),
 )
 
@@ -102,6 +113,38 @@ class TestDecide:
         assert decision.checks[0].ref == decision.decided_by
         assert decision.checks[0].verdict is decision.verdict
         assert len(decision.checks) >= len(routing.rule_hits)
+
+    @given(INPUTS)
+    def test_every_check_has_a_code_and_plain_params(self, routing: RoutingInput) -> None:
+        # Pages say each check in their reader's language from its code and params.
+        for check in decide(routing, POLICY).checks:
+            assert isinstance(check.code, CheckCode)
+            assert all(isinstance(v, str | int | float) for v in check.params.values())
+            if check.source == "process":
+                assert routing.process_refusal is not None
+                assert check.code is routing.process_refusal.code
+                assert check.params == routing.process_refusal.params
+
+    def test_autonomy_and_threshold_checks_carry_their_numbers(self) -> None:
+        decision = decide(
+            RoutingInput(
+                action="route",
+                confidence=0.5,
+                engine_threshold=0.78,
+                obligations=Obligations(),
+                autonomy_level=1,
+            ),
+            POLICY,
+        )
+        by_code = {check.code: check for check in decision.checks}
+        autonomy = by_code[CheckCode.AUTONOMY_BELOW]
+        assert autonomy.params == {
+            "action": "route",
+            "needed": POLICY.level_needed("route"),
+            "level": 1,
+        }
+        below = by_code[CheckCode.BELOW_THRESHOLD]
+        assert below.params == {"confidence": 0.5, "threshold": decision.threshold}
 
     def test_unknown_action_is_never_applied_alone(self) -> None:
         decision = decide(

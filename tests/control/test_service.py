@@ -150,6 +150,10 @@ class TestGovern:
         (pending,) = result.pending
         assert pending.verdict is Verdict.REVIEW
         assert pending.verdict_by == "threshold:route"
+        # Stored with a code and params, so a page words it in its reader's language.
+        (check,) = [r for r in pending.reasons if r["ref"] == "threshold:route"]
+        assert check["code"] == "below_threshold"
+        assert check["params"] == {"confidence": 0.5, "threshold": pending.threshold}
         assert result.workflow.department is None
         assert result.workflow.state == "triaged"
         assert "proposal.applied" not in kinds(db_session, case.id)
@@ -174,6 +178,7 @@ class TestGovern:
         assert pending.verdict is Verdict.DENY
         assert pending.verdict_by == "rule:no_protected_attributes"
         assert pending.reasons[0]["reason_zh"]
+        assert pending.reasons[0]["code"] == "rule"
 
     def test_needs_assistance_is_never_auto_handled(
         self,

@@ -58,7 +58,8 @@ class ProposalRecord(Base):
     verdict: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     # What decided the verdict: "rule:<id>", "obligation:<name>", "process:<id>", ...
     verdict_by: Mapped[str] = mapped_column(String(160), nullable=False)
-    # Canonical JSON list of every check that spoke: [{source, id, verdict, reason_en, reason_zh}].
+    # Canonical JSON list of every check that spoke: [{ref, verdict, reason (English),
+    # code, params, reason_zh (negative-list rules)}]; code and params: control.rules.
     reasons: Mapped[str] = mapped_column(Text, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     # Hash of the control configuration in force (rules, processes, thresholds): the deployer's.

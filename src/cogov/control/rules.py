@@ -13,6 +13,10 @@ and every one that speaks is kept as a reason:
 6. the confidence is below the threshold             -> review
 7. the case falls in the review sample (grade's, or a supervised agent's) -> review
 otherwise                                            -> apply
+
+Each check carries a stable ``code`` and its ``params`` besides its English
+``reason``, so a page can say it in its reader's language (the web's catalogue
+words each code); the English reason stays the record.
 """
 
 from __future__ import annotations
@@ -25,6 +29,38 @@ from enum import StrEnum
 from cogov.control.negative_list import RuleHit, RuleVerdict
 
 SUPERVISED_LEVEL = 2  # cogov.control.autonomy's AutonomyLevel.SUPERVISED
+
+# A check's parameter: plain values a page formats in its own language.
+Param = str | int | float
+
+
+class CheckCode(StrEnum):
+    """What a check found, stable across releases (pages translate by it)."""
+
+    RULE = "rule"  # a negative-list rule (its reason is bilingual in the list)
+    RULE_FAILED = "rule_failed"  # a rule could not be evaluated: fail closed
+    PROCESS_NO_ACTION = "process_no_action"  # params: process, action, state
+    PROCESS_NO_PATH = "process_no_path"  # params: process, actor, state, target
+    PRIORITY_UNKNOWN = "priority_unknown"  # params: value, allowed
+    DUPLICATE_OF_ITSELF = "duplicate_of_itself"
+    DUPLICATE_UNKNOWN = "duplicate_unknown"  # params: value
+    VALUE_EMPTY = "value_empty"
+    SUGGEST_ONLY = "suggest_only"
+    HUMAN_APPROVES_CITIZEN_AFFECTING = "human_approves_citizen_affecting"
+    AUTONOMY_BELOW = "autonomy_below"  # params: action, needed, level
+    BELOW_THRESHOLD = "below_threshold"  # params: confidence, threshold
+    SAMPLED = "sampled"  # params: rate
+    WITHIN_LIMITS = "within_limits"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the process (or the proposal's value) does not let it take effect: a
+    code and its parameters for pages, and the English reason for the record."""
+
+    code: CheckCode
+    reason: str
+    params: Mapping[str, Param] = field(default_factory=dict, hash=False)
 
 
 class Verdict(StrEnum):
@@ -83,7 +119,9 @@ class Check:
     source: str  # rule | process | obligation | autonomy | threshold | sample | routing
     id: str
     verdict: Verdict
-    reason: str
+    reason: str  # in English: the record
+    code: CheckCode
+    params: Mapping[str, Param] = field(default_factory=dict, hash=False)
 
     @property
     def ref(self) -> str:
@@ -99,7 +137,7 @@ class RoutingInput:
     autonomy_level: int
     rule_hits: Sequence[RuleHit] = ()
     # None when the process lets an agent do this now; else why not.
-    process_refusal: str | None = None
+    process_refusal: Refusal | None = None
     process_id: str = "standard"
     # A number in [0, 1) fixed for this proposal: below the sample rate -> sampled.
     sample_draw: float = 1.0
@@ -119,18 +157,44 @@ def decide(routing: RoutingInput, policy: RoutingPolicy) -> RoutingDecision:
     checks: list[Check] = []
     for hit in routing.rule_hits:
         if hit.verdict is RuleVerdict.DENY:
-            checks.append(Check("rule", hit.rule_id, Verdict.DENY, hit.reason.en))
-    if routing.process_refusal is not None:
-        checks.append(Check("process", routing.process_id, Verdict.REVIEW, routing.process_refusal))
+            checks.append(Check("rule", hit.rule_id, Verdict.DENY, hit.reason.en, CheckCode.RULE))
+    refusal = routing.process_refusal
+    if refusal is not None:
+        checks.append(
+            Check(
+                "process",
+                routing.process_id,
+                Verdict.REVIEW,
+                refusal.reason,
+                refusal.code,
+                refusal.params,
+            )
+        )
     for hit in routing.rule_hits:
         if hit.verdict is RuleVerdict.REQUIRE_HUMAN:
-            reason = hit.reason.en if hit.error is None else f"rule failed: {hit.error}"
-            checks.append(Check("rule", hit.rule_id, Verdict.REVIEW, reason))
+            if hit.error is None:
+                check = Check("rule", hit.rule_id, Verdict.REVIEW, hit.reason.en, CheckCode.RULE)
+            else:
+                check = Check(
+                    "rule",
+                    hit.rule_id,
+                    Verdict.REVIEW,
+                    f"rule failed: {hit.error}",
+                    CheckCode.RULE_FAILED,
+                    {"error": hit.error},
+                )
+            checks.append(check)
 
     obligations = routing.obligations
     if obligations.suggest_only:
         checks.append(
-            Check("obligation", "suggest_only", Verdict.REVIEW, "the grade lets it only suggest")
+            Check(
+                "obligation",
+                "suggest_only",
+                Verdict.REVIEW,
+                "the grade lets it only suggest",
+                CheckCode.SUGGEST_ONLY,
+            )
         )
     if obligations.human_approves_citizen_affecting and routing.action in policy.citizen_affecting:
         checks.append(
@@ -139,6 +203,7 @@ def decide(routing: RoutingInput, policy: RoutingPolicy) -> RoutingDecision:
                 "human_approves_citizen_affecting",
                 Verdict.REVIEW,
                 "the grade needs a human to approve what affects a citizen",
+                CheckCode.HUMAN_APPROVES_CITIZEN_AFFECTING,
             )
         )
     level = max(0, min(routing.autonomy_level, obligations.max_autonomy_level))
@@ -150,6 +215,8 @@ def decide(routing: RoutingInput, policy: RoutingPolicy) -> RoutingDecision:
                 f"level_{level}",
                 Verdict.REVIEW,
                 f"{routing.action} needs autonomy level {needed}; the agent has {level}",
+                CheckCode.AUTONOMY_BELOW,
+                {"action": routing.action, "needed": needed, "level": level},
             )
         )
     threshold = policy.threshold(routing.action, routing.engine_threshold)
@@ -160,6 +227,8 @@ def decide(routing: RoutingInput, policy: RoutingPolicy) -> RoutingDecision:
                 routing.action,
                 Verdict.REVIEW,
                 f"confidence {routing.confidence:.3f} is below the threshold {threshold:.3f}",
+                CheckCode.BELOW_THRESHOLD,
+                {"confidence": routing.confidence, "threshold": threshold},
             )
         )
     rate = policy.sample_rate(obligations, level)
@@ -171,11 +240,19 @@ def decide(routing: RoutingInput, policy: RoutingPolicy) -> RoutingDecision:
                 "review_sample_rate" if source == "obligation" else "supervised_sample",
                 Verdict.REVIEW,
                 f"sampled for human review ({rate:.0%} of cases)",
+                CheckCode.SAMPLED,
+                {"rate": rate},
             )
         )
     if checks:
         return RoutingDecision(checks[0].verdict, checks[0].ref, threshold, level, tuple(checks))
-    within = Check("routing", "within_limits", Verdict.APPLY, "within the agent's limits")
+    within = Check(
+        "routing",
+        "within_limits",
+        Verdict.APPLY,
+        "within the agent's limits",
+        CheckCode.WITHIN_LIMITS,
+    )
     return RoutingDecision(Verdict.APPLY, within.ref, threshold, level, (within,))
 
 

@@ -23,7 +23,7 @@ from cogov.control.errors import (
 from cogov.control.models import CaseWorkflow, ProposalRecord
 from cogov.control.models import ControlConfig as ControlConfigRow
 from cogov.control.process import ActorKind, Process
-from cogov.control.rules import RoutingInput, Verdict, decide, sample_draw
+from cogov.control.rules import CheckCode, Refusal, RoutingInput, Verdict, decide, sample_draw
 from cogov.control.schemas import (
     PRIORITIES,
     Actor,
@@ -309,28 +309,43 @@ def _path_to(process: Process, state: str, target: str, kind: ActorKind) -> list
     return None
 
 
-def process_refusal(process: Process, state: str, action: str, kind: ActorKind) -> str | None:
+def process_refusal(process: Process, state: str, action: str, kind: ActorKind) -> Refusal | None:
     """Why the process does not let this actor's ``action`` take effect now, or None."""
     if state not in process.action_states(action):
-        return f"process {process.id!r} has no {action} in state {state!r}"
+        return Refusal(
+            CheckCode.PROCESS_NO_ACTION,
+            f"process {process.id!r} has no {action} in state {state!r}",
+            {"process": process.id, "action": action, "state": state},
+        )
     target = IMPLIED_STATE.get(action)
     if target is not None and _path_to(process, state, target, kind) is None:
-        return f"process {process.id!r} does not let {kind.value} move {state!r} to {target!r}"
+        return Refusal(
+            CheckCode.PROCESS_NO_PATH,
+            f"process {process.id!r} does not let {kind.value} move {state!r} to {target!r}",
+            {"process": process.id, "actor": kind.value, "state": state, "target": target},
+        )
     return None
 
 
 def _value_problem(
     case_exists: Callable[[str], bool], case_id: str, action: str, value: str
-) -> str | None:
+) -> Refusal | None:
     if action == "prioritise" and value not in PRIORITIES:
-        return f"priority {value!r} is not one of {', '.join(PRIORITIES)}"
+        allowed = ", ".join(PRIORITIES)
+        return Refusal(
+            CheckCode.PRIORITY_UNKNOWN,
+            f"priority {value!r} is not one of {allowed}",
+            {"value": value, "allowed": allowed},
+        )
     if action == "mark_duplicate":
         if value == case_id:
-            return "a case cannot duplicate itself"
+            return Refusal(CheckCode.DUPLICATE_OF_ITSELF, "a case cannot duplicate itself")
         if not case_exists(value):
-            return f"no case {value!r} to merge into"
+            return Refusal(
+                CheckCode.DUPLICATE_UNKNOWN, f"no case {value!r} to merge into", {"value": value}
+            )
     if not value.strip():
-        return "the value is empty"
+        return Refusal(CheckCode.VALUE_EMPTY, "the value is empty")
     return None
 
 
@@ -667,8 +682,16 @@ def _govern_rows(
             ),
             config.routing,
         )
+        # Each check's English reason is the record; its code and params let a page
+        # say it in its reader's language.
         reasons = [
-            {"ref": check.ref, "verdict": check.verdict.value, "reason": check.reason}
+            {
+                "ref": check.ref,
+                "verdict": check.verdict.value,
+                "reason": check.reason,
+                "code": check.code.value,
+                "params": dict(check.params),
+            }
             for check in decision.checks
         ]
         for hit in rule_hits:
@@ -806,11 +829,11 @@ def apply_human_decision(
         row = _workflow_row(session, record.case_id)
         problem = _value_problem(_stored_case(session), record.case_id, record.action, final)
         if problem is not None:
-            raise InvalidDecision("value", problem)
+            raise InvalidDecision("value", problem.reason)
         process = config.processes.get(row.process_id)
         refusal = process_refusal(process, row.state, record.action, ActorKind.HUMAN)
         if refusal is not None:
-            raise TransitionRefused(row.case_id, row.state, record.action, refusal)
+            raise TransitionRefused(row.case_id, row.state, record.action, refusal.reason)
         ledger = _Ledger(session, clock)
         was_merged = row.state == MERGED_STATE
         _apply(ledger, row, process, record, final, Actor.human(reviewer), responsible, clock)
