@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from cogov.control import (
 )
 from cogov.intake import CaseRead
 from cogov.ledger import LedgerEntry
+from cogov.triage import Evidence, EvidenceKind
 from tests.control.conftest import make_agent, make_proposal
 
 
@@ -157,6 +159,41 @@ class TestGovern:
         assert result.workflow.department is None
         assert result.workflow.state == "triaged"
         assert "proposal.applied" not in kinds(db_session, case.id)
+
+    def test_evidence_facts_are_stored_with_their_labels(
+        self,
+        db_session: Session,
+        new_case: Callable[..., CaseRead],
+        config: ControlConfig,
+        config_hash: str,
+    ) -> None:
+        similar = Evidence(
+            EvidenceKind.SIMILAR_CASE, "case 7 (Sanitation)", 0.8, {"case_id": "7", "label": "S"}
+        )
+        proposal = make_proposal(confidence=0.5)
+        proposal = replace(
+            proposal,
+            explanation=replace(
+                proposal.explanation, evidence=(*proposal.explanation.evidence, similar)
+            ),
+        )
+        result = govern(
+            db_session,
+            case=new_case(),
+            agent=make_agent(),
+            proposals=[proposal],
+            config=config,
+            config_hash=config_hash,
+        )
+        (pending,) = result.pending
+        token, stored = pending.explanation["evidence"]
+        assert "data" not in token  # a label-only item reads as before
+        assert stored == {
+            "kind": "similar_case",
+            "label": "case 7 (Sanitation)",
+            "weight": 0.8,
+            "data": {"case_id": "7", "label": "S"},
+        }
 
     def test_a_rule_denies_and_the_case_goes_to_a_person(
         self,

@@ -116,6 +116,7 @@ class TestExplanation:
         for evidence in similar:
             case_id, label = evidence.label.removeprefix("case ").rstrip(")").split(" (")
             assert label_of[case_id] == label
+            assert evidence.data == {"case_id": case_id, "label": label}
             assert 0 < evidence.weight <= 1
         weights = [e.weight for e in similar]
         assert weights == sorted(weights, reverse=True)

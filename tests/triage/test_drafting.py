@@ -68,6 +68,8 @@ class TestTemplateDrafter:
         passages = [e for e in proposal.explanation.evidence if e.kind is EvidenceKind.PASSAGE]
         assert passages
         assert passages[0].label.startswith("streetlight.md")
+        assert passages[0].data["source"] == "streetlight.md"
+        assert passages[0].data["example"] is True
         assert "inspected within 3 working days" in proposal.value  # the passage's words
 
     def test_chinese_case_gets_a_chinese_draft_and_label(self, drafter: TemplateDrafter) -> None:

@@ -75,6 +75,13 @@ class TestDuplicateIndex:
         assert any(label.startswith("word similarity") for label in labels)
         assert any(label.endswith("h apart") for label in labels)
         assert "A1" in proposal.explanation.summary
+        # The same facts as plain values, for a page to word in its own language.
+        evidence = proposal.explanation.evidence
+        facts = {e.data["signal"]: e.data for e in evidence if e.kind is EvidenceKind.SIGNAL}
+        assert {"same_address", "same_service", "hours_apart", "word_similarity"} <= set(facts)
+        assert facts["hours_apart"]["hours"] == pytest.approx(3.0)
+        similar = [e for e in evidence if e.kind is EvidenceKind.SIMILAR_CASE]
+        assert [e.data for e in similar] == [{"case_id": "A1"}]
 
     def test_nearby_coordinates_count_as_the_same_place(self, index: DuplicateIndex) -> None:
         # ~11 m north of A2.

@@ -356,8 +356,12 @@ def _evidence_json(proposal: Proposal) -> list[dict[str, Any]]:
     """The explanation's evidence as plain values, built once per proposal for its
     stored explanation and its negative-list check alike. (``str`` of a StrEnum
     member is its value, without the slower ``.value`` descriptor.)"""
+    # ``data`` (the label's facts as plain values, for pages in other languages) only
+    # where the engine gave it, so a label-only engine's evidence reads as before.
     return [
-        {"kind": str(e.kind), "label": e.label, "weight": float(e.weight)}
+        {"kind": str(e.kind), "label": e.label, "weight": float(e.weight), "data": dict(e.data)}
+        if e.data
+        else {"kind": str(e.kind), "label": e.label, "weight": float(e.weight)}
         for e in proposal.explanation.evidence
     ]
 

@@ -730,6 +730,7 @@ class TrainedEngine:
                 EvidenceKind.SIMILAR_CASE,
                 f"case {case.case_id} ({case.label})",
                 case.similarity,
+                {"case_id": case.case_id, "label": case.label},
             )
             for case in similar
         ]

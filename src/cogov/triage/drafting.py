@@ -308,6 +308,7 @@ def draft_proposal(
             f"{r.passage.source}: {r.passage.title}"
             + (" (example content)" if r.passage.example else ""),
             r.score,
+            {"source": r.passage.source, "title": r.passage.title, "example": r.passage.example},
         )
         for r in found
     )

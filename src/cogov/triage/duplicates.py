@@ -315,32 +315,53 @@ class DuplicateIndex:
         )
 
 
+def _signal(label: str, weight: float, name: str, **values: float | bool) -> Evidence:
+    """One signal: its label is the English record, its data lets a page word it."""
+    return Evidence(EvidenceKind.SIGNAL, label, weight, {"signal": name, **values})
+
+
 def _explain(match: DuplicateMatch) -> Explanation:
     signals: list[Evidence] = []
     c = match.contributions
     if match.same_address:
-        signals.append(Evidence(EvidenceKind.SIGNAL, "same address", c["place"]))
+        signals.append(_signal("same address", c["place"], "same_address"))
     elif match.distance_m is not None:
-        signals.append(Evidence(EvidenceKind.SIGNAL, f"{match.distance_m:.0f} m apart", c["place"]))
+        metres = match.distance_m
+        signals.append(_signal(f"{metres:.0f} m apart", c["place"], "distance", metres=metres))
     if match.same_service is True:
-        signals.append(Evidence(EvidenceKind.SIGNAL, "same service", c["service"]))
+        signals.append(_signal("same service", c["service"], "same_service"))
     elif match.same_service is False:
-        signals.append(Evidence(EvidenceKind.SIGNAL, "different service", c["service"]))
+        signals.append(_signal("different service", c["service"], "different_service"))
     if match.hours_apart is not None:
-        signals.append(Evidence(EvidenceKind.SIGNAL, f"{match.hours_apart:.1f} h apart", c["time"]))
+        hours = match.hours_apart
+        signals.append(_signal(f"{hours:.1f} h apart", c["time"], "hours_apart", hours=hours))
+    similarity = match.text_similarity
     signals.append(
-        Evidence(EvidenceKind.SIGNAL, f"word similarity {match.text_similarity:.2f}", c["words"])
+        _signal(
+            f"word similarity {similarity:.2f}",
+            c["words"],
+            "word_similarity",
+            similarity=similarity,
+        )
     )
     if "service history" in c:
-        direction = "often" if c["service history"] > 0 else "rarely"
+        often = c["service history"] > 0
         signals.append(
-            Evidence(
-                EvidenceKind.SIGNAL,
-                f"this service {direction} merges repeats",
+            _signal(
+                f"this service {'often' if often else 'rarely'} merges repeats",
                 c["service history"],
+                "service_history",
+                often=often,
             )
         )
-    signals.append(Evidence(EvidenceKind.SIMILAR_CASE, f"case {match.case_id}", match.confidence))
+    signals.append(
+        Evidence(
+            EvidenceKind.SIMILAR_CASE,
+            f"case {match.case_id}",
+            match.confidence,
+            {"case_id": match.case_id},
+        )
+    )
     reasons = ", ".join(e.label for e in signals[:-1])
     return Explanation(
         summary=f"Repeats open case {match.case_id} "

@@ -29,11 +29,21 @@ class EvidenceKind(StrEnum):
     SIGNAL = "signal"  # a structured signal (same place, close in time, ...)
 
 
+# A structured fact of one piece of evidence: a plain value a page formats itself.
+Fact = str | int | float | bool
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     kind: EvidenceKind
-    label: str  # what a person reads: "noise", "case 40611598 (NYPD)", ...
+    label: str  # what a person reads, in English: "noise", "case 40611598 (NYPD)", ...
     weight: float  # contribution, comparable within one explanation
+    # What the label says, as plain values, so a page can word it in its reader's
+    # language (the label stays the record). By kind: similar_case {case_id, label?};
+    # signal {signal: same_address | distance (metres) | same_service |
+    # different_service | hours_apart (hours) | word_similarity (similarity) |
+    # service_history (often)}; passage {source, title, example}. Empty: label only.
+    data: Mapping[str, Fact] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
