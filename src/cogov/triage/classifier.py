@@ -54,6 +54,8 @@ from cogov.triage.protocol import (
 )
 from cogov.triage.rules import (
     MAX_CONFIDENCE,
+    TARGET_PRECISION,
+    THRESHOLD_Z,
     ThresholdChoice,
     choose_threshold,
     fit_temperature,
@@ -96,12 +98,12 @@ class TrainingOptions:
     # Up to this many rows the grid is compared by k-fold CV, beyond by one hold-out.
     grid_rows: int = 3000
     folds: int = 4
-    target_precision: float = 0.97
+    target_precision: float = TARGET_PRECISION
     # How sure the threshold must be of reaching the target: the z of the one-sided
     # Wilson lower bound on cross-validated precision (1.0: one standard error, about
     # 84 % one-sided; 1.645: 95 %, which leaves a history of ~1,000 rows with nothing
     # automatic; 0: the plain rate, which falls below the target on new cases).
-    threshold_z: float = 1.0
+    threshold_z: float = THRESHOLD_Z
     # Past cases kept for "most similar cases" (a random sample beyond this many).
     max_similar_index: int = 50_000
     max_text_chars: int = MAX_TEXT_CHARS

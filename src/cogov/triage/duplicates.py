@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -38,6 +39,7 @@ from cogov.triage.protocol import (
     Explanation,
     Proposal,
 )
+from cogov.triage.rules import TARGET_PRECISION, THRESHOLD_Z, ThresholdChoice, choose_threshold
 from cogov.triage.text import join_fields, normalise
 
 ENGINE_NAME = "cogov-duplicates"
@@ -64,7 +66,8 @@ class DuplicateSettings:
     service_bias: tuple[tuple[str, float], ...] = ()
     # Confidence at which a duplicate is proposed at all (below: nothing is said).
     propose_at: float = 0.5
-    # Confidence at or above which a proposal may be applied without a person.
+    # Confidence at or above which a proposal may be applied without a person. This
+    # default is hand-set; learn_settings picks it from out-of-fold confidences instead.
     auto_at: float = 0.95
 
     def __post_init__(self) -> None:
@@ -509,4 +512,127 @@ def fit_signal_weights(
         weight_service=weights[1],
         weight_time=weights[2],
         weight_text=weights[3],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LearntDuplicates:
+    """Settings learnt from an agency's duplicate labels, and how they did on labels
+    they were not learnt from (cross-fitted: each fold measured by the settings
+    learnt on the other folds)."""
+
+    settings: DuplicateSettings
+    folds: int
+    labelled: int  # cases with a label
+    duplicates: int  # of which the agency closed as duplicates
+    proposals: int  # out-of-fold proposals (at propose_at) on labelled cases
+    precision: float  # their precision (0 when none)
+    recall: float  # labelled duplicates proposed / labelled duplicates (0 when none)
+    target_precision: float
+    threshold: ThresholdChoice  # the automatic cut on the out-of-fold confidences
+
+    @property
+    def automatic(self) -> bool:
+        """Whether any proposal may be applied without a person."""
+        return self.settings.auto_at < 1.0
+
+    def describe(self) -> str:
+        """One sentence for a filing: what was measured and what is automatic."""
+        measured = (
+            f"Cross-fitted on {self.labelled:,} labelled cases ({self.folds} folds): "
+            f"precision {self.precision:.3f}, recall {self.recall:.3f} "
+            f"over {self.proposals:,} proposals"
+        )
+        if not self.automatic:
+            return (
+                f"{measured}; no confidence cut reached precision {self.target_precision} "
+                "out of fold, so nothing is applied without a person."
+            )
+        return (
+            f"{measured}; applied without a person at confidence "
+            f"{self.settings.auto_at:.4f} or more, where out-of-fold precision was "
+            f"{self.threshold.precision:.3f} on {self.threshold.support:,} proposals "
+            f"(target {self.target_precision})."
+        )
+
+
+def fold_of(case_id: str, folds: int) -> int:
+    """The cross-fitting fold of a case: a hash of its id, so the same case falls in
+    the same fold in every run and every process."""
+    return zlib.crc32(case_id.encode()) % folds
+
+
+def _learn(
+    cases: Sequence[ReplayedCase],
+    is_duplicate: Callable[[str], bool | None],
+    base: DuplicateSettings,
+) -> DuplicateSettings:
+    """Signal weights, then the per-service bias on top of them."""
+    weights = fit_signal_weights(cases, is_duplicate, base)
+    # The service bias is learnt from every matched case, not only those the new
+    # weights already propose: learnt weights may leave a service (or all) below
+    # propose_at until its bias lifts it.
+    everything = replace(weights, propose_at=1e-9, auto_at=1.0)
+    biased = fit_service_bias(cases, is_duplicate, everything)
+    return replace(biased, propose_at=base.propose_at, auto_at=base.auto_at)
+
+
+def learn_settings(
+    cases: Sequence[ReplayedCase],
+    is_duplicate: Callable[[str], bool | None],
+    settings: DuplicateSettings | None = None,
+    *,
+    target_precision: float = TARGET_PRECISION,
+    z: float = THRESHOLD_Z,
+    folds: int = 4,
+) -> LearntDuplicates:
+    """Learn the duplicate finder from the agency's labels, and its automatic threshold
+    by the classifier's rule.
+
+    The bias and signal weights (:func:`fit_signal_weights`) and the per-service bias
+    (:func:`fit_service_bias`) are learnt on all labelled cases (``is_duplicate``
+    returns None for cases to leave out). The automatic threshold ``auto_at`` comes
+    from out-of-fold confidences: the labelled cases are split into ``folds`` by a
+    hash of their id; each fold is replayed with settings learnt on the others, and
+    :func:`cogov.triage.rules.choose_threshold` picks, from the proposals made on
+    it, the lowest cut whose Wilson-bounded precision reaches ``target_precision``.
+    When no cut reaches it, ``auto_at`` is 1.0: nothing is automatic (confidences are
+    capped below 1). The other settings (window, distance, ``propose_at``) are kept.
+
+    Raises ValueError (naming ``is_duplicate``) when the labelled cases with an open
+    case at their place, overall or outside a fold, are all of one kind.
+    """
+    if folds < 2:
+        raise ValueError("folds: must be at least 2")
+    base = replace(settings or DuplicateSettings(), service_bias=())
+    labels = {item.case.case_id: is_duplicate(item.case.case_id) for item in cases}
+    known = {case_id: bool(label) for case_id, label in labels.items() if label is not None}
+    fold = {case_id: fold_of(case_id, folds) for case_id in known}
+    confidence: list[float] = []
+    correct: list[bool] = []
+    for held in range(folds):
+
+        def outside(case_id: str, held: int = held) -> bool | None:
+            return known.get(case_id) if fold.get(case_id) != held else None
+
+        learnt = _learn(cases, outside, base)
+        for view, proposal in replay(cases, DuplicateIndex(learnt)):
+            if proposal is not None and fold.get(view.case_id) == held:
+                confidence.append(proposal.confidence)
+                correct.append(known[view.case_id])
+    choice = choose_threshold(
+        np.asarray(confidence), np.asarray(correct), target_precision=target_precision, z=z
+    )
+    final = replace(_learn(cases, known.get, base), auto_at=choice.threshold)
+    hits, duplicates = sum(correct), sum(known.values())
+    return LearntDuplicates(
+        settings=final,
+        folds=folds,
+        labelled=len(known),
+        duplicates=duplicates,
+        proposals=len(confidence),
+        precision=hits / len(confidence) if confidence else 0.0,
+        recall=hits / duplicates if duplicates else 0.0,
+        target_precision=target_precision,
+        threshold=choice,
     )

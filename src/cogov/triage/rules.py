@@ -15,6 +15,11 @@ from scipy.optimize import minimize_scalar
 # A confidence is an estimate, never certainty: capping it keeps a threshold of
 # 1.0 ("nothing is automatic") strictly out of reach.
 MAX_CONFIDENCE = 0.9999
+# What an automatic cut must reach, for every engine that picks one from its own
+# out-of-fold confidences (the classifier, the duplicate finder): the precision, and
+# the z of the one-sided Wilson lower bound it is held to (see choose_threshold).
+TARGET_PRECISION = 0.97
+THRESHOLD_Z = 1.0
 
 
 def softmax(scores: NDArray[np.floating], scale: float) -> NDArray[np.float64]:
@@ -54,9 +59,9 @@ def choose_threshold(
     confidence: NDArray[np.floating],
     correct: NDArray[np.bool_],
     *,
-    target_precision: float = 0.97,
+    target_precision: float = TARGET_PRECISION,
     min_support: int = 10,
-    z: float = 1.0,
+    z: float = THRESHOLD_Z,
 ) -> ThresholdChoice:
     """The lowest confidence at which the held-out cases at or above it are right at
     least ``target_precision`` of the time, with confidence: the Wilson lower bound
