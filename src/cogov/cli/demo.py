@@ -44,6 +44,7 @@ from cogov.ledger import signing_key
 from cogov.pipeline import Deployment
 from cogov.pipeline import demo as runner
 from cogov.pipeline.history import PRESETS, columns_for, read_split
+from cogov.triage.duplicates import DuplicateIndex
 from cogov.triage.protocol import TriageEngine
 
 MARKER = ".cogov-demo"
@@ -155,7 +156,9 @@ def _print_side_by_side(measures: runner.Measures, replayed: int, available: int
         "  matching the agency's choice", _pct(eff["auto_routed_matching_the_agency"])
     )
     route = eff["time_to_route_ms_median"]
-    if eff["merged_as_repeats_by_an_agent"]:
+    # Shown whenever a repeat finder was deployed: 0 merges is a result (its learnt
+    # threshold may leave every merge to a person), not a row to hide.
+    if eff["merged_as_repeats_by_an_agent"] or runner.DEDUP_ID in gov["autonomy"]:
         efficiency.add_row("merged as repeats", f"{eff['merged_as_repeats_by_an_agent']:,}")
         efficiency.add_row(
             "  as the agency judged",
@@ -325,8 +328,13 @@ def demo_command(
             duplicates = None
             if split.columns.duplicate_pattern and any(r.was_duplicate for r in split.train):
                 report("repeat finder", 0, 1)
-                duplicates = runner.train_duplicates(split)
-                engines[runner.DEDUP_ID] = duplicates
+                try:
+                    duplicates = runner.train_duplicates(split)
+                except ValueError as exc:
+                    out.print(f"repeat finder not deployed: {exc}")
+                else:
+                    engines[runner.DEDUP_ID] = DuplicateIndex(duplicates.settings)
+                    out.print(f"repeat finder: {duplicates.describe()}")
                 report("repeat finder", 1, 1)
             with unit_of_work(db) as session:
                 grade = runner.set_up_agency(

@@ -42,7 +42,7 @@ from cogov.registry.filing_file import parse_filing
 from cogov.registry.schemas import FilingRead
 from cogov.review import decide
 from cogov.triage.classifier import TrainedEngine, train
-from cogov.triage.duplicates import DuplicateIndex, ReplayedCase, fit_service_bias
+from cogov.triage.duplicates import DuplicateIndex, LearntDuplicates, ReplayedCase, learn_settings
 from cogov.triage.protocol import ActionKind, CaseView
 
 AGENT_ID = "demo-router"
@@ -107,7 +107,18 @@ def router_spec(split: SplitHistory, engine: TrainedEngine) -> DemoAgent:
     )
 
 
-def duplicates_spec(split: SplitHistory, index: DuplicateIndex) -> DemoAgent:
+def duplicates_spec(split: SplitHistory, finder: DuplicateIndex | LearntDuplicates) -> DemoAgent:
+    """The repeat finder's filing: learnt (train_duplicates), its model description says
+    what the cross-fitting measured and at which confidence it merges alone; an index
+    given as it is (tests, hand-set settings) says so."""
+    if isinstance(finder, LearntDuplicates):
+        index = DuplicateIndex(finder.settings)
+        how = (
+            "its weights, a per-service bias and the confidence at which it merges alone "
+            f"learnt from the agency's own duplicate closures. {finder.describe()}"
+        )
+    else:
+        index, how = finder, "its weights and threshold as given, not learnt."
     return DemoAgent(
         agent_id=DEDUP_ID,
         name="Demo repeat finder",
@@ -115,8 +126,7 @@ def duplicates_spec(split: SplitHistory, index: DuplicateIndex) -> DemoAgent:
         "close in time, similar words) so the agency answers it once.",
         algorithm_type="similarity-search",
         model_description="cogov's duplicate index: logistic score of place, service, time "
-        "and word similarity, with a per-service bias learnt from the agency's own "
-        "duplicate closures; explains each match with its signals.",
+        f"and word similarity, explaining each match with its signals; {how}",
         version=index.identity.version,
         model_hash=index.identity.model_hash,
         threshold=round(index.threshold, 6),
@@ -231,7 +241,7 @@ def set_up_agency(
     split: SplitHistory,
     engine: TrainedEngine,
     clock: Clock,
-    duplicates: DuplicateIndex | None = None,
+    duplicates: DuplicateIndex | LearntDuplicates | None = None,
 ) -> str:
     """Users (administrators, the guardian and a backup), then each demo agent
     filed, submitted, approved by another administrator, activated, and raised by
@@ -292,13 +302,16 @@ def history_view(record: HistoryRecord) -> CaseView:
     )
 
 
-def train_duplicates(split: SplitHistory) -> DuplicateIndex:
-    """The repeat finder, its per-service bias learnt from which past requests the
-    agency closed as duplicates (it starts with no open cases: only replayed ones,
-    which exist in this database, can be merged into)."""
+def train_duplicates(split: SplitHistory) -> LearntDuplicates:
+    """The repeat finder's settings, learnt from which past requests the agency closed
+    as duplicates: signal weights, per-service bias, and the confidence at which it may
+    merge without a person, chosen from cross-fitted confidences as the router's
+    threshold is (``DuplicateIndex(learnt.settings)`` is the engine; it starts with no
+    open cases: only replayed ones, which exist in this database, can be merged into).
+    Raises ValueError when the labels cannot teach it (see learn_settings)."""
     cases = [ReplayedCase(history_view(record)) for record in split.train]
     labels = {record.ref: record.was_duplicate for record in split.train}
-    return DuplicateIndex(fit_service_bias(cases, labels.get))
+    return learn_settings(cases, labels.get)
 
 
 @dataclass
