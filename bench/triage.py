@@ -18,7 +18,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import sys
 import time
 import warnings
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,10 +37,11 @@ from _report import SHARED_DATA, table, write_section
 from cogov.triage import TrainingOptions, train
 from cogov.triage.duplicates import (
     DuplicateIndex,
-    DuplicateSettings,
+    LearntDuplicates,
     ReplayedCase,
     fit_service_bias,
-    fit_signal_weights,
+    fold_of,
+    learn_settings,
     normalise_address,
     replay,
 )
@@ -383,37 +383,65 @@ def duplicates_scores(cases: list[ReplayedCase], labels: dict[str, bool]) -> dic
         return tp / max(tp + fp, 1), tp / max(tp + fn, 1), tp + fp
 
     rule = [(p is not None, labels[v.case_id]) for v, p in replay(cases, DuplicateIndex())]
-    # Cross-fitted: what is learnt (the signal weights, then the per-service bias on
-    # top) is learnt on one half of the labels and measured on the other half, then
-    # the other way round.
-    half = {cid: zlib.crc32(cid.encode()) % 2 for cid in labels}
-    learnt: list[tuple[bool, bool]] = []
+    # cogov: learn_settings, cross-fitted on two halves (learnt on one half of the
+    # labels, measured on the other, both ways); its automatic cut is chosen from those
+    # out-of-fold confidences as the classifier's is. None: the labels cannot teach it
+    # (no labelled duplicate has an open case at its place).
+    learnt: LearntDuplicates | None
+    try:
+        learnt = learn_settings(cases, labels.get, folds=2)
+    except ValueError:
+        learnt = None
+    # The hand-set weights with a per-service bias, cross-fitted on the same halves.
+    half = {cid: fold_of(cid, 2) for cid in labels}
     bias_only: list[tuple[bool, bool]] = []
     for held in (0, 1):
 
         def known(cid: str, held: int = held) -> bool | None:
             return labels[cid] if half[cid] != held else None
 
-        hand_weights = fit_service_bias(cases, known)
-        try:
-            weights = fit_signal_weights(cases, known)
-        except ValueError:  # no labelled duplicate has an open case at its place
-            weights = DuplicateSettings()
-        settings = fit_service_bias(cases, known, weights)
-        for found, chosen in ((learnt, settings), (bias_only, hand_weights)):
-            found += [
-                (p is not None, labels[v.case_id])
-                for v, p in replay(cases, DuplicateIndex(chosen))
-                if half[v.case_id] == held
-            ]
+        bias_only += [
+            (p is not None, labels[v.case_id])
+            for v, p in replay(cases, DuplicateIndex(fit_service_bias(cases, known)))
+            if half[v.case_id] == held
+        ]
     return {
         "n": len(cases),
         "labelled": sum(labels.values()),
         "reachable": reachable(cases, labels),
         "rule": score(rule),
-        "learnt": score(learnt),
+        "learnt": learnt,
         "bias_only": score(bias_only),
     }
+
+
+def learnt_cells(learnt: LearntDuplicates | None) -> tuple[str, str, str, str]:
+    """(precision, recall, proposals, automatic cut) of cogov's learnt settings."""
+    if learnt is None:
+        return "n/a", "n/a", "n/a", "not learnable"
+    cut = (
+        f"{learnt.settings.auto_at:.3f}: {learnt.threshold.precision:.3f} on "
+        f"{learnt.threshold.support:,}"
+        if learnt.automatic
+        else "none reaches the target"
+    )
+    return f"{learnt.precision:.3f}", f"{learnt.recall:.3f}", f"{learnt.proposals:,}", cut
+
+
+def duplicates_row(name: str, label_source: str, found: dict[str, object]) -> list[str]:
+    rule_p, rule_r, rule_n = found["rule"]  # type: ignore[misc]
+    hand_p, hand_r, hand_n = found["bias_only"]  # type: ignore[misc]
+    p, r, n, cut = learnt_cells(found["learnt"])  # type: ignore[arg-type]
+    return [
+        name,
+        f"{found['n']:,}",
+        f"{found['labelled']:,} ({label_source})",
+        f"{found['reachable']:,}",
+        f"{p} / {hand_p:.3f} / {rule_p:.3f}",
+        f"{r} / {hand_r:.3f} / {rule_r:.3f}",
+        f"{n} / {hand_n:,} / {rule_n:,}",
+        cut,
+    ]
 
 
 def main() -> None:
@@ -482,25 +510,11 @@ def main() -> None:
             continue
         started = time.perf_counter()
         found = duplicates_scores(*loaded)
-        rule_p, rule_r, rule_n = found["rule"]  # type: ignore[misc]
-        p, r, n = found["learnt"]  # type: ignore[misc]
-        hand_p, hand_r, hand_n = found["bias_only"]  # type: ignore[misc]
+        dup_rows.append(duplicates_row(name, label_source, found))
         print(
-            f"duplicates {name}: P {p:.3f} R {r:.3f} (hand-set weights P {hand_p:.3f} "
-            f"R {hand_r:.3f}; rule P {rule_p:.3f} R {rule_r:.3f}), "
+            f"duplicates {name}: {' | '.join(dup_rows[-1][4:])}, "
             f"{time.perf_counter() - started:.0f} s",
             flush=True,
-        )
-        dup_rows.append(
-            [
-                name,
-                f"{found['n']:,}",
-                f"{found['labelled']:,} ({label_source})",
-                f"{found['reachable']:,}",
-                f"{p:.3f} / {hand_p:.3f} / {rule_p:.3f}",
-                f"{r:.3f} / {hand_r:.3f} / {rule_r:.3f}",
-                f"{n:,} / {hand_n:,} / {rule_n:,}",
-            ]
         )
     dup_table = table(
         [
@@ -511,6 +525,7 @@ def main() -> None:
             "precision cogov / hand-set weights / rule",
             "recall cogov / hand-set weights / rule",
             "proposed",
+            f"cogov's automatic cut: out-of-fold precision on n (target {TARGET})",
         ],
         dup_rows,
     )
@@ -543,12 +558,17 @@ Speed: `predict_many` on 5,000 texts, one core (BLAS threads = 1).
 ### Duplicate detection against the agencies' own labels
 
 Every case is replayed in time order against the cases still open when it arrived
-(`cogov.triage.duplicates.replay`). **cogov**: the four signals' weights learnt from the
-labels by logistic regression (`fit_signal_weights`), then a per-service bias on top
-(`fit_service_bias`), both cross-fitted (learnt on one half of the cases, measured on the
-other, both ways). **hand-set weights**: the default weights with the same cross-fitted
-per-service bias (what cogov did before). **rule**: same place + same service + still
-open, no learning.
+(`cogov.triage.duplicates.replay`). **cogov**: `learn_settings`, the four signals'
+weights learnt from the labels by logistic regression (`fit_signal_weights`), then a
+per-service bias on top (`fit_service_bias`, from every matched case), both cross-fitted
+(learnt on one half of the cases, measured on the other, both ways); its automatic cut
+is chosen from those out-of-fold confidences by the classifier's rule (the lowest
+confidence whose proposals' precision reaches {TARGET} with its Wilson lower bound at
+z = {THRESHOLD_Z}; none: nothing is merged without a person; its precision is read off the
+same confidences it was chosen from, so it is no independent test: `cogov demo`'s replay
+is one). **hand-set weights**: the
+default weights with the same cross-fitted per-service bias (what cogov did before).
+**rule**: same place + same service + still open, no learning.
 A labelled duplicate whose original was filed before the file starts cannot be found by
 any detector; the fourth column counts those with an earlier case at the same address
 and service in the file (cogov also matches by coordinates within 40 m, so it can find a
