@@ -15,6 +15,7 @@ from cogov.pipeline import demo as runner
 from cogov.pipeline.history import SplitHistory
 from cogov.registry import FilingInvalid, TransitionRefused, get_agent, parse_filing
 from cogov.triage import TrainedEngine
+from cogov.triage.duplicates import DuplicateIndex
 
 
 def other_agency(db_session: Session) -> None:
@@ -34,6 +35,22 @@ class TestAgentFiling:
         assert document.services == list(split.catalogue.codes)
         assert (document.guardian, document.backup_guardian) == (runner.GUARDIAN, runner.BACKUP)
         assert document.model.hash == router.identity.model_hash
+
+    def test_each_agent_tells_the_public_what_it_itself_does(
+        self, split: SplitHistory, router: TrainedEngine
+    ) -> None:
+        # The register shows these texts: the repeat finder's once repeated the router's.
+        finder = DuplicateIndex()
+        documents = [
+            parse_filing(runner.agent_filing(spec, split.catalogue.codes))
+            for spec in (runner.router_spec(split, router), runner.duplicates_spec(split, finder))
+        ]
+        routing, repeats = documents
+        assert "which team" in routing.public_summary
+        assert "repeats" in repeats.public_summary
+        assert "duplicate" in repeats.technical_detail
+        assert routing.public_summary != repeats.public_summary
+        assert routing.technical_detail != repeats.technical_detail
 
     def test_overrides_replace_top_level_fields(
         self, split: SplitHistory, router: TrainedEngine

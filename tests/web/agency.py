@@ -78,6 +78,9 @@ def router_agent(engine: TrainedEngine) -> DemoAgent:
         threshold=0.99,
         training_description="Hand-written requests for the web tests.",
         snapshot_hash="0" * 64,
+        public_summary="An AI assistant suggests which team should handle each request. "
+        "A person checks its suggestions; you can always appeal to a person.",
+        technical_detail="Calibrated linear model over word and character n-grams.",
     )
 
 
@@ -95,9 +98,6 @@ def filing(engine: TrainedEngine, services: list[str]) -> dict[str, Any]:
         security_responsible="Head of Information Security",
         legal_basis="Municipal code on citizen requests.",
         human_intervention="A person decides every proposal below the threshold.",
-        public_summary="An AI assistant suggests which team should handle each request. "
-        "A person checks its suggestions; you can always appeal to a person.",
-        technical_detail="Calibrated linear model over word and character n-grams.",
         public_contact="ai-register@city.invalid",
     )
 

@@ -85,6 +85,9 @@ class DemoAgent:
     threshold: float
     training_description: str
     snapshot_hash: str
+    # The register's plain-language texts: each agent's own (the public reads them).
+    public_summary: str
+    technical_detail: str
 
 
 def router_spec(split: SplitHistory, engine: TrainedEngine) -> DemoAgent:
@@ -104,6 +107,10 @@ def router_spec(split: SplitHistory, engine: TrainedEngine) -> DemoAgent:
         snapshot_hash=sha256_hex(
             canonical_json([[r.ref, r.text, r.department] for r in split.train])
         ),
+        public_summary="An AI assistant suggests which team should handle each request. "
+        "When it is unsure, a person decides; you can always appeal to a person.",
+        technical_detail="Calibrated linear model over TF-IDF word and character n-grams, "
+        "trained on the agency's own past requests.",
     )
 
 
@@ -133,6 +140,11 @@ def duplicates_spec(split: SplitHistory, finder: DuplicateIndex | LearntDuplicat
         training_description=f"The first {len(split.train)} requests of the history and "
         "whether the agency closed each as a duplicate.",
         snapshot_hash=sha256_hex(canonical_json([[r.ref, r.was_duplicate] for r in split.train])),
+        public_summary="An AI assistant spots a new request that repeats one already open "
+        "(same place, same problem, around the same time) so the agency answers it once. "
+        "When it is unsure, a person decides; you can always appeal to a person.",
+        technical_detail="Logistic score of four signals (same place, same service, time "
+        "apart, word similarity), weights learnt from the agency's own duplicate closures.",
     )
 
 
@@ -197,10 +209,8 @@ def agent_filing(agent: DemoAgent, services: Sequence[str], **overrides: Any) ->
         },
         "security_assessment": {"status": "passed", "reference": "DEMO-SA-1", "date": "2026-01-01"},
         "ethics_review": {"status": "not_required"},
-        "public_summary": "An AI assistant suggests which team should handle each request. "
-        "When it is unsure, a person decides; you can always appeal to a person.",
-        "technical_detail": "Calibrated linear model over TF-IDF word and character n-grams, "
-        "trained on the agency's own past requests.",
+        "public_summary": agent.public_summary,
+        "technical_detail": agent.technical_detail,
         "public_contact": "demo@cogov.invalid",
     }
     return {**document, **overrides}
