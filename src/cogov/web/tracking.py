@@ -26,6 +26,7 @@ from cogov.intake import RATING_KIND, CaseRead, case_for_token
 from cogov.ledger.schemas import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
 from cogov.review import AppealRead, appeals_for_token, list_appeals
+from cogov.web import explain
 from cogov.web.forms import channel_label, short_language
 from cogov.web.i18n import N_
 
@@ -197,21 +198,33 @@ def shown_value(action: str, value: str | None, gettext: Callable[[str], str]) -
     return value
 
 
-def contribution(proposal: ProposalRead, gettext: Callable[[str], str]) -> AiContribution:
+def contribution(proposal: ProposalRead, gettext: explain.Gettext) -> AiContribution:
+    """One proposal as a person reads it, in the page's language: the explanation and
+    evidence are worded from their structured data (cogov.web.explain), not the
+    engine's English summary, which stays the record."""
     explanation = proposal.explanation or {}
     outcome = proposal.outcome.value if proposal.outcome else None
-    evidence = [str(item.get("label", "")) for item in explanation.get("evidence", [])][:8]
+    items = [item for item in explanation.get("evidence", []) if isinstance(item, dict)]
+    evidence = [explain.evidence_label(item, gettext) for item in items[:8]]
+    value = shown_value(proposal.action, proposal.value, gettext)
     return AiContribution(
         id=proposal.id,
         agent_id=proposal.agent_id,
         agent_version=proposal.agent_version,
         action=proposal.action,
         action_label=gettext(ACTION_LABELS.get(proposal.action, OTHER_STEP)),
-        value=shown_value(proposal.action, proposal.value, gettext),
+        value=value,
         final_value=shown_value(proposal.action, proposal.final_value, gettext)
         if proposal.final_value is not None and proposal.final_value != proposal.value
         else None,
-        summary=str(explanation.get("summary", "")),
+        summary=explain.summary(
+            action=proposal.action,
+            value=proposal.value,
+            shown_value=value,
+            confidence=proposal.confidence,
+            explanation=explanation,
+            gettext=gettext,
+        ),
         evidence=[label for label in evidence if label],
         ai_drafted=proposal.ai_drafted,
         outcome=outcome,
@@ -271,7 +284,7 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
 
 
 def ai_work(
-    session: Session, *, case_id: str, gettext: Callable[[str], str]
+    session: Session, *, case_id: str, gettext: explain.Gettext
 ) -> tuple[list[AiContribution], dict[str, AppealRead]]:
     """For staff pages on one case: what the AI proposed, and each proposal's appeal
     (keyed by proposal id) where there is one."""

@@ -30,6 +30,9 @@ WORDS = {
         "verifies": "The ledger verifies",
         "proof_ok": "Checked with the public key only",
         "sign_checkpoint": "Sign a checkpoint now",
+        "why": "Why",
+        "suggests": "Suggests the department",
+        "checks": "Checks by the rules",
     },
     "zh-Hans": {
         "locale": "zh-CN",
@@ -47,10 +50,15 @@ WORDS = {
         "verifies": "台账校验通过",
         "proof_ok": "仅用公钥即完成校验",
         "sign_checkpoint": "立即签署检查点",
+        "why": "理由",
+        "suggests": "建议交由",
+        "checks": "规则检查",
     },
 }
 LANGUAGES = list(WORDS)
 GROUNDS = "The road belongs to the port, not the city."
+# Three English words in a row: a sentence, not a word of data (a department, a token).
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")
 
 
 def check(page: Any, name: str) -> None:
@@ -92,6 +100,25 @@ def report_problem(page: Any, tag: str, description: str) -> str:
     return page.url.split("?")[0]
 
 
+def assert_explained_in(page: Any, tag: str) -> None:
+    """The review page words the AI's explanation and the rules' checks in its own
+    language (no English sentence on the Chinese page), and makes no claim about
+    automatic application beside the threshold in force."""
+    words = WORDS[tag]
+    main = page.locator("main")
+    why = main.locator("dt", has_text=words["why"]).locator("xpath=following-sibling::dd[1]")
+    explanation = why.inner_text()
+    assert explanation.startswith(words["suggests"]), explanation
+    checks = main.locator("h3", has_text=words["checks"]).locator("xpath=following-sibling::ul[1]")
+    checked = checks.locator("li").all_inner_texts()
+    assert checked
+    assert "may be applied automatically" not in main.inner_text()
+    if tag == "zh-Hans":
+        assert not ENGLISH_SENTENCE.search(explanation), explanation
+        for text in checked:
+            assert not ENGLISH_SENTENCE.search(text), text
+
+
 @pytest.mark.parametrize("tag", LANGUAGES)
 def test_citizen_reviewer_appeal_journey(new_context: Any, tag: str) -> None:
     words = WORDS[tag]
@@ -108,6 +135,7 @@ def test_citizen_reviewer_appeal_journey(new_context: Any, tag: str) -> None:
     reviewer.wait_for_url(re.compile(r"/staff/review/[0-9a-f-]+$"))
     assert "Deep pothole in the road near the school" in reviewer.locator("main").inner_text()
     check(reviewer, f"review-item-{tag}")
+    assert_explained_in(reviewer, tag)
     reviewer.get_by_label(words["approve"]).check()
     reviewer.get_by_role("button", name=words["record"]).click()
     reviewer.wait_for_url("**/staff/review?decided=1")

@@ -30,10 +30,11 @@ from cogov.review import (
     list_queue,
     release,
 )
+from cogov.web import explain
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
-from cogov.web.tracking import contribution
+from cogov.web.tracking import contribution, state_label
 
 router = APIRouter()
 Reviewer = Annotated[Principal, Depends(require_roles(Role.REVIEWER))]
@@ -91,18 +92,27 @@ def _item_page(
     service = app_state(page.request).intake.catalogue.get(case.service_code)
     lang = _lang(page)
     explanation: dict[str, Any] = proposal.explanation or {}
+    # Evidence and checks in the page's language, from their structured data
+    # (cogov.web.explain); the English labels and reasons stay the record.
     evidence = [
-        (str(entry.get("label", "")), str(entry.get("kind", "")), float(entry.get("weight") or 0.0))
+        (
+            explain.evidence_label(entry, page.gettext),
+            str(entry.get("kind", "")),
+            float(entry.get("weight") or 0.0),
+        )
         for entry in explanation.get("evidence", [])
     ]
     # Each check that spoke: its reference (rule:<id>, obligation:<name>, ...), its
-    # verdict and reason; negative-list rules carry a Chinese reason as well.
+    # verdict and what it found (negative-list rules carry their own Chinese reason).
     reasons = [
         {
             "ref": str(check.get("ref", "")),
             "verdict": page.gettext(VERDICT_LABELS.get(str(check.get("verdict")), N_("Checked"))),
-            "text": str(
-                (check.get("reason_zh") if lang == "zh" else None) or check.get("reason") or ""
+            "text": explain.check_text(
+                check,
+                page.gettext,
+                chinese=lang == "zh",
+                state_label=lambda state: state_label(state, page.gettext),
             ),
         }
         for check in proposal.reasons
@@ -113,6 +123,10 @@ def _item_page(
         item=item,
         proposal=proposal,
         shown=contribution(proposal, page.gettext),
+        # The threshold in force (control's), to the precision that tells the two
+        # apart: 98.7% against 99%, never "99% · threshold 99%" for one held back.
+        confidence_shown=explain.percent(proposal.confidence),
+        threshold_shown=explain.percent(proposal.threshold),
         case=case,
         service_name=service.name.get(lang) if service else case.service_code,
         evidence=evidence,
