@@ -28,6 +28,7 @@ from cogov.triage.protocol import (
     Explanation,
     Proposal,
 )
+from cogov.triage.rules import MAX_CONFIDENCE
 from cogov.triage.text import case_text, detect_language, normalise
 
 LANGUAGES = ("en", "zh")
@@ -316,7 +317,7 @@ def draft_proposal(
     return Proposal(
         action=ActionKind.DRAFT_REPLY,
         value=text,
-        confidence=min(max(confidence, 0.0), 0.9999),
+        confidence=min(max(confidence, 0.0), MAX_CONFIDENCE),
         explanation=Explanation(
             # What the drafter did; who checks it is cogov.control's to say.
             summary=f"Reply drafted in {language} from {len(found)} policy passage(s) ({about}).",

@@ -39,7 +39,13 @@ from cogov.triage.protocol import (
     Explanation,
     Proposal,
 )
-from cogov.triage.rules import TARGET_PRECISION, THRESHOLD_Z, ThresholdChoice, choose_threshold
+from cogov.triage.rules import (
+    MAX_CONFIDENCE,
+    TARGET_PRECISION,
+    THRESHOLD_Z,
+    ThresholdChoice,
+    choose_threshold,
+)
 from cogov.triage.text import join_fields, normalise
 
 ENGINE_NAME = "cogov-duplicates"
@@ -290,7 +296,7 @@ class DuplicateIndex:
         confidence = 1.0 / (1.0 + math.exp(-z))
         return DuplicateMatch(
             case_id=other.case_id,
-            confidence=min(confidence, 0.9999),
+            confidence=min(confidence, MAX_CONFIDENCE),
             same_address=same_address,
             distance_m=None if distance is None else round(distance, 1),
             same_service=same_service,
