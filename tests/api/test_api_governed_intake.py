@@ -73,3 +73,28 @@ class TestGovernedIntake:
         )
         assert response.status_code == 400
         assert response.json()[0]["description"].startswith("description")
+
+    def test_the_follow_extension_words_the_explanation_in_the_language_asked(
+        self, governed_client: TestClient
+    ) -> None:
+        posted = governed_client.post(
+            "/open311/v2/requests.json",
+            data={"service_code": "sanitation", "description": "missed garbage pickup on Oak St"},
+        )
+        token = posted.json()[0]["cogov"]["citizen_token"]
+        follow = f"/open311/v2/cogov/follow/{token}.json"
+        english = governed_client.get(follow).json()["request"]["cogov"]["ai"]
+        chinese = governed_client.get(follow, params={"lang": "zh"}).json()["request"]["cogov"][
+            "ai"
+        ]
+        by_header = governed_client.get(follow, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+        assert english
+        for mine, theirs in zip(english, chinese, strict=True):
+            # The engine's English explanation stays the record, whatever was asked.
+            assert mine["explanation"] == theirs["explanation"]
+            assert mine["summary_language"] == "en"
+            assert theirs["summary_language"] == "zh-Hans"
+            assert "confidence" in mine["summary"]
+            assert "置信度" in theirs["summary"]
+            assert "confidence" not in theirs["summary"]
+        assert by_header.json()["request"]["cogov"]["ai"][0]["summary_language"] == "zh-Hans"

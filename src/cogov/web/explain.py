@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from cogov.web.i18n import N_
+from cogov.web.i18n import N_, Language, negotiate, translations
 
 
 class Gettext(Protocol):
@@ -23,6 +23,24 @@ class Gettext(Protocol):
     the variables given."""
 
     def __call__(self, message: str, **variables: Any) -> str: ...
+
+
+def gettext_for(language: Language) -> Gettext:
+    """Catalogue strings in ``language``, as ``Page.gettext`` gives them, for an
+    answer that is not a page (the Open311 extension)."""
+    catalogue = translations(language)
+
+    def gettext(message: str, **variables: Any) -> str:
+        text = catalogue.gettext(message)
+        return text % variables if variables else text
+
+    return gettext
+
+
+def language_asked(asked: str | None) -> Language:
+    """The language a client asked for, as a tag (``zh``) or an Accept-Language
+    header; English when none of ours matches."""
+    return negotiate(None, asked)
 
 
 # What the agent suggests, by action. Values are data (a department, a case id).

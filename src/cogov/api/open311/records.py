@@ -98,8 +98,18 @@ def _label(proposal: ProposalRead) -> str:
     return f"{kind}, {decided}"
 
 
-def agent_outputs(proposals: Sequence[ProposalRead]) -> list[dict[str, Any]]:
-    """What AI proposed for a case, each with its label and explanation."""
+def agent_outputs(
+    proposals: Sequence[ProposalRead], language: str | None = None
+) -> list[dict[str, Any]]:
+    """What AI proposed for a case, each with its label and explanation: the engine's
+    own (``explanation``, English: the record) and, in ``summary``, the same worded
+    in the language asked for from its structured data, as the web pages word it."""
+    # Here, not at the top: importing cogov.web mounts its routes, and the citizen's
+    # page imports this module (receive) to take a request.
+    from cogov.web import explain
+
+    chosen = explain.language_asked(language)
+    gettext = explain.gettext_for(chosen)
     return [
         {
             "proposal_id": proposal.id,
@@ -109,6 +119,14 @@ def agent_outputs(proposals: Sequence[ProposalRead]) -> list[dict[str, Any]]:
             "label": _label(proposal),
             "outcome": proposal.outcome.value if proposal.outcome else None,
             "explanation": proposal.explanation,
+            "summary": explain.summary(
+                action=proposal.action,
+                value=proposal.value,
+                confidence=proposal.confidence,
+                explanation=proposal.explanation or {},
+                gettext=gettext,
+            ),
+            "summary_language": chosen.tag,
         }
         for proposal in proposals
     ]
@@ -173,7 +191,7 @@ def _record(
         record["cogov"] = {
             "state": state,
             "channel": case.channel.value,
-            "ai": agent_outputs(proposals),
+            "ai": agent_outputs(proposals, language),
             "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),
             "appeal": appeals.get(case.id),
             "rating": rating(ratings.get(case.id)),

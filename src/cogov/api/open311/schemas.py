@@ -66,7 +66,16 @@ class AgentOutput(BaseModel):
     action: str
     label: str = Field(description="'AI-drafted' or 'AI-suggested', and who decided.")
     outcome: str | None
-    explanation: dict[str, Any]
+    explanation: dict[str, Any] = Field(
+        description="The engine's own explanation (summary and evidence labels in English: "
+        "the record) and its evidence's structured data."
+    )
+    summary: str = Field(
+        description="The explanation worded from its structured data in the language "
+        "asked for (lang, else Accept-Language; English or Simplified Chinese). It says "
+        "nothing about whether the suggestion is applied: label and outcome say that."
+    )
+    summary_language: str = Field(description="The BCP 47 tag of summary: en or zh-Hans.")
 
 
 class RequestExtension(BaseModel):
