@@ -10,26 +10,15 @@ import pytest
 
 from cogov.control.rules import CheckCode
 from cogov.web import explain
-from cogov.web.i18n import ENGLISH, SIMPLIFIED_CHINESE, Language, translations
+from cogov.web.i18n import ENGLISH, SIMPLIFIED_CHINESE
 
 # A word of English (three Latin letters in a row): none may reach a Chinese page
 # unless the data itself is English.
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-def gettext_for(language: Language) -> explain.Gettext:
-    """As Page.gettext does it."""
-    catalogue = translations(language)
-
-    def gettext(message: str, **variables: Any) -> str:
-        text = catalogue.gettext(message)
-        return text % variables if variables else text
-
-    return gettext
-
-
-EN = gettext_for(ENGLISH)
-ZH = gettext_for(SIMPLIFIED_CHINESE)
+EN = explain.gettext_for(ENGLISH)  # as Page.gettext words it
+ZH = explain.gettext_for(SIMPLIFIED_CHINESE)
 
 # As the default engine stores it (before and after its summary stopped claiming
 # anything about routing: a stored claim must never reach a page).

@@ -121,6 +121,18 @@ class TestReviewItem:
         assert f"阈值 {percent(record.threshold)}" in page
 
 
+class TestQueue:
+    def test_why_it_needs_a_person_in_the_page_language(self, app: FastAPI) -> None:
+        queued(app, "explain-queue")
+        english = html_lib.unescape(client_for(app, "rita").get("/staff/review").text)
+        chinese = html_lib.unescape(client_for(app, "rita", "zh-Hans").get("/staff/review").text)
+        assert "This action needs autonomy level" in english
+        assert "这一操作需要自主级别" in chinese
+        # The item's recorded reason (control's English) is not what the page shows.
+        assert "needs autonomy level" not in chinese
+        assert "may be applied automatically" not in english + chinese
+
+
 class TestFollowPage:
     def test_the_citizen_reads_the_explanation_in_their_language(self, app: FastAPI) -> None:
         _, token, record = queued(app, "explain-track")

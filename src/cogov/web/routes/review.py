@@ -68,11 +68,31 @@ def queue(page: PageDep, session: DbSession, reviewer: Reviewer) -> Response:
     items = list_queue(session, reviewer=reviewer.username, codes=codes)
     rows = []
     for item in items:
-        proposal = contribution(get_proposal(session, proposal_id=item.proposal_id), page.gettext)
+        read = get_proposal(session, proposal_id=item.proposal_id)
         case = get_case(session, case_id=item.case_id)
-        rows.append({"item": item, "proposal": proposal, "case": case})
+        rows.append(
+            {
+                "item": item,
+                "proposal": contribution(read, page.gettext),
+                "case": case,
+                "why": _why_a_person(page, read.reasons, item.reason),
+            }
+        )
     appeals = list_appeals(session, eligible=reviewer.username)
     return page.render("staff/review_queue.html", rows=rows, appeals=appeals)
+
+
+def _why_a_person(page: Page, checks: list[dict[str, Any]], recorded: str) -> str:
+    """Why the item needs a person, in the page's language: the check that decided
+    (the item keeps control's English words as its record, ``recorded``)."""
+    if not checks:
+        return recorded
+    return explain.check_text(
+        checks[0],
+        page.gettext,
+        chinese=_lang(page) == "zh",
+        state_label=lambda state: state_label(state, page.gettext),
+    )
 
 
 def _item_page(
@@ -108,12 +128,7 @@ def _item_page(
         {
             "ref": str(check.get("ref", "")),
             "verdict": page.gettext(VERDICT_LABELS.get(str(check.get("verdict")), N_("Checked"))),
-            "text": explain.check_text(
-                check,
-                page.gettext,
-                chinese=lang == "zh",
-                state_label=lambda state: state_label(state, page.gettext),
-            ),
+            "text": _why_a_person(page, [check], str(check.get("reason", ""))),
         }
         for check in proposal.reasons
     ]
