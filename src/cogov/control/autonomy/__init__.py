@@ -25,6 +25,7 @@ from cogov.control.autonomy.service import (
     lower_level,
     raise_level,
 )
+from cogov.control.autonomy.standing import AutonomyStanding, public_standing
 
 __all__ = [
     "AutonomyChangeRead",
@@ -32,6 +33,7 @@ __all__ = [
     "AutonomyLevel",
     "AutonomyPolicy",
     "AutonomyRead",
+    "AutonomyStanding",
     "Evaluation",
     "InvalidAutonomyInput",
     "LowerRefused",
@@ -43,5 +45,6 @@ __all__ = [
     "evaluate_all",
     "get_autonomy",
     "lower_level",
+    "public_standing",
     "raise_level",
 ]

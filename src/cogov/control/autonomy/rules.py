@@ -240,15 +240,18 @@ class WindowCounts:
     groups: Mapping[str, Mapping[str, tuple[int, int]]] = field(default_factory=dict)
     window_start: datetime | None = None
     window_end: datetime | None = None
+    # Applied by the agent alone (the public register's share; no threshold reads it).
+    handled_without_human: int = 0
 
 
 def count_window(window: Iterable[Observation]) -> WindowCounts:
-    decisions = reviewed = overridden = upheld = rule_hits = 0
+    decisions = reviewed = overridden = upheld = rule_hits = applied = 0
     groups: dict[str, dict[str, tuple[int, int]]] = {}
     first: datetime | None = None
     last: datetime | None = None
     for item in window:
         decisions += 1
+        applied += item.handled_without_human
         reviewed += item.reviewed
         overridden += item.overridden and item.reviewed
         upheld += item.appeal_upheld
@@ -260,7 +263,9 @@ def count_window(window: Iterable[Observation]) -> WindowCounts:
         for attribute, value in item.groups.items():
             seen, handled = groups.setdefault(attribute, {}).get(value, (0, 0))
             groups[attribute][value] = (seen + 1, handled + int(item.handled_without_human))
-    return WindowCounts(decisions, reviewed, overridden, upheld, rule_hits, groups, first, last)
+    return WindowCounts(
+        decisions, reviewed, overridden, upheld, rule_hits, groups, first, last, applied
+    )
 
 
 def group_gap(observations: Sequence[Observation], *, min_group_size: int) -> GroupGap | None:

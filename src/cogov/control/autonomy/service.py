@@ -204,7 +204,7 @@ def window_counts(
     is loaded): the agent's latest ``limit`` proposals made in [``start``, ``now``] and
     after ``since``. Equal to :func:`count_window` over the same window's observations
     (a property test checks it)."""
-    decisions = reviewed = overridden = upheld = rule_hits = 0
+    decisions = reviewed = overridden = upheld = rule_hits = applied = 0
     groups: dict[str, dict[str, tuple[int, int]]] = {}
     first: str | None = None
     last: str | None = None
@@ -214,6 +214,7 @@ def window_counts(
     for tally in tallies:
         n = tally.count
         decisions += n
+        applied += n * tally.handled_without_human
         reviewed += n * tally.reviewed
         overridden += n * tally.overridden
         upheld += n * tally.appeal_upheld
@@ -234,6 +235,7 @@ def window_counts(
         groups=groups,
         window_start=None if first is None else datetime.fromisoformat(first),
         window_end=None if last is None else datetime.fromisoformat(last),
+        handled_without_human=applied,
     )
 
 
