@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,17 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cogov.api.app import create_app
+from cogov.control.service import record_config
+from cogov.core.clock import FixedClock
+from cogov.core.settings import load_settings
 from cogov.core.types import Role
+from cogov.db.session import unit_of_work
+from cogov.registry import activate, approve, file_agent, parse_filing, submit
 from tests.api.support import Staff, make_staff
+from tests.control.autonomy.test_window_counts import EPOCH, store
+from tests.control.conftest import CONTROL
+from tests.registry.conftest import filing_data
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "router-agent.yaml"
 R = "/api/v1/registry"
@@ -181,3 +191,82 @@ class TestPublicRegister:
         assert response.status_code == 200
         assert isinstance(response.json(), list)
         json.dumps(response.json())
+
+    def test_each_agent_shows_its_autonomy_and_the_controllers_window(
+        self, engine: Engine, data_dir: Path
+    ) -> None:
+        """Seven proposals stored for an active agent; the register's numbers are
+        the ones counted here by hand, and nobody is named."""
+        people = {
+            role: make_staff(engine, Role.ADMINISTRATOR if role[0] == "a" else Role.REVIEWER)
+            for role in ("admin", "approver", "guardian", "backup")
+        }
+        agent_id = f"agent-{uuid.uuid4().hex[:8]}"
+        filed_at = FixedClock(EPOCH)
+        with unit_of_work(engine) as session:
+            document = parse_filing(
+                filing_data(
+                    agent_id=agent_id,
+                    guardian=people["guardian"].username,
+                    backup_guardian=people["backup"].username,
+                )
+            )
+            file_agent(session, document=document, by=people["admin"].username, clock=filed_at)
+            for step, by in ((submit, "admin"), (approve, "approver"), (activate, "admin")):
+                step(
+                    session,
+                    agent_id=agent_id,
+                    by=people[by].username,
+                    reason="register test",
+                    clock=filed_at,
+                )
+            config_hash = record_config(session, config=CONTROL, thresholds={}, clock=None)
+            alone = {"state": "applied", "outcome": None, "verdict": 5, "other_agent": False}
+            by_person = {"verdict": 2, "groups": 3, "appeal": None, "other_agent": False}
+            made: list[dict[str, Any]] = [
+                *({**alone, "minute": m, "groups": 1, "appeal": None} for m in range(3)),
+                {**alone, "minute": 3, "groups": 1, "appeal": "upheld"},
+                {**by_person, "minute": 4, "state": "decided", "outcome": "rejected"},
+                {**by_person, "minute": 5, "state": "decided", "outcome": "approved"},
+                {
+                    **by_person,
+                    "minute": 6,
+                    "state": "pending_review",
+                    "outcome": None,
+                    "verdict": 0,
+                },
+            ]
+            store(session, config_hash, made, agent=agent_id)
+        settings = load_settings(
+            data_dir=data_dir,
+            rate_limit_per_minute=0,
+            autonomy_min_decisions=5,
+            autonomy_min_reviewed=2,
+            autonomy_min_group_size=2,
+        )
+        app = create_app(
+            settings, engine=engine, clock=FixedClock(EPOCH + timedelta(days=2)), migrate=False
+        )
+        with TestClient(app) as anyone:
+            response = anyone.get(f"{R}/public")
+        assert response.status_code == 200
+        (entry,) = [item for item in response.json() if item["agent_id"] == agent_id]
+        shown = entry["autonomy"]
+        assert (shown["level"], shown["ceiling"], shown["last_change"]) == (1, 2, None)
+        window = shown["window"]
+        assert (window["proposals"], window["enough"]) == (7, True)
+        assert (window["applied_without_person"], window["applied_share"]) == (4, 0.5714)
+        assert (window["reviewed"], window["overridden"], window["override_rate"]) == (2, 1, 0.5)
+        assert (window["upheld_appeals"], window["upheld_appeal_rate"]) == (1, 0.1429)
+        assert (window["negative_list_hits"], window["negative_list_rate"]) == (1, 0.1429)
+        # The rule's proposal is left out of the groups: 4 of 4 younger, 0 of 2 older.
+        assert window["group_gap"] == {
+            "attribute": "age_band",
+            "gap": 1.0,
+            "shares": {"18_34": 1.0, "65_plus": 0.0},
+            "counts": {"18_34": 4, "65_plus": 2},
+        }
+        assert shown["limits"]["min_proposals"] == 5
+        assert (entry["name"], entry["grade"]) == ("Request router", "II")
+        for person in people.values():
+            assert person.username not in response.text

@@ -74,8 +74,11 @@ thresholds = st.builds(
 )
 
 
-def store(session: Session, config_hash: str, made: list[dict[str, Any]]) -> None:
-    """Cases, proposals and appeals as the controller reads them, written directly."""
+def store(
+    session: Session, config_hash: str, made: list[dict[str, Any]], *, agent: str = AGENT
+) -> None:
+    """Cases, proposals and appeals as the controller reads them, written directly
+    (``agent``'s, or another agent's where ``other_agent``)."""
     for item in made:
         case_id = new_id()
         session.add(
@@ -98,7 +101,7 @@ def store(session: Session, config_hash: str, made: list[dict[str, Any]]) -> Non
             ProposalRecord(
                 id=proposal_id,
                 case_id=case_id,
-                agent_id="someone-else" if item["other_agent"] else AGENT,
+                agent_id="someone-else" if item["other_agent"] else agent,
                 agent_version="1",
                 engine_ref="test",
                 model_hash="0" * 64,
@@ -124,7 +127,7 @@ def store(session: Session, config_hash: str, made: list[dict[str, Any]]) -> Non
                     id=new_id(),
                     case_id=case_id,
                     proposal_id=proposal_id,
-                    agent_id=AGENT,
+                    agent_id=agent,
                     grounds="wrong",
                     filed_at=iso_utc(EPOCH),
                     excluded="[]",

@@ -12,15 +12,15 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from cogov.api.auth import Principal, require_roles
-from cogov.api.deps import ClockDep, DbSession
+from cogov.api.deps import ClockDep, DbSession, ReadSession, SettingsDep
 from cogov.api.errors import responses
+from cogov.control.autonomy import AutonomyPolicy, RegisterEntryWithAutonomy, register_with_autonomy
 from cogov.core.errors import ValidationFailed
 from cogov.core.types import Role
 from cogov.registry import (
     AgentRead,
     FilingRead,
     HistoryEvent,
-    PublicRegisterEntry,
     activate,
     approve,
     assign_guardians,
@@ -33,7 +33,6 @@ from cogov.registry import (
     load_filing_text,
     parse_filing,
     pause_agent,
-    public_register,
     resume_agent,
     retire,
     submit,
@@ -88,11 +87,16 @@ class GuardiansIn(BaseModel):
 
 @router.get(
     "/public",
-    response_model=list[PublicRegisterEntry],
-    summary="The public register: plain-language facts on every active agent (no sign-in)",
+    response_model=list[RegisterEntryWithAutonomy],
+    summary="The public register: plain-language facts on every active agent, with its "
+    "autonomy now and the measures the controller watches (no sign-in)",
 )
-def register(session: DbSession) -> list[PublicRegisterEntry]:
-    return public_register(session)
+def register(
+    session: ReadSession, settings: SettingsDep, clock: ClockDep
+) -> list[RegisterEntryWithAutonomy]:
+    return register_with_autonomy(
+        session, policy=AutonomyPolicy.from_settings(settings), clock=clock
+    )
 
 
 @router.get(

@@ -25,7 +25,12 @@ from cogov.control.autonomy.service import (
     lower_level,
     raise_level,
 )
-from cogov.control.autonomy.standing import AutonomyStanding, public_standing
+from cogov.control.autonomy.standing import (
+    AutonomyStanding,
+    RegisterEntryWithAutonomy,
+    public_standing,
+    register_with_autonomy,
+)
 
 __all__ = [
     "AutonomyChangeRead",
@@ -39,6 +44,7 @@ __all__ = [
     "LowerRefused",
     "NotTheGuardian",
     "RaiseRefused",
+    "RegisterEntryWithAutonomy",
     "Thresholds",
     "current_level",
     "evaluate",
@@ -47,4 +53,5 @@ __all__ = [
     "lower_level",
     "public_standing",
     "raise_level",
+    "register_with_autonomy",
 ]

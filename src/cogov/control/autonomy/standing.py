@@ -18,7 +18,7 @@ of at least ``min_group_size``. Nothing names a citizen, a case or a staff membe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,7 @@ from cogov.control.autonomy.rules import Thresholds, metrics_from_counts
 from cogov.control.autonomy.schemas import AutonomyChangeRead, AutonomyPolicy
 from cogov.control.autonomy.service import CONTROLLER, default_policy, get_autonomy, window_counts
 from cogov.core.clock import Clock, SystemClock, iso_utc
+from cogov.registry import PublicRegisterEntry, public_register
 
 _SYSTEM_CLOCK = SystemClock()
 
@@ -115,6 +116,30 @@ class AutonomyStanding(_Frozen):
     limits: Limits
 
 
+class RegisterEntryWithAutonomy(PublicRegisterEntry):
+    """A public register entry (the filing's tier-1 facts) with its autonomy now."""
+
+    autonomy: AutonomyStanding
+
+
+def register_with_autonomy(
+    session: Session,
+    *,
+    policy: AutonomyPolicy | None = None,
+    clock: Clock | None = None,
+) -> list[RegisterEntryWithAutonomy]:
+    """The public register (every active agent) with each agent's autonomy standing,
+    all counted at one moment."""
+    policy = policy or default_policy()
+    now = (clock or _SYSTEM_CLOCK).now()
+    return [
+        RegisterEntryWithAutonomy(
+            **dict(entry), autonomy=_standing_at(session, entry.agent_id, policy, now)
+        )
+        for entry in public_register(session)
+    ]
+
+
 def public_standing(
     session: Session,
     *,
@@ -123,9 +148,15 @@ def public_standing(
     clock: Clock | None = None,
 ) -> AutonomyStanding:
     """``agent_id``'s autonomy standing now (read only)."""
-    policy = policy or default_policy()
+    return _standing_at(
+        session, agent_id, policy or default_policy(), (clock or _SYSTEM_CLOCK).now()
+    )
+
+
+def _standing_at(
+    session: Session, agent_id: str, policy: AutonomyPolicy, now: datetime
+) -> AutonomyStanding:
     limits = policy.thresholds
-    now = (clock or _SYSTEM_CLOCK).now()
     autonomy = get_autonomy(session, agent_id=agent_id, policy=policy, history=1)
     # The controller's bounds (service._judge): window_days back, but never before the
     # level last changed, so each level is judged on the proposals made at it.
