@@ -189,6 +189,17 @@ class TestPostRequest:
             assert root.findtext("error/code") == "400"
             assert (root.findtext("error/description") or "").startswith("lat:")
 
+    def test_a_control_character_in_the_description_is_a_400_naming_where(
+        self, client: TestClient
+    ) -> None:
+        body = {"service_code": "noise", "description": "Loud\x1b[8m music", "lat": "40.7",
+                "long": "-74"}  # fmt: skip
+        response = client.post(f"{V2}/requests.json", data=body)
+        assert response.status_code == 400
+        assert response.json()[0]["description"] == (
+            "description: contains a control character U+001B at position 5"
+        )
+
     def test_unknown_service_is_400(self, client: TestClient) -> None:
         response = client.post(
             f"{V2}/requests.json", data={"service_code": "no-such", "description": "x"}

@@ -184,6 +184,16 @@ class TestQueue:
         assert missing.status_code == 422
         assert missing.json()["field"] == "reason_code"
         code = next(c["code"] for c in codes if "reject" in c["applies_to"] and not c["needs_note"])
+        hidden = client.post(
+            f"{Q}/items/{waiting.item_id}/reject",
+            json={"reason_code": code, "note": "see \u009b2J"},
+            headers=guardian,
+        )
+        assert hidden.status_code == 422, hidden.text
+        assert (hidden.json()["field"], hidden.json()["reason"]) == (
+            "note",
+            "contains a control character U+009B at position 5",
+        )
         rejected = client.post(
             f"{Q}/items/{waiting.item_id}/reject", json={"reason_code": code}, headers=guardian
         )

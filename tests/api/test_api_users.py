@@ -183,6 +183,12 @@ class TestRoles:
     def test_refusals(self, client: TestClient, admin: Staff) -> None:
         name = create(client, admin)["username"]
         path = f"{USERS}/{name}/roles"
+        sent = {"roles": ["auditor"], "reason": "moved\u0007"}
+        answer = client.put(path, json=sent, headers=admin.headers)
+        assert refused(answer, 422, "reason") == (
+            "reason: contains a control character U+0007 at position 6"
+        )
+        assert answer.json()["code"] == "control_characters"
         refused(client.put(path, json={"roles": [], "reason": "x"}, headers=admin.headers), 422)
         refused(client.put(path, json={"roles": ["auditor"]}, headers=admin.headers), 422, "reason")
         sent = {"roles": ["auditor"], "reason": "   "}

@@ -201,6 +201,10 @@ CASES: dict[str, list[Bad]] = {
             "reason: must not be empty",
         ),
         Bad(f"users disable rita --reason left {D}", "'--by'"),
+        Bad(
+            f"users disable rita --by admin --reason left\x1b[2J {D}",
+            "reason: contains a control character U+001B at position 5",
+        ),
     ],
     "users enable": [
         Bad(f"users enable ghost --by admin --reason back {D}", "'ghost' not found", 3),
@@ -209,6 +213,11 @@ CASES: dict[str, list[Bad]] = {
     "users roles": [
         Bad(f"users roles ghost --role reviewer --by admin --reason r {D}", "not found", 3),
         Bad(f"users roles rita --role king --by admin --reason r {D}", "'--role'"),
+        # Typed text refuses control characters other than tab, LF and CR (cogov.core.text).
+        Bad(
+            f"users roles rita --role auditor --by admin --reason moved\x07 {D}",
+            "reason: contains a control character U+0007 at position 6",
+        ),
     ],
     "users departments": [
         Bad(f"users departments ghost {D}", "'ghost' not found", 3),
@@ -239,6 +248,10 @@ CASES: dict[str, list[Bad]] = {
         Bad(f"tokens issue admin --days 0 {D}", "'--days'"),
         Bad(f"tokens issue admin --days 99999999 {D}", "'--days'"),
         Bad(("tokens", "issue", "admin", "--name", "", "--data-dir", "{d}"), "name: must not"),
+        Bad(
+            ("tokens", "issue", "admin", "--name", "ci\x9b", "--data-dir", "{d}"),
+            "name: contains a control character U+009B at position 3",
+        ),
     ],
     "tokens list": [
         Bad(f"tokens list --user ghost {D}", "'ghost' not found", 3),
@@ -300,6 +313,10 @@ CASES: dict[str, list[Bad]] = {
                 "{d}",
             ),
             "reason",
+        ),
+        Bad(
+            f"registry pause router-agent --by admin --reason r\x01 {D}",
+            "reason: contains a control character U+0001 at position 2",
         ),
     ],
     "registry resume": [Bad(f"registry resume ghost --by admin --reason r {D}", "not found", 3)],
@@ -481,6 +498,10 @@ CASES: dict[str, list[Bad]] = {
     "autonomy raise": [
         Bad(f"autonomy raise ghost --to 2 --by admin --reason r {D}", "'ghost' not found", 3),
         Bad(f"autonomy raise router-agent --to 9 --by admin --reason r {D}", "'--to'"),
+        Bad(
+            f"autonomy raise router-agent --to 2 --by admin --reason \x7fr {D}",
+            "reason: contains a control character U+007F at position 1",
+        ),
     ],
     "autonomy lower": [
         Bad(f"autonomy lower ghost --to 0 --by admin --reason r {D}", "'ghost' not found", 3),

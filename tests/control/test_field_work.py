@@ -96,6 +96,8 @@ class TestResolveCase:
         case = routed("Parks")
         with pytest.raises(InvalidDecision, match="note: must be 1-4000 characters"):
             resolve_case(db_session, case_id=case.id, by="f.ali", note="  ", config=config)
+        with pytest.raises(InvalidDecision, match=r"note: .* U\+0000 at position 5"):
+            resolve_case(db_session, case_id=case.id, by="f.ali", note="done\x00", config=config)
         with pytest.raises(InvalidDecision, match="by: "):
             resolve_case(db_session, case_id=case.id, by=" ", note="done", config=config)
         fresh = new_case()

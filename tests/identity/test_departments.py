@@ -158,7 +158,7 @@ class TestChangeDepartments:
             ((), (), "departments", "at least one department"),
             (("  ",), (), "add", "must not be empty"),
             (("x" * 201,), (), "add", "over 200 characters"),
-            (("Par\x00ks",), (), "add", "control characters"),
+            (("Par\x00ks",), (), "add", r"control character U\+0000 at position 4"),
             (("Transport",), (), "add", "already works for 'Transport'"),
             ((), ("Parks",), "remove", "does not work for 'Parks'"),
             (("Parks",), ("Parks",), "remove", "both added and removed"),

@@ -13,6 +13,7 @@ from cogov.identity.rules import (
     check_departments_fit_roles,
     check_display_name,
     check_password,
+    check_reason,
     check_roles,
     check_username,
     department_changes,
@@ -27,6 +28,20 @@ CASES: list[tuple[str, Callable[[], object], str, Refusal]] = [
         "display_name",
         Refusal.CONTROL_CHARACTERS,
     ),
+    (
+        # str.split would have made this separator a space
+        "separator in name",
+        lambda: check_display_name("Li\x1fWei"),
+        "display_name",
+        Refusal.CONTROL_CHARACTERS,
+    ),
+    (
+        "escape in reason",
+        lambda: check_reason("moved\x1b[2J"),
+        "reason",
+        Refusal.CONTROL_CHARACTERS,
+    ),
+    ("empty reason", lambda: check_reason(" \t\n"), "reason", Refusal.EMPTY),
     ("long name", lambda: check_display_name("x" * 201), "display_name", Refusal.TOO_LONG),
     ("no role", lambda: check_roles([]), "roles", Refusal.NO_ROLES),
     ("unknown role", lambda: check_roles(["reviewer", "king"]), "roles", Refusal.UNKNOWN_ROLE),

@@ -169,6 +169,28 @@ class TestValidation:
         assert db_session.scalars(select(Case)).first() is None
         assert ledger(db_session) == []
 
+    @pytest.mark.parametrize(
+        ("description", "problem"),
+        [
+            ("Sofa\x00 on the kerb", "contains a control character U+0000 at position 5"),
+            ("Bell\x07", "contains a control character U+0007 at position 5"),
+            ("\x1b[2JGone", "contains a control character U+001B at position 1"),
+            ("C1 \x85 next line", "contains a control character U+0085 at position 4"),
+        ],
+    )
+    def test_a_description_with_a_control_character_is_refused(
+        self, db_session: Session, description: str, problem: str
+    ) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            submit(db_session, body(description=description), config=CONFIG)
+        assert list(caught.value.problems) == [("description", problem)]
+        assert db_session.scalars(select(Case)).first() is None
+        assert ledger(db_session) == []
+
+    def test_a_description_keeps_tabs_and_line_breaks(self, db_session: Session) -> None:
+        case = submit(db_session, body(description="Two\tsofas\r\nby the bins"), config=CONFIG)
+        assert case.case.description == "Two\tsofas\r\nby the bins"
+
     def test_lists_every_problem(self, db_session: Session) -> None:
         with pytest.raises(InvalidRequest) as caught:
             submit(db_session, body(email="x", phone="y"), config=CONFIG)
@@ -234,3 +256,9 @@ class TestEraseContact:
         case = submit(db_session, body(), config=CONFIG).case
         with pytest.raises(InvalidRequest):
             erase_contact(db_session, case_id=case.id, by="dpo", reason=" ")
+        with pytest.raises(InvalidRequest) as caught:
+            erase_contact(db_session, case_id=case.id, by="dpo", reason="asked\x7f")
+        assert list(caught.value.problems) == [
+            ("reason", "contains a control character U+007F at position 6")
+        ]
+        assert contact_for(db_session, case_id=case.id, vault=VAULT) is not None

@@ -62,6 +62,18 @@ class TestFilingFile:
         found = dict(problems(filing_data(**changes)))
         assert reason in found[field]
 
+    def test_a_control_character_in_any_text_is_named(self) -> None:
+        # YAML refuses most of them itself; a filing sent as JSON does not.
+        data = filing_data(purpose="Routes\x1b[8m requests")
+        data["impact_assessment"]["notes"] = "ok\x07"
+        data["services"] = ["noise", "pot\x00holes"]
+        found = problems(data)
+        assert ("purpose", "contains a control character U+001B at position 7") in found
+        assert ("impact_assessment.notes", "contains a control character U+0007 at position 3") in (
+            found
+        )
+        assert ("services[1]", "contains a control character U+0000 at position 4") in found
+
     def test_bad_hash_is_named(self) -> None:
         data = filing_data()
         data["model"]["hash"] = "abc"

@@ -187,6 +187,9 @@ class TestLifecycle:
         walk_to("draft")
         with pytest.raises(InvalidRegistryInput, match="reason: must not be empty"):
             submit(db_session, agent_id="router-agent", by="admin", reason=" ")
+        # Checked before white space is collapsed: split() would make U+001F a space.
+        with pytest.raises(InvalidRegistryInput, match=r"reason: .* U\+001F at position 3"):
+            submit(db_session, agent_id="router-agent", by="admin", reason="ok\x1fgo")
 
     def test_a_step_needs_an_active_administrator(
         self, db_session: Session, walk_to: WalkTo

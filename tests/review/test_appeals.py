@@ -212,6 +212,11 @@ class TestFileAppeal:
             file_appeal(
                 db_session, token=token, proposal_id=item.proposal_id, grounds=" ", config=config
             )
+        with pytest.raises(InvalidReviewInput, match=r"grounds: .* U\+0008 at position 6"):
+            file_appeal(
+                db_session, token=token, proposal_id=item.proposal_id, grounds="wrong\x08",
+                config=config,
+            )  # fmt: skip
         file_appeal(
             db_session, token=token, proposal_id=item.proposal_id, grounds="x", config=config
         )
@@ -324,6 +329,11 @@ class TestDecideAppeal:
                 reason="",
                 config=config,
             )
+        with pytest.raises(InvalidReviewInput, match=r"reason: .* U\+0090 at position 1"):
+            decide_appeal(
+                db_session, appeal_id=appeal_id, by="r.wu", outcome="upheld", reason="\x90ok",
+                config=config,
+            )  # fmt: skip
         with pytest.raises(MissingRole, match=r"'f.ali' does not hold the reviewer role"):
             decide_appeal(
                 db_session,

@@ -106,6 +106,7 @@ class TestEnqueue:
             ({"backup_guardian": GUARDIAN}, "backup_guardian: must be another person"),
             ({"guardian": ""}, "guardian: must name a staff user"),
             ({"reason": " "}, "reason: is required"),
+            ({"reason": "why\x00"}, r"reason: contains a control character U\+0000 at position 4"),
             ({"case_id": "other-case"}, "case_id: proposal .* is not about case other-case"),
             ({"agent_id": "someone"}, "agent_id: proposal .* was made by 'router-agent'"),
         ],
@@ -335,6 +336,18 @@ class TestDecide:
             (
                 {"decision": "approve", "new_value": "Parks"},
                 "new_value: only an edit takes a new value",
+            ),
+            (
+                {"decision": "approve", "note": "fine\x07"},
+                "note: contains a control character U\\+0007 at position 5",
+            ),
+            (
+                {"decision": "reject", "reason_code": "other", "note": "\x1b[2Jhidden"},
+                "note: contains a control character U\\+001B at position 1",
+            ),
+            (
+                {"decision": "edit", "reason_code": "wrong_department", "new_value": "Par\x9bks"},
+                "new_value: contains a control character U\\+009B at position 4",
             ),
         ],
     )

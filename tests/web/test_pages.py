@@ -175,6 +175,11 @@ class TestCitizenRequest:
         assert 'href="#description"' in html  # the summary links to the field
         _, html, _ = report(client_for(app), service_code="pothole", description="a hole")
         assert field_error(html, "address_string").startswith("This kind of problem needs a place")
+        status, html, _ = report(client_for(app), **{**POTHOLE, "description": "a\x07hole"})
+        assert status == 422
+        assert field_error(html, "description") == (
+            "Remove the invisible control characters from this text."
+        )
 
     def test_wrong_answers(self, app: FastAPI) -> None:
         status, html, _ = report(client_for(app), **POTHOLE, **{"attribute[size]": "huge"})
@@ -431,6 +436,15 @@ class TestReview:
         page = citizen.get(f"/track/{token}").text
         proposal = re.search(r'name="proposal_id" value="([^"]+)"', page)
         assert proposal
+        hidden = citizen.post(
+            f"/track/{token}/appeal",
+            data={"csrf_token": csrf_of(page), "proposal_id": proposal.group(1),
+                  "grounds": "wrong\x1b[8m"},
+        )  # fmt: skip
+        assert hidden.status_code == 422
+        assert field_error(hidden.text, f"grounds-{proposal.group(1)}") == (
+            "Remove the invisible control characters from this text."
+        )
         filed = citizen.post(
             f"/track/{token}/appeal",
             data={
@@ -450,6 +464,14 @@ class TestReview:
         assert field_error(empty.text, "outcome").startswith("Choose uphold")
         assert 'id="outcome"' in empty.text  # the radio group's fieldset, for the link
         assert_summary_links_land(empty.text)
+        hidden = ray.post(
+            f"/staff/appeals/{appeal[-1]}",
+            data={"csrf_token": form, "outcome": "upheld", "reason": "Right\x07"},
+        )
+        assert hidden.status_code == 422
+        assert field_error(hidden.text, "reason") == (
+            "Remove the invisible control characters from this text."
+        )
         decided = ray.post(
             f"/staff/appeals/{appeal[-1]}",
             data={"csrf_token": form, "outcome": "upheld", "reason": "The port owns that road."},
@@ -625,6 +647,13 @@ class TestFieldWork:
         empty = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": " "})
         assert empty.status_code == 422
         assert field_error(empty.text, "note").startswith("Write what was done")
+        hidden = fay.post(
+            f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": "Filled\x00 it"}
+        )
+        assert hidden.status_code == 422
+        assert field_error(hidden.text, "note") == (
+            "Remove the invisible control characters from this text."
+        )
         note = "Filled the pothole with asphalt on Tuesday."
         done = fay.post(f"/staff/work/{case_id}/resolve", data={"csrf_token": form, "note": note})
         assert done.status_code == 303
@@ -1056,6 +1085,14 @@ class TestStaffUsers:
         assert 'id="roles-auditor" name="roles" value="auditor" checked' in no_reason.text
         none = admin.post(path, data={"csrf_token": form, "roles_reason": "moved"})
         assert field_error(none.text, "roles") == "Choose at least one role."
+        hidden = admin.post(
+            path, data={"csrf_token": form, "roles": ["auditor"], "roles_reason": "mov\x1fed"}
+        )
+        assert hidden.status_code == 422
+        assert field_error(hidden.text, "roles_reason") == (
+            "Remove the invisible control characters from this text."
+        )
+        assert_summary_links_land(hidden.text)
         assert_summary_links_land(none.text)
         done = admin.post(
             path,

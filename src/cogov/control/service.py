@@ -38,6 +38,7 @@ from cogov.control.schemas import (
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
+from cogov.core.text import control_character_problem
 from cogov.db.batches import new_row
 from cogov.intake import CaseRead
 from cogov.ledger import EntryDraft, Responsible, append, append_many
@@ -275,6 +276,8 @@ def resolve_case(
     stands), and ``note``, what was done in words the citizen reads, becomes the
     case's reply (not AI-drafted). Ledger: case.transitioned, naming the user, with
     the note's SHA-256 and length (never its text: it may hold personal data)."""
+    if problem := control_character_problem(note or ""):
+        raise InvalidDecision("note", problem)
     words = (note or "").strip()
     if not words or len(words) > RESOLUTION_NOTE_MAX:
         raise InvalidDecision("note", f"must be 1-{RESOLUTION_NOTE_MAX} characters")

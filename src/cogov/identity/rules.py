@@ -4,12 +4,12 @@ and how passwords are hashed (argon2id through argon2-cffi)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from cogov.core.text import control_character_problem
 from cogov.core.types import Role
 from cogov.identity.errors import InvalidUserInput, Refusal
 
@@ -35,20 +35,29 @@ def check_username(username: str) -> str:
     return username
 
 
-def _has_control_character(text: str) -> bool:
-    # PostgreSQL text cannot hold NUL at all; other control characters have no place
-    # in a name either (white space is collapsed before this check).
-    return any(unicodedata.category(char) == "Cc" for char in text)
+def check_free_text(field: str, text: str) -> str:
+    """``text`` as typed, unless it holds a control character other than tab, LF or
+    CR (cogov.core.text's one rule): then InvalidUserInput naming ``field``, code
+    control_characters. Checked before white space is collapsed, since str.split
+    would quietly turn some (U+001C-U+001F, U+0085) into spaces."""
+    problem = control_character_problem(text)
+    if problem is not None:
+        raise InvalidUserInput(field, Refusal.CONTROL_CHARACTERS, problem)
+    return text
+
+
+def check_reason(reason: str) -> str:
+    """A reason for a change, white space runs collapsed; not empty."""
+    cleaned = " ".join(check_free_text("reason", reason).split())
+    if not cleaned:
+        raise InvalidUserInput("reason", Refusal.EMPTY, "must not be empty")
+    return cleaned
 
 
 def check_display_name(display_name: str) -> str:
-    cleaned = " ".join(display_name.split())
+    cleaned = " ".join(check_free_text("display_name", display_name).split())
     if not cleaned:
         raise InvalidUserInput("display_name", Refusal.EMPTY, "must not be empty")
-    if _has_control_character(cleaned):
-        raise InvalidUserInput(
-            "display_name", Refusal.CONTROL_CHARACTERS, "must not contain control characters"
-        )
     if len(cleaned) > DISPLAY_NAME_MAX:
         raise InvalidUserInput(
             "display_name", Refusal.TOO_LONG, f"must be at most {DISPLAY_NAME_MAX} characters"
@@ -74,15 +83,9 @@ def check_roles(roles: Iterable[Role | str]) -> tuple[Role, ...]:
 
 def check_department(field: str, department: str) -> str:
     """A department name as control's routing writes it (white space runs collapsed)."""
-    cleaned = " ".join(department.split())
+    cleaned = " ".join(check_free_text(field, department).split())
     if not cleaned:
         raise InvalidUserInput(field, Refusal.EMPTY, "a department name must not be empty")
-    if _has_control_character(cleaned):
-        raise InvalidUserInput(
-            field,
-            Refusal.CONTROL_CHARACTERS,
-            "a department name must not contain control characters",
-        )
     if len(cleaned) > DEPARTMENT_MAX:
         raise InvalidUserInput(
             field, Refusal.TOO_LONG, f"{cleaned[:40]!r}... is over {DEPARTMENT_MAX} characters"

@@ -18,10 +18,8 @@ from cogov.core.types import Role
 from cogov.identity import repository
 from cogov.identity.errors import (
     CannotDisableSelf,
-    InvalidUserInput,
     LastAdministrator,
     MissingRole,
-    Refusal,
     UserAlreadyActive,
     UserDisabled,
     UsernameTaken,
@@ -32,6 +30,7 @@ from cogov.identity.rules import (
     check_departments_fit_roles,
     check_display_name,
     check_password,
+    check_reason,
     check_roles,
     check_username,
     department_changes,
@@ -66,13 +65,6 @@ def _load(session: Session, username: str) -> User:
     if user is None:
         raise UserNotFound(username)
     return user
-
-
-def _check_reason(reason: str) -> str:
-    cleaned = " ".join(reason.split())
-    if not cleaned:
-        raise InvalidUserInput("reason", Refusal.EMPTY, "must not be empty")
-    return cleaned
 
 
 def _actor_for(session: Session, by: str | None) -> str:
@@ -179,7 +171,7 @@ def _refuse_removing_last_administrator(session: Session, user: User) -> None:
 def _switch_active(
     session: Session, *, username: str, active: bool, by: str, reason: str, clock: Clock | None
 ) -> UserRead:
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     actor = _actor_for(session, by)
     user = _load(session, username)
     if user.active == active:
@@ -236,7 +228,7 @@ def set_roles(
     one ledger entry, user.roles_changed, names those departments. Refuses demoting
     the last active administrator (LastAdministrator)."""
     checked_roles = check_roles(roles)
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     actor = _actor_for(session, by)
     user = _load(session, username)
     before = _read(user).roles
@@ -287,7 +279,7 @@ def change_departments(
     (InvalidUserInput naming add, remove or departments), and so is adding one for a
     user who is not field staff (code not_field_staff). Ledger:
     user.departments_changed."""
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     actor = _actor_for(session, by)
     user = _load(session, username)
     before = repository.departments_of(session, user.id)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from cogov.core.text import FreeText
 from cogov.core.types import Channel
 from cogov.intake.models import Case
 
@@ -28,7 +29,7 @@ class ServiceRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     service_code: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX)
+    description: FreeText = Field(min_length=1, max_length=DESCRIPTION_MAX)
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     long: float | None = Field(default=None, ge=-180.0, le=180.0)
     address_string: str | None = Field(default=None, max_length=500)
@@ -74,13 +75,6 @@ class ServiceRequestIn(BaseModel):
         if value is not None and not LANGUAGE_PATTERN.match(value):
             raise ValueError("must be a language tag such as 'en' or 'zh-CN'")
         return value or None
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
 
     def contact(self) -> dict[str, str]:
         """The contact details given, if any (they go to the vault, nowhere else)."""

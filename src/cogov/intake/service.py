@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
+from cogov.core.text import control_character_problem
 from cogov.db.batches import new_row
 from cogov.identity import require_active_user
 from cogov.intake import repository
@@ -540,6 +541,8 @@ def erase_contact(
     the case itself stays. Returns False when there was nothing to erase."""
     if repository.get_case(session, case_id) is None:
         raise CaseNotFound(case_id)
+    if problem := control_character_problem(reason):
+        raise InvalidRequest([("reason", problem)])
     if not reason.strip():
         raise InvalidRequest([("reason", "say why the contact details are erased")])
     row = repository.get_contact(session, case_id)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
+from cogov.core.text import control_character_problem
 from cogov.registry.errors import FilingInvalid
 from cogov.registry.schemas import FilingDocument
 
@@ -70,6 +71,20 @@ def _problems(error: ValidationError) -> Iterator[tuple[str, str]]:
         yield where or "$", error.message
 
 
+def _control_characters(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every text of the filing (a person wrote it all) holding a control character
+    cogov refuses in typed text, by its field path."""
+    if isinstance(value, str):
+        if problem := control_character_problem(value):
+            yield where or "$", problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, _join(where, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, f"{where}[{index}]")
+
+
 def _plain(value: Any) -> Any:
     """YAML dates and times become ISO text, so the document is plain JSON."""
     if isinstance(value, dict):
@@ -87,7 +102,7 @@ def parse_filing(data: Any) -> FilingDocument:
     if not isinstance(data, dict):
         raise FilingInvalid([("$", "a filing is a map of fields (see docs/registry.md)")])
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = list(_control_characters(data))
     for error in errors:
         for problem in _problems(error):
             if problem not in problems:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cogov.core.canonical import canonical_json, sha256_hex
 from cogov.core.clock import Clock, SystemClock
 from cogov.core.ids import new_id
+from cogov.core.text import control_character_problem
 from cogov.core.types import Grade, Role
 from cogov.identity import find_users, require_active_user, require_role
 from cogov.ledger import Responsible, append
@@ -208,6 +209,8 @@ def _actor(session: Session, by: str | None, role: Role = Role.ADMINISTRATOR) ->
 
 
 def _check_reason(reason: str) -> str:
+    if problem := control_character_problem(reason):
+        raise InvalidRegistryInput("reason", problem)
     cleaned = " ".join(reason.split())
     if not cleaned:
         raise InvalidRegistryInput("reason", "must not be empty")

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cogov.core.text import control_character_problem
+
 NOTE_MAX = 4_000
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 
@@ -125,8 +127,6 @@ def check_decision(
         ) from None
     code = (reason_code or "").strip() or None
     text = (note or "").strip() or None
-    if text is not None and len(text) > NOTE_MAX:
-        raise ValueError(f"note: is longer than {NOTE_MAX} characters")
     if code is None:
         if chosen is not Decision.APPROVE:
             known = ", ".join(item.code for item in codes.for_decision(chosen))
@@ -140,6 +140,9 @@ def check_decision(
             raise ValueError(f"reason_code: {code!r} explains only: {allowed}")
         if entry.needs_note and text is None:
             raise ValueError(f"note: reason {code!r} needs a few words saying why")
+    text = check_text("note", note, required=False)  # after the code: it says what is missing
+    if new_value is not None and (problem := control_character_problem(new_value)):
+        raise ValueError(f"new_value: {problem}")  # e.g. a reply the reviewer rewrote
     value = new_value.strip() if new_value is not None else None
     if chosen is Decision.EDIT:
         if not value:
@@ -225,7 +228,11 @@ def conflict_of_interest(username: str, excluded: Mapping[str, str]) -> str | No
 def check_text(
     field: str, value: str | None, *, required: bool, limit: int = NOTE_MAX
 ) -> str | None:
-    """Trimmed free text, or ValueError("field: reason")."""
+    """Trimmed free text, or ValueError("field: reason"). Control characters other
+    than tab, LF and CR are refused (cogov.core.text's one rule)."""
+    problem = control_character_problem(value or "")
+    if problem is not None:
+        raise ValueError(f"{field}: {problem}")
     text = (value or "").strip()
     if not text:
         if required:
@@ -233,6 +240,4 @@ def check_text(
         return None
     if len(text) > limit:
         raise ValueError(f"{field}: is longer than {limit} characters")
-    if "\x00" in text:
-        raise ValueError(f"{field}: must not contain NUL characters")
     return text

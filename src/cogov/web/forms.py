@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from cogov.core.text import control_character_problem
 from cogov.core.types import Channel
 from cogov.intake import Catalogue, GroupAttributes, ServiceDefinition
 from cogov.web.i18n import N_, Language
@@ -57,6 +58,8 @@ FIELD_MESSAGES = {
     "channel": N_("Choose how the citizen contacted us."),
     "idempotency_key": N_("The form expired. Please submit it again."),
 }
+# Text with a control character other than tab or a line break (cogov.core.text's rule).
+CONTROL_CHARACTERS = N_("Remove the invisible control characters from this text.")
 ATTRIBUTE_REQUIRED = N_("Answer this question.")
 ATTRIBUTE_INVALID = N_("This answer does not fit the question. Check it and try again.")
 GROUP_INVALID = N_("Choose one of the listed answers, or leave it empty.")
@@ -127,6 +130,12 @@ def field_id(name: str) -> str:
     return name.replace("[", "-").replace("]", "").replace(".", "-")
 
 
+def control_character_message(text: str, gettext: Callable[[str], str]) -> str | None:
+    """The visitor's message when ``text`` holds a control character cogov refuses
+    in typed text, else None (the rule itself is cogov.core.text's)."""
+    return gettext(CONTROL_CHARACTERS) if control_character_problem(text) else None
+
+
 def refusal_messages(
     problems: Sequence[tuple[str, str]],
     form: RequestForm,
@@ -142,6 +151,8 @@ def refusal_messages(
             message = GROUP_INVALID
         elif name in ("lat", "long", "address_id"):
             name, message = "address_string", FIELD_MESSAGES["address_string"]
+        elif name == "description" and control_character_problem(form.values.get(name, "")):
+            message = CONTROL_CHARACTERS
         else:
             message = FIELD_MESSAGES.get(name, OTHER_FIELD)
         messages.setdefault(field_id(name), gettext(message))

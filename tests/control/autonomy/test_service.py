@@ -121,6 +121,8 @@ class TestRaiseLevel:
     ) -> None:
         with pytest.raises(InvalidAutonomyInput, match=r"reason: is required"):
             raise_level(db_session, agent_id=agent, to_level=2, by=GUARDIAN, reason=" ")
+        with pytest.raises(InvalidAutonomyInput, match=r"reason: .* U\+0007 at position 3"):
+            raise_level(db_session, agent_id=agent, to_level=2, by=GUARDIAN, reason="ok\x07")
         with pytest.raises(InvalidAutonomyInput, match=r"to_level: must be a level from 0 to 3"):
             raise_level(db_session, agent_id=agent, to_level=7, by=GUARDIAN, reason="x")
         raise_to(db_session, agent, 2, clock)
@@ -168,6 +170,8 @@ class TestLowerLevel:
             )
         with pytest.raises(InvalidAutonomyInput, match=r"reason: is required"):
             lower_level(db_session, agent_id=agent, to_level=0, by=GUARDIAN, reason="")
+        with pytest.raises(InvalidAutonomyInput, match=r"reason: .* U\+001B at position 1"):
+            lower_level(db_session, agent_id=agent, to_level=0, by=GUARDIAN, reason="\x1b[0m")
 
 
 class TestEvaluate:

@@ -50,6 +50,7 @@ from cogov.core.canonical import canonical_json
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
+from cogov.core.text import control_character_problem
 from cogov.core.types import Role
 from cogov.identity import has_role, require_active_user
 from cogov.intake import list_cases
@@ -397,6 +398,8 @@ def raise_level(
 
 
 def _check_change(to_level: int, reason: str, why: str) -> str:
+    if problem := control_character_problem(reason or ""):
+        raise InvalidAutonomyInput("reason", problem)
     text = (reason or "").strip()
     if not text:
         raise InvalidAutonomyInput("reason", f"is required: {why}")

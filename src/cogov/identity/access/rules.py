@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from cogov.core.text import control_character_problem
 from cogov.identity.access.errors import InvalidTokenInput
 
 SECRET_BYTES = 32
@@ -33,6 +34,9 @@ def shown_prefix(secret: str) -> str:
 
 
 def check_token_name(name: str) -> str:
+    problem = control_character_problem(name)
+    if problem is not None:
+        raise InvalidTokenInput("name", problem)
     cleaned = " ".join(name.split())
     if not cleaned:
         raise InvalidTokenInput("name", "must not be empty")

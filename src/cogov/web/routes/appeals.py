@@ -22,7 +22,12 @@ from cogov.core.errors import Conflict, ValidationFailed
 from cogov.core.types import Channel, Role
 from cogov.intake import CaseNotFound, case_for_token, get_case
 from cogov.review import ReviewError, file_appeal
-from cogov.web.forms import ASSISTED_CHANNELS, channel_label, short_language
+from cogov.web.forms import (
+    ASSISTED_CHANNELS,
+    channel_label,
+    control_character_message,
+    short_language,
+)
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
 from cogov.web.tracking import ai_work, state_label
@@ -136,6 +141,8 @@ def appeal_submit(
         errors["proposal_id"] = page.gettext("Choose the decision the citizen disputes.")
     if not grounds.strip():
         errors["grounds"] = page.gettext("Write down why the citizen thinks the decision is wrong.")
+    elif hidden := control_character_message(grounds, page.gettext):
+        errors["grounds"] = hidden
     if channel not in {c.value for c in ASSISTED_CHANNELS}:
         errors["channel"] = page.gettext("Choose how the citizen contacted us.")
     if errors:

@@ -28,6 +28,7 @@ from cogov.web.forms import (
     ASSISTED_CHANNELS,
     RequestForm,
     channel_label,
+    control_character_message,
     refusal_messages,
     service_for,
     service_options,
@@ -236,6 +237,9 @@ def appeal(
     if not grounds.strip():
         message = page.gettext("Tell us why you think the decision is wrong.")
         return _track_page(page, session, token, errors={field: message}, status_code=422)
+    if hidden := control_character_message(grounds, page.gettext):
+        return _track_page(page, session, token, errors={field: hidden}, status_code=422,
+                           grounds=grounds)  # fmt: skip
     try:
         file_appeal(
             session, token=token, proposal_id=proposal_id, grounds=grounds.strip(),

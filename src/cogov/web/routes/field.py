@@ -36,7 +36,7 @@ from cogov.core.types import Role
 from cogov.identity import user_departments
 from cogov.intake import cases_by_ids, get_case
 from cogov.ledger import Responsible
-from cogov.web.forms import short_language
+from cogov.web.forms import control_character_message, short_language
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
 from cogov.web.tracking import PRIORITY_LABELS, ai_work, state_label
@@ -225,7 +225,9 @@ def resolve(
             clock=app_state(page.request).clock,
         )
     except InvalidDecision:
-        message = page.gettext("Write what was done in 1 to 4,000 characters.")
+        message = control_character_message(note, page.gettext) or page.gettext(
+            "Write what was done in 1 to 4,000 characters."
+        )
         return _item_page(
             page, session, case_id, errors={"note": message}, note=note, status_code=422
         )

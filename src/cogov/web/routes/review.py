@@ -31,6 +31,7 @@ from cogov.review import (
     release,
 )
 from cogov.web import explain
+from cogov.web.forms import control_character_message
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
@@ -232,7 +233,7 @@ def decide_item(
         )
     except ValidationFailed as refused:
         field = refused.field if refused.field in form else "note"
-        errors[field] = refused.reason
+        errors[field] = control_character_message(form[field], page.gettext) or refused.reason
         return _item_page(page, session, reviewer, item_id, errors=errors, form=form,
                           status_code=422)  # fmt: skip
     except (ReviewError, Conflict) as refused:
@@ -290,6 +291,10 @@ def appeal_decide(
             reason=reason.strip(), config=services(page.request).control,
             clock=app_state(page.request).clock,
         )  # fmt: skip
+    except ValidationFailed as refused:
+        message = control_character_message(reason, page.gettext) or refused.reason
+        return _appeal_page(page, session, appeal_id, errors={"reason": message}, form=form,
+                            status_code=422)  # fmt: skip
     except (ReviewError, Conflict) as refused:
         return _appeal_page(page, session, appeal_id, errors={"_decide": refused.message},
                             form=form, status_code=409)  # fmt: skip

@@ -53,6 +53,7 @@ from cogov.identity.rules import (
     check_username,
 )
 from cogov.registry import agents_guarded_by
+from cogov.web.forms import CONTROL_CHARACTERS
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.routes.registry import REASON_REQUIRED
@@ -91,7 +92,6 @@ PASSWORD_SHORT = N_("Use a password of at least %(min)s characters.")
 PASSWORD_LONG = N_("Use a password of at most %(max)s characters.")
 PASSWORD_BLANK = N_("The password must not be only spaces.")
 DEPARTMENT_INVALID = N_("Each department name must be 1 to %(max)s characters.")
-CONTROL_CHARACTERS = N_("Remove the invisible control characters from this text.")
 DEPARTMENTS_NOT_FIELD = N_(
     "Only field staff work for departments: choose Field staff, or leave this empty."
 )
@@ -157,11 +157,15 @@ def _password_message(page: Page, code: Refusal) -> str:
     return page.gettext(message, min=PASSWORD_MIN_LENGTH)
 
 
-def _refusal(page: Page, refused: InvalidUserInput) -> tuple[str, str]:
+def _refusal(
+    page: Page, refused: InvalidUserInput, *, reason_field: str = "reason"
+) -> tuple[str, str]:
     """Identity's refusal of one field as (field, message in the visitor's language),
-    chosen by the field it names and its code (never by its English reason)."""
+    chosen by the field it names and its code (never by its English reason). Each
+    form names its reason field (``reason_field``) after what it changes."""
     # One form field holds the departments that identity checks as add and remove.
     field = "departments" if refused.field in ("add", "remove") else refused.field
+    field = reason_field if field == "reason" else field
     if refused.code is Refusal.CONTROL_CHARACTERS:
         return field, page.gettext(CONTROL_CHARACTERS)
     if field == "username":
@@ -357,7 +361,7 @@ def change_roles(
                 clock=app_state(page.request).clock,
             )
         except InvalidUserInput as refused:
-            field, message = _refusal(page, refused)
+            field, message = _refusal(page, refused, reason_field="roles_reason")
             errors[field] = message
         except LastAdministrator:
             errors["roles"] = page.gettext(LAST_ADMINISTRATOR, username=user.username)
@@ -409,7 +413,7 @@ def set_departments(
                 clock=app_state(page.request).clock,
             )
         except InvalidUserInput as refused:
-            field, message = _refusal(page, refused)
+            field, message = _refusal(page, refused, reason_field="departments_reason")
             errors[field] = message
         else:
             return page.redirect(_done(user, "departments"))
@@ -442,6 +446,10 @@ def change_status(
             reason=status_reason,
             clock=app_state(page.request).clock,
         )
+    except InvalidUserInput as refused:
+        errors = dict([_refusal(page, refused, reason_field="status_reason")])
+        values = {"status_reason": status_reason}
+        return _user_page(page, session, username, errors=errors, values=values, status_code=422)
     except CannotDisableSelf:
         message = page.gettext(CANNOT_DISABLE_SELF)
     except LastAdministrator:
