@@ -222,6 +222,13 @@ class TestEvidenceLabel:
         assert explain.evidence_label(item, ZH) == "same address"
 
 
+class TestEvidenceKind:
+    def test_known_kinds_in_the_page_language_others_as_they_are(self) -> None:
+        assert explain.evidence_kind("similar_case", ZH) == "相似诉求"
+        assert explain.evidence_kind("token", EN) == "word"
+        assert explain.evidence_kind("an_engines_own", ZH) == "an_engines_own"
+
+
 class TestCheckText:
     def test_autonomy_in_both_languages(self) -> None:
         check = {

@@ -72,6 +72,13 @@ SIGNAL_LABELS = {
     "hours_apart": N_("%(hours)s hours apart"),
     "word_similarity": N_("word similarity %(similarity)s"),
 }
+# Each kind of evidence, as the review page's table names it.
+EVIDENCE_KINDS = {
+    "token": N_("word"),
+    "similar_case": N_("similar request"),
+    "passage": N_("policy passage"),
+    "signal": N_("signal"),
+}
 SERVICE_OFTEN = N_("this service often merges repeats")
 SERVICE_RARELY = N_("this service rarely merges repeats")
 PAST_CASE = N_("past request %(case)s (%(label)s)")
@@ -162,6 +169,11 @@ def evidence_label(item: Mapping[str, Any], gettext: Gettext) -> str:
         message = EXAMPLE_PASSAGE if data.get("example") else PASSAGE
         return gettext(message, source=str(data["source"]), title=str(data["title"]))
     return label
+
+
+def evidence_kind(kind: str, gettext: Gettext) -> str:
+    """An evidence kind in the page's language (an engine's own kind as it is)."""
+    return gettext(EVIDENCE_KINDS[kind]) if kind in EVIDENCE_KINDS else kind
 
 
 def _join(items: Sequence[str], gettext: Gettext) -> str:

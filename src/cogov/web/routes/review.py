@@ -118,7 +118,7 @@ def _item_page(
     evidence = [
         (
             explain.evidence_label(entry, page.gettext),
-            str(entry.get("kind", "")),
+            explain.evidence_kind(str(entry.get("kind", "")), page.gettext),
             float(entry.get("weight") or 0.0),
         )
         for entry in explanation.get("evidence", [])
