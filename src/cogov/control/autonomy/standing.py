@@ -127,9 +127,10 @@ def register_with_autonomy(
     *,
     policy: AutonomyPolicy | None = None,
     clock: Clock | None = None,
+    agent_id: str | None = None,
 ) -> list[RegisterEntryWithAutonomy]:
-    """The public register (every active agent) with each agent's autonomy standing,
-    all counted at one moment."""
+    """The public register (every active agent, or only ``agent_id`` when it is
+    active) with each agent's autonomy standing, all counted at one moment."""
     policy = policy or default_policy()
     now = (clock or _SYSTEM_CLOCK).now()
     return [
@@ -137,6 +138,7 @@ def register_with_autonomy(
             **dict(entry), autonomy=_standing_at(session, entry.agent_id, policy, now)
         )
         for entry in public_register(session)
+        if agent_id is None or entry.agent_id == agent_id
     ]
 
 

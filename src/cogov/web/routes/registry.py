@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from cogov.api.auth import Principal, require_roles
-from cogov.api.deps import DbSession
+from cogov.api.deps import ClockDep, DbSession, SettingsDep
+from cogov.control.autonomy import AutonomyPolicy, register_with_autonomy
 from cogov.core.errors import Conflict, NotFound, ValidationFailed
 from cogov.core.types import Role
 from cogov.identity import list_users
@@ -30,7 +31,6 @@ from cogov.registry import (
     list_filings,
     load_filing_text,
     pause_agent,
-    public_register,
     resume_agent,
     retire,
     submit,
@@ -39,6 +39,7 @@ from cogov.registry import (
 from cogov.registry.rules import FilingStatus, Step
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
+from cogov.web.standing import standing_view
 
 router = APIRouter()
 Viewer = Annotated[
@@ -75,18 +76,32 @@ REASON_REQUIRED = N_("Give a reason: it is kept in the ledger.")
 
 
 # --- public ---------------------------------------------------------------------------
+# Each active agent with its autonomy now: the controller's own numbers, worded in the
+# page's language (cogov.web.standing).
 @router.get("/register")
-def register(page: PageDep, session: DbSession) -> Response:
-    return page.render("public/register.html", entries=public_register(session))
+def register(page: PageDep, session: DbSession, settings: SettingsDep, clock: ClockDep) -> Response:
+    entries = register_with_autonomy(
+        session, policy=AutonomyPolicy.from_settings(settings), clock=clock
+    )
+    return page.render(
+        "public/register.html",
+        entries=[(entry, standing_view(page, entry.autonomy)) for entry in entries],
+    )
 
 
 @router.get("/register/{agent_id}")
-def register_entry(page: PageDep, session: DbSession, agent_id: str) -> Response:
-    for entry in public_register(session):
-        if entry.agent_id == agent_id:
-            return page.render("public/register_entry.html", entry=entry)
-    # Only active agents are public; a draft or retired one is simply not found here.
-    raise NotFound("active agent", agent_id)
+def register_entry(
+    page: PageDep, session: DbSession, settings: SettingsDep, clock: ClockDep, agent_id: str
+) -> Response:
+    policy = AutonomyPolicy.from_settings(settings)
+    found = register_with_autonomy(session, policy=policy, clock=clock, agent_id=agent_id)
+    if not found:
+        # Only active agents are public; a draft or retired one is simply not found here.
+        raise NotFound("active agent", agent_id)
+    entry = found[0]
+    return page.render(
+        "public/register_entry.html", entry=entry, standing=standing_view(page, entry.autonomy)
+    )
 
 
 # --- staff ----------------------------------------------------------------------------
