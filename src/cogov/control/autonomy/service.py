@@ -249,6 +249,31 @@ def _parsed_groups(group_attributes: str | None) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), _group_value(value)) for key, value in parsed.items())
 
 
+def judged_window(
+    session: Session,
+    *,
+    agent_id: str,
+    changed_at: str | None,
+    policy: AutonomyPolicy,
+    now: datetime,
+) -> tuple[WindowCounts, str]:
+    """The counts of the window the controller judges at ``now``, and where it starts:
+    ``window_days`` back, but never before the level last changed (``changed_at``), so
+    each level is judged on the proposals made at it; at most the latest
+    ``window_decisions`` proposals. The controller and the public register
+    (:mod:`.standing`) both read the window here."""
+    start = iso_utc(now - timedelta(days=policy.thresholds.window_days))
+    counts = window_counts(
+        session,
+        agent_id=agent_id,
+        start=start,
+        since=changed_at,
+        now=iso_utc(now),
+        limit=policy.thresholds.window_decisions,
+    )
+    return counts, changed_at if changed_at is not None and changed_at > start else start
+
+
 def _judge(
     session: Session,
     row: AgentAutonomy,
@@ -258,22 +283,14 @@ def _judge(
     policy: AutonomyPolicy,
     now: datetime,
 ) -> tuple[Decision, str]:
-    """The controller's decision over the agent's window, and where the window starts:
-    ``window_days`` back, but never before the level last changed."""
-    since = row.changed_at
-    start = iso_utc(now - timedelta(days=policy.thresholds.window_days))
-    counts = window_counts(
-        session,
-        agent_id=row.agent_id,
-        start=start,
-        since=since,
-        now=iso_utc(now),
-        limit=policy.thresholds.window_decisions,
+    """The controller's decision over the agent's window, and where the window starts."""
+    counts, start = judged_window(
+        session, agent_id=row.agent_id, changed_at=row.changed_at, policy=policy, now=now
     )
     decision = decide_on_counts(
         current=current, ceiling=ceiling, counts=counts, thresholds=policy.thresholds
     )
-    return decision, since if since is not None and since > start else start
+    return decision, start
 
 
 def evaluate(

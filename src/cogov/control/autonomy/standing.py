@@ -3,8 +3,8 @@ the level in force and its grade's ceiling, the last change (by the controller, 
 person, or raised with the guardian's sign-off, with the breaches that caused a
 controller's lowering), and the measures of the window the controller judges now.
 
-The window is counted by the controller's own :func:`service.window_counts` over the
-bounds :func:`service._judge` uses (``window_days`` back, never before the last level
+The window is the one the controller judges, read by the same
+:func:`service.judged_window` (``window_days`` back, never before the last level
 change; the latest ``window_decisions`` proposals), and its rates come from the same
 :func:`rules.metrics_from_counts`: the register never counts a second way. Read only:
 nothing is written, no row is locked.
@@ -18,7 +18,7 @@ of at least ``min_group_size``. Nothing names a citizen, a case or a staff membe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from cogov.control.autonomy.rules import Thresholds, metrics_from_counts
 from cogov.control.autonomy.schemas import AutonomyChangeRead, AutonomyPolicy
-from cogov.control.autonomy.service import CONTROLLER, default_policy, get_autonomy, window_counts
+from cogov.control.autonomy.service import CONTROLLER, default_policy, get_autonomy, judged_window
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.registry import PublicRegisterEntry, public_register
 
@@ -160,17 +160,8 @@ def _standing_at(
 ) -> AutonomyStanding:
     limits = policy.thresholds
     autonomy = get_autonomy(session, agent_id=agent_id, policy=policy, history=1)
-    # The controller's bounds (service._judge): window_days back, but never before the
-    # level last changed, so each level is judged on the proposals made at it.
-    since = autonomy.changed_at
-    start = iso_utc(now - timedelta(days=limits.window_days))
-    counts = window_counts(
-        session,
-        agent_id=agent_id,
-        start=start,
-        since=since,
-        now=iso_utc(now),
-        limit=limits.window_decisions,
+    counts, start = judged_window(
+        session, agent_id=agent_id, changed_at=autonomy.changed_at, policy=policy, now=now
     )
     metrics = metrics_from_counts(counts, thresholds=limits)
     enough = metrics.decisions >= limits.min_decisions
@@ -182,7 +173,7 @@ def _standing_at(
         ceiling=autonomy.ceiling,
         last_change=_last_change(autonomy.history[0]) if autonomy.history else None,
         window=WindowMeasures(
-            since=since if since is not None and since > start else start,
+            since=start,
             until=iso_utc(now),
             proposals=metrics.decisions,
             enough=enough,
