@@ -20,6 +20,13 @@ from cogov.cli.context import (
     non_empty_path,
     print_json,
     session_for,
+    settings_for,
+)
+from cogov.control.autonomy import (
+    AutonomyLevel,
+    AutonomyPolicy,
+    AutonomyStanding,
+    register_with_autonomy,
 )
 from cogov.core.clock import utc_now
 from cogov.registry import (
@@ -43,7 +50,6 @@ from cogov.registry import (
     load_filing_file,
     obligations_for,
     pause_agent,
-    public_register,
     read_yaml_file,
     resume_agent,
     retire,
@@ -403,9 +409,12 @@ def gate_command(
 @app.command("public")
 @handle_errors
 def public_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
-    """The public register: plain-language summaries of the active agents."""
-    with session_for(data_dir) as session:
-        entries = public_register(session)
+    """The public register: plain-language summaries of the active agents, with each
+    one's autonomy now and the measures the controller watches (as the web page and
+    GET /api/v1/registry/public show them)."""
+    policy = AutonomyPolicy.from_settings(settings_for(data_dir))
+    with session_for(data_dir, read_only=True) as session:
+        entries = register_with_autonomy(session, policy=policy)
     if as_json:
         print_json([entry.model_dump(mode="json") for entry in entries])
         return
@@ -415,3 +424,59 @@ def public_command(data_dir: DataDirOption = None, as_json: JsonOption = False) 
                       highlight=False)  # fmt: skip
         console.print(f"  {entry.summary}", highlight=False)
         console.print(f"  {entry.human_oversight_en}", highlight=False)
+        for line in standing_lines(entry.autonomy):
+            console.print(f"  {line}", highlight=False)
+
+
+def _level(level: int) -> str:
+    return f"{level} ({AutonomyLevel(level).name.lower()})"
+
+
+def _percent(rate: float) -> str:
+    return f"{rate:.1%}"
+
+
+def standing_lines(standing: AutonomyStanding) -> list[str]:
+    """An agent's autonomy standing in plain English: the level and its ceiling, the
+    last change, and the window's measures each beside the controller's limit."""
+    lines = [f"autonomy: level {_level(standing.level)}, ceiling {_level(standing.ceiling)}"]
+    change = standing.last_change
+    if change is None:
+        lines.append("last change: never changed")
+    else:
+        by = {"controller": "the controller", "person": "a person who answers for it",
+              "guardian": "with the guardian's sign-off"}[change.by]  # fmt: skip
+        breaches = "".join(
+            f"; {breach.metric} {_percent(breach.value)} > {_percent(breach.threshold)}"
+            for breach in change.breaches
+        )
+        lines.append(f"last change: {change.direction} {change.from_level} -> "
+                     f"{change.to_level} by {by} on {change.changed_at}{breaches}")  # fmt: skip
+    window, limits = standing.window, standing.limits
+    lines.append(f"window: {window.since} to {window.until}, {window.proposals} proposals")
+    if not window.enough:
+        lines.append(f"  not enough cases yet (the controller judges from "
+                     f"{limits.min_proposals} proposals)")  # fmt: skip
+        return lines
+    if window.applied_share is not None:
+        lines.append(f"  applied without a person: {window.applied_without_person} "
+                     f"({_percent(window.applied_share)})")  # fmt: skip
+    rates = (
+        ("overridden by a person", window.overridden, window.reviewed, window.override_rate,
+         limits.max_override_rate),
+        ("upheld appeals", window.upheld_appeals, window.proposals, window.upheld_appeal_rate,
+         limits.max_upheld_appeal_rate),
+        ("negative-list hits", window.negative_list_hits, window.proposals,
+         window.negative_list_rate, limits.max_negative_list_rate),
+    )  # fmt: skip
+    for label, part, whole, rate, limit in rates:
+        shown = "not enough cases yet" if rate is None else f"{part} of {whole} ({_percent(rate)})"
+        lines.append(f"  {label}: {shown}, limit {_percent(limit)}")
+    gap = window.group_gap
+    shown = (
+        f"not enough cases in each group yet (at least {limits.min_group_size})"
+        if gap is None
+        else f"{_percent(gap.gap)} by {gap.attribute}"
+    )
+    lines.append(f"  gap between groups: {shown}, limit {_percent(limits.max_group_gap)}")
+    return lines
