@@ -479,6 +479,10 @@ CASES: dict[str, list[Bad]] = {
         Bad(f"review team add t1 ghost --by admin {D}", "'ghost' not found", 3),
         Bad(f"review team add t1 rita --by ghost {D}", "'ghost' not found", 3),
         Bad(("review", "team", "add", "", "rita", "--by", "admin", "--data-dir", "{d}"), "team:"),
+        Bad(
+            ("review", "team", "add", "Parks\x1f", "rita", "--by", "admin", "--data-dir", "{d}"),
+            "team: contains a control character U+001F at position 6",
+        ),
     ],
     "review team remove": [
         Bad(f"review team remove t1 rita --by admin {D}", "not in team 't1'"),

@@ -103,6 +103,8 @@ class TestEnqueue:
         ("change", "message"),
         [
             ({"team": "  "}, "team: must be 1-120 characters"),
+            # U+001C at an end: white space to str.strip(), refused before trimming.
+            ({"team": "Parks\x1c"}, r"team: contains a control character U\+001C at position 6"),
             ({"backup_guardian": GUARDIAN}, "backup_guardian: must be another person"),
             ({"guardian": ""}, "guardian: must name a staff user"),
             ({"reason": " "}, "reason: is required"),
@@ -465,6 +467,10 @@ class TestTeams:
             add_team_member(db_session, team=TEAM, username="t.osei", by="r.wu")
         with pytest.raises(MissingRole, match=r"'f.ali' does not hold the reviewer role"):
             add_team_member(db_session, team=TEAM, username="f.ali", by="admin")
+        with pytest.raises(
+            InvalidReviewInput, match=r"team: contains a control character U\+0085 at position 1"
+        ):
+            add_team_member(db_session, team="\x85Parks", username="s.kim", by="admin")
         remove_team_member(db_session, team=TEAM, username="s.kim", by="admin", clock=clock)
         assert list_team_members(db_session, team=TEAM) == []
         with pytest.raises(InvalidReviewInput, match=r"'s.kim' is not in team"):

@@ -33,6 +33,7 @@ from cogov.core.canonical import sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.settings import load_settings
+from cogov.core.text import control_character_problem
 from cogov.core.types import Role
 from cogov.db.batches import new_row
 from cogov.identity import has_role, require_role
@@ -106,6 +107,17 @@ def responsible_for(
 def _invalid(problem: ValueError) -> InvalidReviewInput:
     field, _, reason = str(problem).partition(": ")
     return InvalidReviewInput(field, reason or str(problem))
+
+
+def _team_name(team: str | None) -> str:
+    """A team's name as typed, trimmed: 1-TEAM_MAX characters and no control
+    character (cogov.core.text's rule, checked before trimming would drop one)."""
+    if problem := control_character_problem(team or ""):
+        raise InvalidReviewInput("team", problem)
+    name = (team or "").strip()
+    if not name or len(name) > TEAM_MAX:
+        raise InvalidReviewInput("team", f"must be 1-{TEAM_MAX} characters")
+    return name
 
 
 def _username(field: str, value: str | None) -> str:
@@ -277,9 +289,7 @@ def _queue_fields(
     """The queueing fields checked (InvalidReviewInput naming the field at fault)."""
     policy = policy or default_policy()
     now = _now(clock)
-    team_name = (team or "").strip()
-    if not team_name or len(team_name) > TEAM_MAX:
-        raise InvalidReviewInput("team", f"must be 1-{TEAM_MAX} characters")
+    team_name = _team_name(team)
     guardian = _username("guardian", guardian)
     backup_guardian = _username("backup_guardian", backup_guardian)
     if guardian == backup_guardian:
@@ -763,9 +773,7 @@ def add_team_member(
 ) -> TeamMemberRead:
     """Let a reviewer work a team's queue (an administrator's step; review.team_joined)."""
     require_role(session, username=_username("by", by), role=Role.ADMINISTRATOR)
-    team_name = (team or "").strip()
-    if not team_name or len(team_name) > TEAM_MAX:
-        raise InvalidReviewInput("team", f"must be 1-{TEAM_MAX} characters")
+    team_name = _team_name(team)
     member = require_role(session, username=_username("username", username), role=Role.REVIEWER)
     if repository.team_member(session, team_name, member.username) is not None:
         raise InvalidReviewInput(
