@@ -187,6 +187,29 @@ class TestValidation:
         assert db_session.scalars(select(Case)).first() is None
         assert ledger(db_session) == []
 
+    @pytest.mark.parametrize(
+        ("overrides", "field", "problem"),
+        [
+            # U+001C-U+001F and U+0085 are white space to str.strip(): refused, not trimmed.
+            ({"address_string": "12 Main St\x1f"}, "address_string", "U+001F at position 11"),
+            ({"first_name": "\x85Ada"}, "first_name", "U+0085 at position 1"),
+            ({"last_name": "Love\x1b[8mlace"}, "last_name", "U+001B at position 5"),
+            (
+                {"service_code": "abandoned_vehicle", "attribute": {"plate": "AB\x071"}},
+                "attribute[plate]",
+                "U+0007 at position 3",
+            ),
+        ],
+    )
+    def test_addresses_names_and_answers_with_a_control_character_are_refused(
+        self, db_session: Session, overrides: dict[str, Any], field: str, problem: str
+    ) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            submit(db_session, body(**overrides), config=CONFIG)
+        assert list(caught.value.problems) == [(field, f"contains a control character {problem}")]
+        assert db_session.scalars(select(Case)).first() is None
+        assert ledger(db_session) == []
+
     def test_a_description_keeps_tabs_and_line_breaks(self, db_session: Session) -> None:
         case = submit(db_session, body(description="Two\tsofas\r\nby the bins"), config=CONFIG)
         assert case.case.description == "Two\tsofas\r\nby the bins"

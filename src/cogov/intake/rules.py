@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cogov.core.canonical import canonical_json, sha256_hex
+from cogov.core.text import control_character_problem
 from cogov.intake.catalogue import AttributeType, GroupAttributes, ServiceDefinition
 from cogov.intake.schemas import ServiceRequestIn
 
@@ -84,6 +85,8 @@ def _check_attributes(
 
 
 def _check_value(datatype: AttributeType, value: str, keys: frozenset[str]) -> str | None:
+    if problem := control_character_problem(value):  # a text answer is typed text
+        return problem
     if datatype in (AttributeType.SINGLE, AttributeType.MULTI):
         return None if value in keys else f"{value!r} is not one of {', '.join(sorted(keys))}"
     if datatype is AttributeType.NUMBER:

@@ -20,6 +20,8 @@ LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 URL_PATTERN = re.compile(r"^https?://[^\s]{3,2000}$")
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# A name the citizen (or staff for them) types: the same length, and cogov.core.text's rule.
+NameText = Annotated[FreeText, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
 class ServiceRequestIn(BaseModel):
@@ -32,14 +34,14 @@ class ServiceRequestIn(BaseModel):
     description: FreeText = Field(min_length=1, max_length=DESCRIPTION_MAX)
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     long: float | None = Field(default=None, ge=-180.0, le=180.0)
-    address_string: str | None = Field(default=None, max_length=500)
+    address_string: FreeText | None = Field(default=None, max_length=500)
     address_id: str | None = Field(default=None, max_length=128)
     media_url: str | None = Field(default=None, max_length=2000)
     email: str | None = Field(default=None, max_length=320)
     device_id: ShortText | None = None
     account_id: ShortText | None = None
-    first_name: ShortText | None = None
-    last_name: ShortText | None = None
+    first_name: NameText | None = None
+    last_name: NameText | None = None
     phone: str | None = Field(default=None, max_length=64)
     # Open311 attribute[code]=value; a multivaluelist answer is a list of keys.
     attribute: dict[str, str | list[str]] = Field(default_factory=dict)
