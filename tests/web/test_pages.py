@@ -18,6 +18,7 @@ from cogov.db.session import unit_of_work
 from cogov.identity import change_departments
 from cogov.ledger import LedgerEntryRead
 from cogov.ledger.service import entries_for_case
+from cogov.web.forms import field_id
 from tests.conftest import BACKENDS
 from tests.web.agency import AGENT_ID, seed_requests
 from tests.web.conftest import app_on, csrf_of, sign_in
@@ -1350,3 +1351,143 @@ class TestStaffUsers:
 
 
 PASSWORD_FOR_NEW = "a long enough first password"
+
+
+def ledger_size(app: FastAPI) -> int:
+    from cogov.ledger.service import entry_count
+
+    with unit_of_work(app.state.cogov.engine) as session:
+        return entry_count(session)
+
+
+HIDDEN = {
+    "en": "Remove the invisible control characters from this text.",
+    "zh-CN": "请删除其中不可见的控制字符。",
+}
+
+
+@pytest.mark.parametrize("language", list(HIDDEN))
+class TestTypedTextIsCheckedAsSent:
+    """Every form checks typed text as sent, before anything trims it: str.strip() and
+    str.split() take U+001C-U+001F and U+0085 for white space, so a control character
+    at an end (or the whole text) was dropped and the rest stored, where cogov.core.text's
+    rule refuses it. Each refusal is on its field, in the visitor's language."""
+
+    def test_the_request_form(self, app: FastAPI, language: str) -> None:
+        citizen = client_for(app, **{"Accept-Language": language})
+        for field, value in [
+            ("description", "deep pothole near the school\x85"),
+            ("address_string", "1 Harbour Road\x1f"),
+            ("first_name", "\x1cAda"),
+            ("last_name", "\x1e"),
+            ("attribute[size]", "large\x1d"),
+        ]:
+            status, html, _ = report(citizen, **{**POTHOLE, field: value})
+            assert status == 422, field
+            assert field_error(html, field_id(field)) == HIDDEN[language], field
+
+    def test_the_registry_reasons(self, app: FastAPI, language: str) -> None:
+        admin = client_for(app, "admin", **{"Accept-Language": language})
+        agent = f"/staff/registry/{AGENT_ID}"
+        form = csrf_of(admin.get(agent).text)
+        before = ledger_size(app)
+        for reason in ("ready\x1c", "\x85"):
+            step = admin.post(
+                f"{agent}/step", data={"csrf_token": form, "step": "submit", "reason": reason}
+            )
+            assert step.status_code == 422
+            assert field_error(step.text, "reason") == HIDDEN[language]
+        guardians = admin.post(
+            f"{agent}/guardians",
+            data={"csrf_token": form, "guardian": "rita", "backup_guardian": "rob",
+                  "guardian_reason": "the same pair\x1f"},
+        )  # fmt: skip
+        assert guardians.status_code == 422
+        assert field_error(guardians.text, "guardian_reason") == HIDDEN[language]
+        switch = admin.post(
+            f"{agent}/kill-switch",
+            data={"csrf_token": form, "action": "resume", "switch_reason": "\x1echecked"},
+        )
+        assert switch.status_code == 422
+        assert field_error(switch.text, "switch_reason") == HIDDEN[language]
+        assert ledger_size(app) == before  # nothing recorded, nothing changed
+
+    def test_a_review_decision(self, app: FastAPI, language: str) -> None:
+        rita = client_for(app, "rita", **{"Accept-Language": language})
+        item, _ = queued_item(app, rita, f"typed-text-{language}")
+        decide = f"/staff/review/{item}/decide"
+        form = csrf_of(rita.get(f"/staff/review/{item}").text)
+        noted = rita.post(
+            decide, data={"csrf_token": form, "decision": "approve", "note": "ok\x1c"}
+        )
+        assert noted.status_code == 422
+        assert field_error(noted.text, "note") == HIDDEN[language]
+        edited = rita.post(
+            decide,
+            data={"csrf_token": form, "decision": "edit", "new_value": "Parks\x85",
+                  "reason_code": "wrong_department"},
+        )  # fmt: skip
+        assert edited.status_code == 422
+        assert field_error(edited.text, "new_value") == HIDDEN[language]
+        approved = rita.post(decide, data={"csrf_token": form, "decision": "approve"})
+        assert approved.status_code == 303  # nothing was decided before
+
+    def test_texts_of_control_characters_only(self, app: FastAPI, language: str) -> None:
+        """Blank to str.strip(), so they were asked for, not refused for what they hold."""
+        case_id, token = decided_case(app, f"typed-note-{language}")
+        fay = client_for(app, "fay", **{"Accept-Language": language})
+        form = csrf_of(fay.get(f"/staff/work/{case_id}").text)
+        resolve = f"/staff/work/{case_id}/resolve"
+        hidden = fay.post(resolve, data={"csrf_token": form, "note": "\x1f"})
+        assert hidden.status_code == 422
+        assert field_error(hidden.text, "note") == HIDDEN[language]  # not "write what was done"
+        citizen = client_for(app, **{"Accept-Language": language})
+        page = citizen.get(f"/track/{token}").text
+        proposal = re.search(r'name="proposal_id" value="([^"]+)"', page)
+        assert proposal
+        grounds = {"proposal_id": proposal.group(1), "grounds": "\x85"}
+        form = csrf_of(page)
+        appeal = citizen.post(f"/track/{token}/appeal", data={"csrf_token": form, **grounds})
+        assert appeal.status_code == 422
+        assert field_error(appeal.text, f"grounds-{proposal.group(1)}") == HIDDEN[language]
+        rob = client_for(app, "rob", **{"Accept-Language": language})
+        form = csrf_of(rob.get(f"/staff/cases/{case_id}/appeal").text)
+        assisted = rob.post(
+            f"/staff/cases/{case_id}/appeal",
+            data={"csrf_token": form, "citizen_code": token, "channel": "phone", **grounds},
+        )
+        assert assisted.status_code == 422
+        assert field_error(assisted.text, "grounds") == HIDDEN[language]
+
+    def test_staff_users(self, app: FastAPI, language: str) -> None:
+        admin = client_for(app, "admin", **{"Accept-Language": language})
+        suffix = "en" if language == "en" else "zh"
+        username = f"t.typed-{suffix}"
+        refused = add_through_the_form(
+            admin, username=f"{username}\x1c", roles=["field_staff"], password=PASSWORD_FOR_NEW,
+            display_name="\x85", departments="Transport\x1cParks",
+        )  # fmt: skip
+        assert refused.status_code == 422
+        assert field_error(refused.text, "display_name") == HIDDEN[language]
+        assert field_error(refused.text, "departments") == HIDDEN[language]
+        assert field_error(refused.text, "username") != ""  # not made without the \x1c
+        form = added_user_form(admin, username, "field_staff")
+        path = f"/staff/users/{username}"
+        departments = admin.post(
+            f"{path}/departments",
+            data={"csrf_token": form, "departments": "Parks\x1e", "departments_reason": "x"},
+        )
+        assert field_error(departments.text, "departments") == HIDDEN[language]
+        for action, field in (("roles", "roles_reason"), ("departments", "departments_reason")):
+            alone = admin.post(
+                f"{path}/{action}",
+                data={"csrf_token": form, "roles": ["auditor"], "departments": "Parks",
+                      field: "\x1d"},
+            )  # fmt: skip
+            assert field_error(alone.text, field) == HIDDEN[language], action
+        status = admin.post(
+            f"{path}/status",
+            data={"csrf_token": form, "action": "disable", "status_reason": "\x85"},
+        )
+        assert field_error(status.text, "status_reason") == HIDDEN[language]
+        assert signed_in(app, username, PASSWORD_FOR_NEW) is not None  # still enabled

@@ -77,7 +77,7 @@ class RequestForm:
     @classmethod
     def from_form(cls, form: FormData) -> RequestForm:
         values = {
-            name: str(form.get(name) or "").strip()
+            name: trimmed(str(form.get(name) or ""))
             for name in (
                 "service_code",
                 "description",
@@ -91,11 +91,12 @@ class RequestForm:
         group: dict[str, str] = {}
         for key in form:
             if key.startswith("attribute[") and key.endswith("]"):
-                answers = [str(value).strip() for value in form.getlist(key) if str(value).strip()]
+                answers = [trimmed(str(value)) for value in form.getlist(key)]
+                answers = [answer for answer in answers if answer]
                 code = key[len("attribute[") : -1]
                 attributes[code] = answers if len(answers) > 1 else (answers[0] if answers else "")
             elif key.startswith("group."):
-                value = str(form.get(key) or "").strip()
+                value = trimmed(str(form.get(key) or ""))
                 if value:
                     group[key[len("group.") :]] = value
         return cls(values=values, attributes=attributes, group=group)
@@ -136,6 +137,26 @@ def control_character_message(text: str, gettext: Callable[[str], str]) -> str |
     return gettext(CONTROL_CHARACTERS) if control_character_problem(text) else None
 
 
+def text_error(
+    text: str, gettext: Callable[[str], str], *, required: str | None = None
+) -> str | None:
+    """The visitor's message for typed ``text`` as sent, else None: a control character
+    first (before any trimming: str.strip() and str.split() take U+001C-U+001F and
+    U+0085 for white space, so a check after them never sees one), then ``required``
+    (a message already in the visitor's language) when the text is empty or blank."""
+    hidden = control_character_message(text, gettext)
+    if hidden is None and required is not None and not text.strip():
+        return required
+    return hidden
+
+
+def trimmed(text: str) -> str:
+    """``text`` without white space at its ends, unless it holds a control character:
+    then as sent, so the domain's rule refuses it naming the field rather than
+    str.strip() quietly dropping one at an end."""
+    return text if control_character_problem(text) else text.strip()
+
+
 def refusal_messages(
     problems: Sequence[tuple[str, str]],
     form: RequestForm,
@@ -145,13 +166,17 @@ def refusal_messages(
     messages: dict[str, str] = {}
     for name, _reason in problems:
         if name.startswith("attribute["):
-            code = name[len("attribute[") : -1]
-            message = ATTRIBUTE_INVALID if form.attributes.get(code) else ATTRIBUTE_REQUIRED
+            answer = form.attributes.get(name[len("attribute[") : -1])
+            answers = answer if isinstance(answer, list) else [answer or ""]
+            if any(control_character_problem(text) for text in answers):
+                message = CONTROL_CHARACTERS
+            else:
+                message = ATTRIBUTE_INVALID if answer else ATTRIBUTE_REQUIRED
         elif name.startswith("group."):
             message = GROUP_INVALID
         elif name in ("lat", "long", "address_id"):
             name, message = "address_string", FIELD_MESSAGES["address_string"]
-        elif name == "description" and control_character_problem(form.values.get(name, "")):
+        elif control_character_problem(form.values.get(name, "")):
             message = CONTROL_CHARACTERS
         else:
             message = FIELD_MESSAGES.get(name, OTHER_FIELD)

@@ -25,8 +25,8 @@ from cogov.review import ReviewError, file_appeal
 from cogov.web.forms import (
     ASSISTED_CHANNELS,
     channel_label,
-    control_character_message,
     short_language,
+    text_error,
 )
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
@@ -139,10 +139,9 @@ def appeal_submit(
             )
     if not proposal_id:
         errors["proposal_id"] = page.gettext("Choose the decision the citizen disputes.")
-    if not grounds.strip():
-        errors["grounds"] = page.gettext("Write down why the citizen thinks the decision is wrong.")
-    elif hidden := control_character_message(grounds, page.gettext):
-        errors["grounds"] = hidden
+    needed = page.gettext("Write down why the citizen thinks the decision is wrong.")
+    if message := text_error(grounds, page.gettext, required=needed):
+        errors["grounds"] = message
     if channel not in {c.value for c in ASSISTED_CHANNELS}:
         errors["channel"] = page.gettext("Choose how the citizen contacted us.")
     if errors:
@@ -152,7 +151,7 @@ def appeal_submit(
             session,
             token=token,
             proposal_id=proposal_id,
-            grounds=grounds.strip(),
+            grounds=grounds,
             config=services(page.request).control,
             entered_by=staff.username,
             channel=Channel(channel),

@@ -28,11 +28,11 @@ from cogov.web.forms import (
     ASSISTED_CHANNELS,
     RequestForm,
     channel_label,
-    control_character_message,
     refusal_messages,
     service_for,
     service_options,
     short_language,
+    text_error,
     value_label,
 )
 from cogov.web.pages import AnonymousFormGuard, Page, PageDep
@@ -234,15 +234,13 @@ def appeal(
     """The citizen asks a person to look again at one decision on their case."""
     case_for_token(session, token=token)  # an unknown link is a 404 before anything else
     field = f"grounds-{proposal_id}"
-    if not grounds.strip():
-        message = page.gettext("Tell us why you think the decision is wrong.")
-        return _track_page(page, session, token, errors={field: message}, status_code=422)
-    if hidden := control_character_message(grounds, page.gettext):
-        return _track_page(page, session, token, errors={field: hidden}, status_code=422,
+    needed = page.gettext("Tell us why you think the decision is wrong.")
+    if message := text_error(grounds, page.gettext, required=needed):
+        return _track_page(page, session, token, errors={field: message}, status_code=422,
                            grounds=grounds)  # fmt: skip
     try:
         file_appeal(
-            session, token=token, proposal_id=proposal_id, grounds=grounds.strip(),
+            session, token=token, proposal_id=proposal_id, grounds=grounds,
             config=services(page.request).control, clock=app_state(page.request).clock,
         )  # fmt: skip
     except (ReviewError, Conflict, ValidationFailed):

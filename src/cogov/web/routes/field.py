@@ -36,7 +36,7 @@ from cogov.core.types import Role
 from cogov.identity import user_departments
 from cogov.intake import cases_by_ids, get_case
 from cogov.ledger import Responsible
-from cogov.web.forms import control_character_message, short_language
+from cogov.web.forms import control_character_message, short_language, text_error
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
 from cogov.web.tracking import PRIORITY_LABELS, ai_work, state_label
@@ -211,9 +211,11 @@ def resolve(
     refused = _theirs(page, session, staff, case_id)
     if refused:
         return refused
-    if not note.strip():
-        message = page.gettext("Write what was done: the citizen reads this note.")
-        return _item_page(page, session, case_id, errors={"note": message}, status_code=422)
+    needed = page.gettext("Write what was done: the citizen reads this note.")
+    if message := text_error(note, page.gettext, required=needed):
+        return _item_page(
+            page, session, case_id, errors={"note": message}, note=note, status_code=422
+        )
     department = get_workflow(session, case_id=case_id).department or ""
     try:
         resolve_case(

@@ -37,6 +37,7 @@ from cogov.registry import (
     suspend,
 )
 from cogov.registry.rules import FilingStatus, Step
+from cogov.web.forms import text_error
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.standing import standing_view
@@ -235,13 +236,11 @@ def lifecycle_step(
             page, session, agent_id, errors={"step": page.gettext("Choose a step.")},
             status_code=422,
         )  # fmt: skip
-    if not reason.strip():
-        return _agent_page(
-            page, session, agent_id, errors={"reason": page.gettext(REASON_REQUIRED)},
-            status_code=422,
-        )  # fmt: skip
+    # Checked as typed (the registry trims it): a control character is refused, not dropped.
+    if message := text_error(reason, page.gettext, required=page.gettext(REASON_REQUIRED)):
+        return _agent_page(page, session, agent_id, errors={"reason": message}, status_code=422)
     try:
-        STEPS[chosen](session, agent_id=agent_id, by=admin.username, reason=reason.strip())
+        STEPS[chosen](session, agent_id=agent_id, by=admin.username, reason=reason)
     except (Conflict, ValidationFailed, NotPermitted, RefusalRecorded) as refused:
         return _refused(page, session, agent_id, "step", refused)
     return page.redirect(f"/staff/registry/{agent_id}")
@@ -265,14 +264,15 @@ def guardians(
         errors["backup_guardian"] = page.gettext("Choose the backup guardian.")
     elif backup_guardian == guardian:
         errors["backup_guardian"] = page.gettext("The backup guardian must be a different person.")
-    if not guardian_reason.strip():
-        errors["guardian_reason"] = page.gettext(REASON_REQUIRED)
+    required = page.gettext(REASON_REQUIRED)
+    if message := text_error(guardian_reason, page.gettext, required=required):
+        errors["guardian_reason"] = message
     if errors:
         return _agent_page(page, session, agent_id, errors=errors, status_code=422)
     try:
         assign_guardians(
             session, agent_id=agent_id, guardian=guardian, backup_guardian=backup_guardian,
-            by=admin.username, reason=guardian_reason.strip(),
+            by=admin.username, reason=guardian_reason,
         )  # fmt: skip
     except (Conflict, ValidationFailed, NotPermitted) as refused:
         return _refused(page, session, agent_id, "guardian", refused)
@@ -292,14 +292,13 @@ def kill_switch(
     get_agent(session, agent_id=agent_id)
     if action not in ("pause", "resume"):
         raise ValidationFailed("action", "must be pause or resume")
-    if not switch_reason.strip():
+    if message := text_error(switch_reason, page.gettext, required=page.gettext(REASON_REQUIRED)):
         return _agent_page(
-            page, session, agent_id, errors={"switch_reason": page.gettext(REASON_REQUIRED)},
-            status_code=422,
-        )  # fmt: skip
+            page, session, agent_id, errors={"switch_reason": message}, status_code=422
+        )
     operate = pause_agent if action == "pause" else resume_agent
     try:
-        operate(session, agent_id=agent_id, by=operator.username, reason=switch_reason.strip())
+        operate(session, agent_id=agent_id, by=operator.username, reason=switch_reason)
     except (Conflict, ValidationFailed, NotPermitted) as refused:
         return _refused(page, session, agent_id, "switch_reason", refused)
     return page.redirect(f"/staff/registry/{agent_id}")

@@ -31,7 +31,7 @@ from cogov.review import (
     release,
 )
 from cogov.web import explain
-from cogov.web.forms import control_character_message
+from cogov.web.forms import control_character_message, text_error
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.services import services
@@ -209,8 +209,14 @@ def decide_item(
     errors: dict[str, str] = {}
     if decision not in {d.value for d in Decision}:
         errors["decision"] = page.gettext("Choose approve, change or reject.")
-    if decision == Decision.EDIT.value and not new_value.strip():
-        errors["new_value"] = page.gettext("Enter the value you decide instead.")
+    # Typed text is checked as sent (review trims it): a control character is refused, not dropped.
+    if hidden := text_error(note, page.gettext):
+        errors["note"] = hidden
+    needed = page.gettext("Enter the value you decide instead.")
+    if message := text_error(
+        new_value, page.gettext, required=needed if decision == Decision.EDIT.value else None
+    ):
+        errors["new_value"] = message
     if decision in (Decision.EDIT.value, Decision.REJECT.value) and not reason_code:
         errors["reason_code"] = page.gettext("Choose the reason for your decision.")
     if errors:
@@ -225,8 +231,8 @@ def decide_item(
             decision=decision,
             config=web.control,
             reason_code=reason_code or None,
-            note=note.strip() or None,
-            new_value=new_value.strip() or None,
+            note=note,
+            new_value=new_value if new_value.strip() else None,
             policy=_policy(page),
             codes=web.reason_codes,
             clock=app_state(page.request).clock,
@@ -281,14 +287,15 @@ def appeal_decide(
     errors: dict[str, str] = {}
     if outcome not in {o.value for o in AppealOutcome}:
         errors["outcome"] = page.gettext("Choose uphold or dismiss.")
-    if not reason.strip():
-        errors["reason"] = page.gettext("Give the reason for your decision: the citizen reads it.")
+    needed = page.gettext("Give the reason for your decision: the citizen reads it.")
+    if message := text_error(reason, page.gettext, required=needed):
+        errors["reason"] = message
     if errors:
         return _appeal_page(page, session, appeal_id, errors=errors, form=form, status_code=422)
     try:
         decide_appeal(
             session, appeal_id=appeal_id, by=reviewer.username, outcome=outcome,
-            reason=reason.strip(), config=services(page.request).control,
+            reason=reason, config=services(page.request).control,
             clock=app_state(page.request).clock,
         )  # fmt: skip
     except ValidationFailed as refused:

@@ -53,7 +53,7 @@ from cogov.identity.rules import (
     check_username,
 )
 from cogov.registry import agents_guarded_by
-from cogov.web.forms import CONTROL_CHARACTERS
+from cogov.web.forms import CONTROL_CHARACTERS, text_error, trimmed
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.routes.registry import REASON_REQUIRED
@@ -239,7 +239,7 @@ def new_user(
     departments) in one transaction: user.added, then user.departments_changed."""
     chosen = roles or []
     values = {
-        "username": username.strip(),
+        "username": trimmed(username),  # "rita\x1c" is refused, not made "rita"
         "display_name": display_name,
         "departments": departments,
     }
@@ -250,7 +250,9 @@ def new_user(
         lambda: check_roles(chosen),
         lambda: check_password(password),
     ]
-    if display_name.strip():
+    # Checked as typed (a blank one means the default): str.strip() would drop a
+    # control character at an end rather than let identity refuse it.
+    if display_name.strip() or text_error(display_name, page.gettext):
         checks.append(lambda: check_display_name(display_name))
     errors: dict[str, str] = {}
     for check in checks:
@@ -259,7 +261,9 @@ def new_user(
         except InvalidUserInput as refused:
             field, message = _refusal(page, refused)
             errors.setdefault(field, message)
-    department_error = _department_errors(page, wanted, chosen)
+    department_error = text_error(departments, page.gettext) or _department_errors(
+        page, wanted, chosen
+    )
     if department_error:
         errors["departments"] = department_error
     if not errors:
@@ -268,7 +272,7 @@ def new_user(
                 session,
                 username=values["username"],
                 roles=chosen,
-                display_name=display_name.strip() or None,
+                display_name=display_name if display_name.strip() else None,
                 password=password,
                 by=admin.username,
                 clock=app_state(page.request).clock,
@@ -348,8 +352,8 @@ def change_roles(
     chosen = roles or []
     errors: dict[str, str] = {}
     status_code = 422
-    if not roles_reason.strip():
-        errors["roles_reason"] = page.gettext(REASON_REQUIRED)
+    if message := text_error(roles_reason, page.gettext, required=page.gettext(REASON_REQUIRED)):
+        errors["roles_reason"] = message
     else:
         try:
             changed = set_roles(
@@ -394,13 +398,18 @@ def set_departments(
     wanted = _departments_from(departments)
     errors: dict[str, str] = {}
     added = [name for name in wanted if name not in held]
-    department_error = _department_errors(page, added, [role.value for role in user.roles])
+    # The list as typed first: splitting it into lines and words would turn a control
+    # character into a line break or a space rather than let identity refuse it.
+    department_error = text_error(departments, page.gettext) or _department_errors(
+        page, added, [role.value for role in user.roles]
+    )
     if department_error:
         errors["departments"] = department_error
     elif set(wanted) == set(held):
         errors["departments"] = page.gettext(DEPARTMENTS_UNCHANGED)
-    if not departments_reason.strip():
-        errors["departments_reason"] = page.gettext(REASON_REQUIRED)
+    required = page.gettext(REASON_REQUIRED)
+    if message := text_error(departments_reason, page.gettext, required=required):
+        errors["departments_reason"] = message
     if not errors:
         try:
             change_departments(
@@ -434,8 +443,8 @@ def change_status(
     user = get_user(session, username=username)
     if action not in ("disable", "enable"):
         raise InvalidUserInput("action", Refusal.UNKNOWN_CHOICE, "must be disable or enable")
-    if not status_reason.strip():
-        errors = {"status_reason": page.gettext(REASON_REQUIRED)}
+    if message := text_error(status_reason, page.gettext, required=page.gettext(REASON_REQUIRED)):
+        errors = {"status_reason": message}
         return _user_page(page, session, username, errors=errors, status_code=422)
     switch = disable_user if action == "disable" else enable_user
     try:
