@@ -200,6 +200,25 @@ class TestPostRequest:
             "description: contains a control character U+001B at position 5"
         )
 
+    @pytest.mark.parametrize(
+        ("field", "value", "problem"),
+        [
+            # White space to str.strip(): refused as typed, not trimmed off.
+            ("description", "Loud music\x1c", "U+001C at position 11"),
+            ("address_string", "\x85 1 Main St", "U+0085 at position 1"),
+            ("first_name", "Ada\x1f", "U+001F at position 4"),
+        ],
+    )
+    def test_a_control_character_at_an_end_is_a_400_not_trimmed_off(
+        self, client: TestClient, field: str, value: str, problem: str
+    ) -> None:
+        body = {"service_code": "noise", "description": "Loud music", "lat": "40.7",
+                "long": "-74", field: value}  # fmt: skip
+        response = client.post(f"{V2}/requests.json", data=body)
+        assert response.status_code == 400
+        said = response.json()[0]["description"]
+        assert said == f"{field}: contains a control character {problem}"
+
     def test_unknown_service_is_400(self, client: TestClient) -> None:
         response = client.post(
             f"{V2}/requests.json", data={"service_code": "no-such", "description": "x"}

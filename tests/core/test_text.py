@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from cogov.core.text import FreeText, control_character_problem
+from cogov.core.text import FreeText, control_character_problem, trimmed
 
 ALLOWED = {"\t", "\n", "\r"}
 REFUSED = [chr(c) for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in ALLOWED]
@@ -69,3 +69,12 @@ class TestFreeText:
     def test_plain_text_and_none_pass(self) -> None:
         assert Note(note="a\tb\nc").note == "a\tb\nc"
         assert Note().note is None
+
+
+class TestTrimmed:
+    @pytest.mark.parametrize("char", ["\x1c", "\x1d", "\x1e", "\x1f", "\x85"])
+    def test_a_control_character_str_strip_takes_for_white_space_is_kept(self, char: str) -> None:
+        assert f" x{char}".strip() == "x"  # why trimmed exists
+        assert trimmed(f" x{char}") == f" x{char}"
+        assert control_character_problem(trimmed(char)) is not None
+        assert trimmed(" \tplain text\n") == "plain text"

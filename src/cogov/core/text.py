@@ -33,6 +33,14 @@ def control_character_problem(text: str) -> str | None:
     )
 
 
+def trimmed(text: str) -> str:
+    """``text`` without white space at its ends, unless it holds a refused control
+    character: then as sent, so the rule refuses it naming the field. str.strip()
+    takes U+001C-U+001F and U+0085 for white space: an adapter that trims what a
+    person typed before the rule sees it would drop one at an end unseen."""
+    return text if control_character_problem(text) else text.strip()
+
+
 def _refuse_control_characters(value: object) -> object:
     # Before pydantic's own checks and stripping, so the position is the one sent;
     # a value of another type is left for pydantic to refuse.

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from cogov.core.text import control_character_problem
+from cogov.core.text import control_character_problem, trimmed
 from cogov.core.types import Channel
 from cogov.intake import Catalogue, GroupAttributes, ServiceDefinition
 from cogov.web.i18n import N_, Language
@@ -148,13 +148,6 @@ def text_error(
     if hidden is None and required is not None and not text.strip():
         return required
     return hidden
-
-
-def trimmed(text: str) -> str:
-    """``text`` without white space at its ends, unless it holds a control character:
-    then as sent, so the domain's rule refuses it naming the field rather than
-    str.strip() quietly dropping one at an end."""
-    return text if control_character_problem(text) else text.strip()
 
 
 def refusal_messages(

@@ -34,6 +34,7 @@ from cogov.api.open311.schemas import (
 from cogov.api.ratelimit import enforce_rate_limit
 from cogov.core.clock import iso_utc
 from cogov.core.errors import NotFound, ValidationFailed
+from cogov.core.text import trimmed
 from cogov.core.types import Channel
 from cogov.identity.access import service as access
 from cogov.identity.access.errors import InvalidCredentials
@@ -200,7 +201,7 @@ def _form_fields(form: FormData) -> dict[str, Any]:
     for key, raw in form.multi_items():
         if not isinstance(raw, str):
             raise ValidationFailed(key, "files are not accepted; give a media_url")
-        value = raw.strip()
+        value = trimmed(raw)  # a control character at an end is refused, not dropped
         if key.startswith("attribute[") and "]" in key:
             code = key[len("attribute[") : key.index("]")]
             if key.endswith("[]"):
@@ -500,7 +501,7 @@ def appeal(
     enforce_rate_limit(request)
     fields = {name: form.get(name) for name in ("token", "proposal_id", "grounds")}
     for name, value in fields.items():
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not trimmed(value):  # control characters: refused
             raise ValidationFailed(name, "is required")
     state = app_state(request)
     filed = file_appeal(

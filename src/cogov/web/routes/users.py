@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cogov.api.auth import Principal, require_roles
 from cogov.api.deps import DbSession, app_state
+from cogov.core.text import trimmed
 from cogov.core.types import Role
 from cogov.identity import (
     CannotDisableSelf,
@@ -53,7 +54,7 @@ from cogov.identity.rules import (
     check_username,
 )
 from cogov.registry import agents_guarded_by
-from cogov.web.forms import CONTROL_CHARACTERS, text_error, trimmed
+from cogov.web.forms import CONTROL_CHARACTERS, text_error
 from cogov.web.i18n import N_
 from cogov.web.pages import Page, PageDep
 from cogov.web.routes.registry import REASON_REQUIRED
