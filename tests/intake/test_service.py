@@ -194,6 +194,9 @@ class TestValidation:
             ({"address_string": "12 Main St\x1f"}, "address_string", "U+001F at position 11"),
             ({"first_name": "\x85Ada"}, "first_name", "U+0085 at position 1"),
             ({"last_name": "Love\x1b[8mlace"}, "last_name", "U+001B at position 5"),
+            # Their patterns let a control character through (\s is not one of them).
+            ({"email": "ada\x07@example.org"}, "email", "U+0007 at position 4"),
+            ({"media_url": "https://x.org/a\x7f.jpg"}, "media_url", "U+007F at position 16"),
             (
                 {"service_code": "abandoned_vehicle", "attribute": {"plate": "AB\x071"}},
                 "attribute[plate]",

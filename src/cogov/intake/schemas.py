@@ -36,8 +36,8 @@ class ServiceRequestIn(BaseModel):
     long: float | None = Field(default=None, ge=-180.0, le=180.0)
     address_string: FreeText | None = Field(default=None, max_length=500)
     address_id: str | None = Field(default=None, max_length=128)
-    media_url: str | None = Field(default=None, max_length=2000)
-    email: str | None = Field(default=None, max_length=320)
+    media_url: FreeText | None = Field(default=None, max_length=2000)
+    email: FreeText | None = Field(default=None, max_length=320)
     device_id: ShortText | None = None
     account_id: ShortText | None = None
     first_name: NameText | None = None
