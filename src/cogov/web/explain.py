@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from cogov.web.i18n import N_, Language, negotiate, translations
+from cogov.web.templating import format_share
 
 
 class Gettext(Protocol):
@@ -122,12 +123,9 @@ PROCESS_NO_PATH_HUMAN = N_(
 
 def percent(value: object) -> str:
     """A share as a whole percentage, or to one decimal where rounding would make two
-    different numbers look equal (0.775 against a threshold of 0.78)."""
-    share = float(value) * 100 if isinstance(value, int | float) else float("nan")
-    if share != share:  # NaN: nothing to show
-        return "–"
-    whole = round(share)
-    return f"{whole}%" if abs(share - whole) < 0.05 else f"{share:.1f}%"
+    different numbers look equal (0.775 against a threshold of 0.78); the templates'
+    formatter (:func:`cogov.web.templating.format_share`)."""
+    return format_share(float(value) if isinstance(value, int | float) else None, None)
 
 
 def _evidence(explanation: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -62,6 +62,19 @@ def _babel_locale(language: Language) -> str:
     return "zh_Hans_CN" if language.locale == "zh_Hans" else language.locale
 
 
+def format_share(value: float | None, digits: int | None = 0, locale: str = "en") -> str:
+    """A share (0.42) as a percentage in ``locale``: ``digits`` decimals, or with
+    ``digits=None`` a whole percentage unless rounding would make two different
+    numbers look equal (0.775 against a threshold of 0.78: one decimal). "–" for none."""
+    if value is None or value != value:  # None or NaN: nothing to show
+        return "–"
+    if digits is None:
+        share = value * 100
+        digits = 0 if abs(share - round(share)) < 0.05 else 1
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return str(format_percent(value, format=pattern, locale=locale))
+
+
 @cache
 def environment(language: Language) -> Environment:
     env = Environment(
@@ -86,11 +99,8 @@ def environment(language: Language) -> Environment:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return str(format_decimal(value, format=pattern, locale=locale))
 
-    def percent(value: float | None, digits: int = 0) -> str:
-        if value is None:
-            return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-        return str(format_percent(value, format=pattern, locale=locale))
+    def percent(value: float | None, digits: int | None = 0) -> str:
+        return format_share(value, digits, locale)
 
     def lang_attr(value: object) -> Markup:
         return language_attribute(value, language)
