@@ -5,7 +5,7 @@ unit of work (:func:`cogov.api.deps.db_session`): it commits after the route
 returns and before the response leaves, and rolls back when anything raises. Domain
 errors become HTTP statuses here, at the edge, and nowhere else (:mod:`cogov.api.errors`).
 
-The web UI plugs in through ``cogov.web.mount(app)`` when that package provides it: the
+The web UI plugs in through ``cogov.web.app.mount(app)`` when that module provides it: the
 web package adds its routers, static files and pages to the same application and uses
 the dependencies in :mod:`cogov.api.deps` and :mod:`cogov.api.auth`.
 """
@@ -128,8 +128,8 @@ _ROUTERS: list[Callable[[FastAPI], Any]] = [_include_api_routers]
 
 
 def _mount_web(app: FastAPI) -> None:
-    """Let the web UI add its pages: ``cogov.web.mount(app: FastAPI) -> None``."""
-    web = importlib.import_module("cogov.web")
+    """Let the web UI add its pages: ``cogov.web.app.mount(app: FastAPI) -> None``."""
+    web = importlib.import_module("cogov.web.app")
     mount = getattr(web, "mount", None)
     if callable(mount):
         mount(app)

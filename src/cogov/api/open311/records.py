@@ -24,6 +24,7 @@ from cogov.intake import (
 )
 from cogov.pipeline import process
 from cogov.review import AppealRead, list_appeals
+from cogov.web import explain
 
 # Open311 has two statuses; cogov's process states fold into them.
 CLOSED_STATES = frozenset({"resolved", "closed", "merged", "rejected"})
@@ -104,10 +105,6 @@ def agent_outputs(
     """What AI proposed for a case, each with its label and explanation: the engine's
     own (``explanation``, English: the record) and, in ``summary``, the same worded
     in the language asked for from its structured data, as the web pages word it."""
-    # Here, not at the top: importing cogov.web mounts its routes, and the citizen's
-    # page imports this module (receive) to take a request.
-    from cogov.web import explain
-
     chosen = explain.language_asked(language)
     gettext = explain.gettext_for(chosen)
     return [
