@@ -97,4 +97,14 @@ class TestGovernedIntake:
             assert "confidence" in mine["summary"]
             assert "置信度" in theirs["summary"]
             assert "confidence" not in theirs["summary"]
-        assert by_header.json()["request"]["cogov"]["ai"][0]["summary_language"] == "zh-Hans"
+            # The AI label too; what machines read stays the same.
+            assert mine["label"].startswith(("AI-suggested, ", "AI-drafted, "))
+            assert theirs["label"].startswith(("人工智能建议，", "人工智能起草，"))
+            assert not any(char.isascii() and char.isalpha() for char in theirs["label"])
+            assert (mine["ai_drafted"], mine["outcome"]) == (
+                theirs["ai_drafted"],
+                theirs["outcome"],
+            )
+        [first, *_] = by_header.json()["request"]["cogov"]["ai"]
+        assert first["summary_language"] == "zh-Hans"
+        assert first["label"] == chinese[0]["label"]

@@ -121,6 +121,29 @@ PROCESS_NO_PATH_HUMAN = N_(
 )
 
 
+# The AI label of one proposal in the Open311 extension: what kind of AI output it is and
+# who decided it, by (ai_drafted, outcome); whole sentences, so each language orders its
+# own words. The extension's ``ai_drafted`` and ``outcome`` say the same for machines.
+AI_LABELS = {
+    (False, None): N_("AI-suggested, waiting for a human decision"),
+    (False, "applied"): N_("AI-suggested, applied by the agent within its limits"),
+    (False, "approved"): N_("AI-suggested, approved by a human"),
+    (False, "edited"): N_("AI-suggested, changed by a human"),
+    (False, "rejected"): N_("AI-suggested, rejected by a human"),
+    (True, None): N_("AI-drafted, waiting for a human decision"),
+    (True, "applied"): N_("AI-drafted, applied by the agent within its limits"),
+    (True, "approved"): N_("AI-drafted, approved by a human"),
+    (True, "edited"): N_("AI-drafted, changed by a human"),
+    (True, "rejected"): N_("AI-drafted, rejected by a human"),
+}
+
+
+def ai_label(*, ai_drafted: bool, outcome: str | None, gettext: Gettext) -> str:
+    """A proposal's AI label in the reader's language: drafted or suggested by AI, and
+    whether a human decided it, the agent applied it, or it waits for a human."""
+    return gettext(AI_LABELS[(ai_drafted, outcome)])
+
+
 def percent(value: object) -> str:
     """A share as a whole percentage, or to one decimal where rounding would make two
     different numbers look equal (0.775 against a threshold of 0.78); the templates'

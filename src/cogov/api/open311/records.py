@@ -86,25 +86,14 @@ def status_notes(workflow: WorkflowRead | None) -> str | None:
     return (AI_LABEL if workflow.reply_ai_drafted else "") + workflow.reply
 
 
-def _label(proposal: ProposalRead) -> str:
-    kind = "AI-drafted" if proposal.ai_drafted else "AI-suggested"
-    if proposal.outcome is None:
-        return f"{kind}, waiting for a human decision"
-    decided = {
-        "applied": "applied by the agent within its limits",
-        "approved": "approved by a human",
-        "edited": "changed by a human",
-        "rejected": "rejected by a human",
-    }[proposal.outcome.value]
-    return f"{kind}, {decided}"
-
-
 def agent_outputs(
     proposals: Sequence[ProposalRead], language: str | None = None
 ) -> list[dict[str, Any]]:
     """What AI proposed for a case, each with its label and explanation: the engine's
     own (``explanation``, English: the record) and, in ``summary``, the same worded
-    in the language asked for from its structured data, as the web pages word it."""
+    in the language asked for from its structured data, as the web pages word it.
+    ``label`` is in that language too; ``ai_drafted`` and ``outcome`` say the same as
+    the label in words that never change with the language, for machines."""
     chosen = explain.language_asked(language)
     gettext = explain.gettext_for(chosen)
     return [
@@ -113,7 +102,12 @@ def agent_outputs(
             "agent_id": proposal.agent_id,
             "agent_version": proposal.agent_version,
             "action": proposal.action,
-            "label": _label(proposal),
+            "label": explain.ai_label(
+                ai_drafted=proposal.ai_drafted,
+                outcome=proposal.outcome.value if proposal.outcome else None,
+                gettext=gettext,
+            ),
+            "ai_drafted": proposal.ai_drafted,
             "outcome": proposal.outcome.value if proposal.outcome else None,
             "explanation": proposal.explanation,
             "summary": explain.summary(

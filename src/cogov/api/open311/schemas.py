@@ -64,8 +64,15 @@ class AgentOutput(BaseModel):
     agent_id: str
     agent_version: str
     action: str
-    label: str = Field(description="'AI-drafted' or 'AI-suggested', and who decided.")
-    outcome: str | None
+    label: str = Field(
+        description="'AI-drafted' or 'AI-suggested', and who decided, in the language of "
+        "summary (summary_language); ai_drafted and outcome say the same for machines."
+    )
+    ai_drafted: bool = Field(description="True for a text an agent drafted, else a suggestion.")
+    outcome: str | None = Field(
+        description="applied (by the agent), approved, edited or rejected (by a human); "
+        "null while it waits for a human."
+    )
     explanation: dict[str, Any] = Field(
         description="The engine's own explanation (summary and evidence labels in English: "
         "the record) and its evidence's structured data."
