@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cogov.registry.models import RegistryAgent, RegistryEvent, RegistryFiling
+from cogov.registry.rules import FilingStatus
 
 
 def agent(session: Session, agent_id: str, *, for_update: bool = False) -> RegistryAgent | None:
@@ -42,6 +43,27 @@ def active_agents(session: Session) -> Sequence[RegistryAgent]:
         .order_by(RegistryAgent.agent_id)
     )
     return session.scalars(query).all()
+
+
+def active_filings(
+    session: Session, *, agent_id: str | None = None
+) -> Sequence[tuple[RegistryAgent, RegistryFiling]]:
+    """Every active agent (or only ``agent_id`` when it is active) with the filing of
+    its active version, in one query, ordered by agent."""
+    query = (
+        select(RegistryAgent, RegistryFiling)
+        .join(
+            RegistryFiling,
+            and_(
+                RegistryFiling.agent_id == RegistryAgent.agent_id,
+                RegistryFiling.version == RegistryAgent.active_version,
+            ),
+        )
+        .order_by(RegistryAgent.agent_id)
+    )
+    if agent_id is not None:
+        query = query.where(RegistryAgent.agent_id == agent_id)
+    return [(agent, filing) for agent, filing in session.execute(query)]
 
 
 def guarded_by(session: Session, username: str) -> Sequence[RegistryAgent]:
@@ -89,6 +111,24 @@ def events(session: Session, agent_id: str) -> Sequence[RegistryEvent]:
         select(RegistryEvent)
         .where(RegistryEvent.agent_id == agent_id)
         .order_by(RegistryEvent.ledger_seq)
+    )
+    return session.scalars(query).all()
+
+
+def activity_events(session: Session, agent_ids: Sequence[str]) -> Sequence[RegistryEvent]:
+    """The steps that made a version of one of ``agent_ids`` active or ended its being
+    active, in one query, each agent's in ledger order (what its active periods are
+    read from)."""
+    if not agent_ids:
+        return []
+    active = FilingStatus.ACTIVE.value
+    query = (
+        select(RegistryEvent)
+        .where(
+            RegistryEvent.agent_id.in_(agent_ids),
+            or_(RegistryEvent.to_status == active, RegistryEvent.from_status == active),
+        )
+        .order_by(RegistryEvent.agent_id, RegistryEvent.ledger_seq)
     )
     return session.scalars(query).all()
 

@@ -22,7 +22,7 @@ from cogov.core.clock import Clock, SystemClock
 from cogov.core.ids import new_id
 from cogov.core.text import control_character_problem
 from cogov.core.types import Grade, Role
-from cogov.identity import find_users, require_active_user, require_role
+from cogov.identity import UserRead, find_users, require_active_user, require_role
 from cogov.ledger import Responsible, append
 from cogov.registry import repository
 from cogov.registry.errors import (
@@ -138,27 +138,34 @@ def list_filings(session: Session, *, agent_id: str) -> list[FilingRead]:
 def history(session: Session, *, agent_id: str) -> list[HistoryEvent]:
     """Every step taken on the agent, oldest first."""
     _load_agent(session, agent_id)
-    return [
-        HistoryEvent(
-            agent_id=row.agent_id,
-            version=row.version,
-            action=row.action,
-            from_status=FilingStatus(row.from_status) if row.from_status else None,
-            to_status=FilingStatus(row.to_status) if row.to_status else None,
-            actor=row.actor,
-            reason=row.reason,
-            at=row.at,
-            ledger_seq=row.ledger_seq,
-        )
-        for row in repository.events(session, agent_id)
-    ]
+    return [_history_event(row) for row in repository.events(session, agent_id)]
+
+
+def _history_event(row: RegistryEvent) -> HistoryEvent:
+    return HistoryEvent(
+        agent_id=row.agent_id,
+        version=row.version,
+        action=row.action,
+        from_status=FilingStatus(row.from_status) if row.from_status else None,
+        to_status=FilingStatus(row.to_status) if row.to_status else None,
+        actor=row.actor,
+        reason=row.reason,
+        at=row.at,
+        ledger_seq=row.ledger_seq,
+    )
 
 
 def active_periods(session: Session, *, agent_id: str) -> list[ActivePeriod]:
     """Which version was active when: one period per activation, oldest first."""
+    return _periods(history(session, agent_id=agent_id))
+
+
+def _periods(events: Sequence[HistoryEvent]) -> list[ActivePeriod]:
+    """The active periods an agent's steps (oldest first) make; steps that neither
+    start nor end a version's being active change nothing."""
     periods: list[ActivePeriod] = []
     open_period: dict[int, datetime] = {}
-    for event in history(session, agent_id=agent_id):
+    for event in events:
         if event.version is None:
             continue
         if event.to_status is FilingStatus.ACTIVE:
@@ -333,8 +340,15 @@ def file_agent(
 # --- guardians ----------------------------------------------------------------------------
 def guardian_problems(session: Session, *, guardian: str | None, backup: str | None) -> list[str]:
     """Sentences saying why the guardian pair cannot be on duty (empty: it can)."""
-    problems = []
     users = find_users(session, usernames=[name for name in (guardian, backup) if name])
+    return _guardian_problems(users, guardian=guardian, backup=backup)
+
+
+def _guardian_problems(
+    users: Mapping[str, UserRead], *, guardian: str | None, backup: str | None
+) -> list[str]:
+    """:func:`guardian_problems` with the users already read (by username)."""
+    problems = []
     for label, name in (("guardian", guardian), ("backup guardian", backup)):
         if not name:
             problems.append(f"The agent has no {label}.")
@@ -768,15 +782,28 @@ def retire(
 
 
 # --- public register -----------------------------------------------------------------------
-def public_register(session: Session) -> list[PublicRegisterEntry]:
-    """Tier-1 plain-language facts about every active agent, for the public pages."""
+def public_register(session: Session, *, agent_id: str | None = None) -> list[PublicRegisterEntry]:
+    """Tier-1 plain-language facts about every active agent (or only ``agent_id`` when
+    it is active), for the public pages. Every agent is read at once, so an anonymous
+    visitor costs the same few queries however many agents there are: the active agents
+    with their active filings, the steps that began and ended their active periods, and
+    their guardians' user records. Each entry equals what the per-agent reads
+    (:func:`get_filing`, :func:`active_periods`, :func:`guardian_problems`) give."""
+    active = repository.active_filings(session, agent_id=agent_id)
+    if not active:
+        return []
+    steps: dict[str, list[HistoryEvent]] = {}
+    for row in repository.activity_events(session, [agent.agent_id for agent, _ in active]):
+        steps.setdefault(row.agent_id, []).append(_history_event(row))
+    names = {agent.guardian_username for agent, _ in active}
+    names |= {agent.backup_guardian_username for agent, _ in active}
+    users = find_users(session, usernames=sorted(name for name in names if name))
     entries = []
-    for agent in repository.active_agents(session):
-        assert agent.active_version is not None
-        filing = filing_from_row(_load_filing(session, agent.agent_id, agent.active_version))
+    for agent, active_filing in active:
+        filing = filing_from_row(active_filing)
         doc = filing.document
         obligations = obligations_for(filing.grade)
-        periods = active_periods(session, agent_id=agent.agent_id)
+        periods = _periods(steps.get(agent.agent_id, []))
         entries.append(
             PublicRegisterEntry(
                 agent_id=agent.agent_id,
@@ -794,10 +821,8 @@ def public_register(session: Session) -> list[PublicRegisterEntry]:
                 operating_department=doc.operating_department,
                 developer=doc.developer.organisation,
                 deployer=doc.deployer.organisation,
-                has_guardian_on_duty=not guardian_problems(
-                    session,
-                    guardian=agent.guardian_username,
-                    backup=agent.backup_guardian_username,
+                has_guardian_on_duty=not _guardian_problems(
+                    users, guardian=agent.guardian_username, backup=agent.backup_guardian_username
                 ),
                 paused=agent.paused,
                 active_since=periods[-1].active_from if periods else None,

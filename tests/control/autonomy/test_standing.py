@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cogov.control import ControlConfig
-from cogov.control.autonomy import evaluate, lower_level, public_standing, raise_level
+from cogov.control.autonomy import (
+    evaluate,
+    lower_level,
+    public_standing,
+    raise_level,
+    register_with_autonomy,
+)
 from cogov.control.autonomy.schemas import AutonomyPolicy
 from cogov.control.models import ProposalRecord
 from cogov.core.clock import FixedClock, iso_utc
@@ -164,6 +170,9 @@ class TestWindowMeasures:
 
         shown = public_standing(db_session, agent_id=agent, policy=LENIENT, clock=clock)
         window = shown.window
+        # The register, which reads every agent at once, shows the same.
+        [entry] = register_with_autonomy(db_session, policy=LENIENT, clock=clock)
+        assert entry.autonomy == shown
         since = iso_utc(clock.now() - timedelta(minutes=1 + 1))  # the raise's moment
         counted = recount(db_session, agent, since=since, now=clock.now(), policy=LENIENT)
         assert counted["proposals"] == 12  # the walk above made a dozen: a real window
@@ -244,6 +253,8 @@ class TestLastChange:
         two_of_five_rejected(db_session, [queued() for _ in range(5)], config, clock, quiet)
         shown = public_standing(db_session, agent_id=agent, policy=quiet, clock=clock)
         assert (shown.level, shown.ceiling) == (2, 3)
+        [entry] = register_with_autonomy(db_session, policy=quiet, clock=clock)
+        assert entry.autonomy == shown
         change = shown.last_change
         assert change is not None
         assert (change.direction, change.by, change.from_level, change.to_level) == (

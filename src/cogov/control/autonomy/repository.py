@@ -4,11 +4,24 @@ recent proposals (control's own table) with their case groups and appeals."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,6 +69,36 @@ def lock_or_create(session: Session, agent_id: str, *, level: int) -> AgentAuton
 
 def add_change(session: Session, change: AutonomyChange) -> None:
     session.add(change)
+
+
+def get_many(session: Session, agent_ids: Sequence[str]) -> dict[str, AgentAutonomy]:
+    """The stored rows of ``agent_ids`` (agents never set have none), in one query."""
+    if not agent_ids:
+        return {}
+    query = select(AgentAutonomy).where(AgentAutonomy.agent_id.in_(agent_ids))
+    return {row.agent_id: row for row in session.execute(query).scalars()}
+
+
+def latest_changes(session: Session, agent_ids: Sequence[str]) -> dict[str, AutonomyChange]:
+    """Each agent's latest change (the first :func:`changes` gives), for the agents of
+    ``agent_ids`` that have one, in one query."""
+    if not agent_ids:
+        return {}
+    order = func.row_number().over(
+        partition_by=AutonomyChange.agent_id,
+        order_by=(AutonomyChange.changed_at.desc(), AutonomyChange.id.desc()),
+    )
+    ranked = (
+        select(AutonomyChange.id, order.label("rank"))
+        .where(AutonomyChange.agent_id.in_(agent_ids))
+        .subquery("ranked")
+    )
+    query = (
+        select(AutonomyChange)
+        .join(ranked, ranked.c.id == AutonomyChange.id)
+        .where(ranked.c.rank == 1)
+    )
+    return {row.agent_id: row for row in session.execute(query).scalars()}
 
 
 def changes(session: Session, agent_id: str, *, limit: int = 20) -> Sequence[AutonomyChange]:
@@ -139,26 +182,34 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-@functools.cache
-def _window_query(dialect: str, after_change: bool) -> Select[Any]:
-    """The aggregate query of :func:`window_tallies`, built once per backend (building
-    a statement this size costs far more than running it) with bound parameters
-    ``agent_id``, ``start``, ``now``, ``limit`` and (``after_change``) ``since``."""
+def _window_rows(
+    conditions: Sequence[ColumnElement[bool]], name: str, *, by_agent: bool
+) -> Subquery:
+    """The latest ``limit`` proposals meeting ``conditions`` (newest first), found
+    through the (agent_id, created_at, id) index, with their agent when ``by_agent``."""
     p = ProposalRecord
-    conditions = [
-        p.agent_id == bindparam("agent_id"),
-        p.created_at >= bindparam("start"),
-        p.created_at <= bindparam("now"),
-    ]
-    if after_change:
-        conditions.append(p.created_at > bindparam("since"))
-    window = (
-        select(p.id, p.case_id, p.created_at, p.state, p.outcome, p.verdict_by, p.reasons)
+    return (
+        select(
+            *([p.agent_id] if by_agent else []),
+            p.id,
+            p.case_id,
+            p.created_at,
+            p.state,
+            p.outcome,
+            p.verdict_by,
+            p.reasons,
+        )
         .where(*conditions)
         .order_by(p.created_at.desc(), p.id.desc())
         .limit(bindparam("limit", type_=Integer))
-        .subquery("window")
+        .subquery(name)
     )
+
+
+def _tallied(dialect: str, window: Subquery, *, by_agent: bool) -> Select[Any]:
+    """The window's proposals grouped by their case's group attributes and their
+    flags (first by agent when ``by_agent``), with each group's count and its first
+    and last proposal's time."""
     w = window.c
     # A negative-list rule spoke: it decided the verdict, or a check of the verdict's
     # reasons (canonical JSON: no spaces; a quote inside a text is escaped) is a rule's.
@@ -169,6 +220,7 @@ def _window_query(dialect: str, after_change: bool) -> Select[Any]:
     reviewed = w.state == "decided"
     flags = (
         select(
+            *([w.agent_id] if by_agent else []),
             Case.group_attributes.label("groups"),
             _flag(w.state == "applied").label("handled"),
             _flag(reviewed).label("reviewed"),
@@ -182,10 +234,59 @@ def _window_query(dialect: str, after_change: bool) -> Select[Any]:
         .subquery("flags")
     )
     f = flags.c
-    keys = (f.groups, f.handled, f.reviewed, f.overridden, f.rule_hit, f.upheld)
+    keys = [f.groups, f.handled, f.reviewed, f.overridden, f.rule_hit, f.upheld]
+    if by_agent:
+        keys.insert(0, f.agent_id)
     return select(*keys, func.count(), func.min(f.created_at), func.max(f.created_at)).group_by(
         *keys
     )
+
+
+def _in_window(agent: BindParameter[str]) -> list[ColumnElement[bool]]:
+    p = ProposalRecord
+    return [
+        p.agent_id == agent,
+        p.created_at >= bindparam("start"),
+        p.created_at <= bindparam("now"),
+    ]
+
+
+@functools.cache
+def _window_query(dialect: str, after_change: bool) -> Select[Any]:
+    """The aggregate query of :func:`window_tallies`, built once per backend (building
+    a statement this size costs far more than running it) with bound parameters
+    ``agent_id``, ``start``, ``now``, ``limit`` and (``after_change``) ``since``."""
+    conditions = _in_window(bindparam("agent_id"))
+    if after_change:
+        conditions.append(ProposalRecord.created_at > bindparam("since"))
+    return _tallied(dialect, _window_rows(conditions, "window", by_agent=False), by_agent=False)
+
+
+#: Agents whose windows one statement of :func:`windows_tallies` reads (SQLite allows
+#: at most 500 parts in one UNION ALL).
+WINDOWS_PER_STATEMENT = 100
+
+
+@functools.lru_cache(maxsize=2 * WINDOWS_PER_STATEMENT)
+def _windows_query(dialect: str, agents: int) -> Select[Any]:
+    """The aggregate query of :func:`windows_tallies` for ``agents`` agents (built once
+    per backend and size): each agent's window is its own index-ordered part of a UNION
+    ALL, with bound parameters ``agent_<i>`` and ``since_<i>`` (``""``, before every
+    time, when the agent's level never changed), and ``start``, ``now``, ``limit``."""
+    parts = [
+        _window_rows(
+            [
+                *_in_window(bindparam(f"agent_{i}")),
+                ProposalRecord.created_at > bindparam(f"since_{i}"),
+            ],
+            f"window_{i}",
+            by_agent=True,
+        )
+        for i in range(agents)
+    ]
+    selects = [select(*part.c) for part in parts]
+    window = (selects[0] if agents == 1 else union_all(*selects)).subquery("window")
+    return _tallied(dialect, window, by_agent=True)
 
 
 def window_tallies(
@@ -200,18 +301,49 @@ def window_tallies(
     values: dict[str, Any] = {"agent_id": agent_id, "start": start, "now": now, "limit": limit}
     if since is not None:
         values["since"] = since
-    rows = session.execute(query, values).all()
-    return [
-        WindowTally(
-            group_attributes=groups,
-            handled_without_human=bool(handled),
-            reviewed=bool(was_reviewed),
-            overridden=bool(overridden),
-            rule_hit=bool(hit),
-            appeal_upheld=bool(upheld),
-            count=int(count),
-            first_at=first_at,
-            last_at=last_at,
-        )
-        for groups, handled, was_reviewed, overridden, hit, upheld, count, first_at, last_at in rows
-    ]
+    return [_tally(*row) for row in session.execute(query, values).all()]
+
+
+def windows_tallies(
+    session: Session, since: Mapping[str, str | None], *, start: str, now: str, limit: int
+) -> dict[str, list[WindowTally]]:
+    """:func:`window_tallies` for many agents at once, keyed by agent: ``since`` maps
+    each agent to its last level change (None: never changed). One query for every
+    :data:`WINDOWS_PER_STATEMENT` agents, each agent's window found through the index
+    as :func:`window_tallies` finds it."""
+    dialect = session.get_bind().dialect.name
+    agents = list(since)
+    found: dict[str, list[WindowTally]] = {agent_id: [] for agent_id in agents}
+    for first in range(0, len(agents), WINDOWS_PER_STATEMENT):
+        chunk = agents[first : first + WINDOWS_PER_STATEMENT]
+        values: dict[str, Any] = {"start": start, "now": now, "limit": limit}
+        for i, agent_id in enumerate(chunk):
+            values[f"agent_{i}"] = agent_id
+            values[f"since_{i}"] = since[agent_id] or ""
+        for agent_id, *row in session.execute(_windows_query(dialect, len(chunk)), values):
+            found[agent_id].append(_tally(*row))
+    return found
+
+
+def _tally(
+    groups: str | None,
+    handled: int,
+    reviewed: int,
+    overridden: int,
+    hit: int,
+    upheld: int,
+    count: int,
+    first_at: str,
+    last_at: str,
+) -> WindowTally:
+    return WindowTally(
+        group_attributes=groups,
+        handled_without_human=bool(handled),
+        reviewed=bool(reviewed),
+        overridden=bool(overridden),
+        rule_hit=bool(hit),
+        appeal_upheld=bool(upheld),
+        count=int(count),
+        first_at=first_at,
+        last_at=last_at,
+    )

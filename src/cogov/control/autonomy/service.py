@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,22 +113,55 @@ def get_autonomy(
     """An agent's autonomy now, with its latest changes (newest first)."""
     policy = policy or default_policy()
     row = repository.get(session, agent_id)
-    oversight = _oversight(session, agent_id)
+    ceiling = _oversight(session, agent_id).ceiling
+    changes = repository.changes(session, agent_id, limit=history)
+    return _autonomy_read(agent_id, row, ceiling=ceiling, policy=policy, changes=changes)
+
+
+def autonomy_of(
+    session: Session, *, ceilings: Mapping[str, int], policy: AutonomyPolicy | None = None
+) -> dict[str, AutonomyRead]:
+    """:func:`get_autonomy` with its latest change only, for every agent of ``ceilings``
+    at once (two queries however many): the caller gives each agent's grade ceiling,
+    read from the registry with the agents (an active agent's ceiling is its active
+    filing's ``max_autonomy_level``, as :func:`get_autonomy` reads it)."""
+    policy = policy or default_policy()
+    agent_ids = list(ceilings)
+    rows = repository.get_many(session, agent_ids)
+    latest = repository.latest_changes(session, agent_ids)
+    return {
+        agent_id: _autonomy_read(
+            agent_id,
+            rows.get(agent_id),
+            ceiling=ceiling,
+            policy=policy,
+            changes=[latest[agent_id]] if agent_id in latest else [],
+        )
+        for agent_id, ceiling in ceilings.items()
+    }
+
+
+def _autonomy_read(
+    agent_id: str,
+    row: AgentAutonomy | None,
+    *,
+    ceiling: int,
+    policy: AutonomyPolicy,
+    changes: Sequence[AutonomyChange],
+) -> AutonomyRead:
     held = policy.initial_level if row is None else row.level
     return AutonomyRead(
         agent_id=agent_id,
         level=held,
-        ceiling=oversight.ceiling,
-        effective=effective_level(held, oversight.ceiling),
+        ceiling=ceiling,
+        effective=effective_level(held, ceiling),
         changed_at=None if row is None else row.changed_at,
         changed_by=None if row is None else row.changed_by,
         evaluated_at=None if row is None else row.evaluated_at,
         last_metrics=None
         if row is None or row.last_metrics is None
         else json.loads(row.last_metrics),
-        history=tuple(
-            _change_read(c) for c in repository.changes(session, agent_id, limit=history)
-        ),
+        history=tuple(_change_read(c) for c in changes),
     )
 
 
@@ -205,13 +238,18 @@ def window_counts(
     is loaded): the agent's latest ``limit`` proposals made in [``start``, ``now``] and
     after ``since``. Equal to :func:`count_window` over the same window's observations
     (a property test checks it)."""
+    tallies = repository.window_tallies(
+        session, agent_id, start=start, since=since, now=now, limit=limit
+    )
+    return _counts(tallies)
+
+
+def _counts(tallies: Sequence[repository.WindowTally]) -> WindowCounts:
+    """One window's counts from the database's aggregate rows."""
     decisions = reviewed = overridden = upheld = rule_hits = applied = 0
     groups: dict[str, dict[str, tuple[int, int]]] = {}
     first: str | None = None
     last: str | None = None
-    tallies = repository.window_tallies(
-        session, agent_id, start=start, since=since, now=now, limit=limit
-    )
     for tally in tallies:
         n = tally.count
         decisions += n
@@ -262,7 +300,7 @@ def judged_window(
     each level is judged on the proposals made at it; at most the latest
     ``window_decisions`` proposals. The controller and the public register
     (:mod:`.standing`) both read the window here."""
-    start = iso_utc(now - timedelta(days=policy.thresholds.window_days))
+    start = _window_start(policy, now)
     counts = window_counts(
         session,
         agent_id=agent_id,
@@ -271,7 +309,35 @@ def judged_window(
         now=iso_utc(now),
         limit=policy.thresholds.window_decisions,
     )
-    return counts, changed_at if changed_at is not None and changed_at > start else start
+    return counts, _since(changed_at, start)
+
+
+def judged_windows(
+    session: Session,
+    *,
+    changed_at: Mapping[str, str | None],
+    policy: AutonomyPolicy,
+    now: datetime,
+) -> dict[str, tuple[WindowCounts, str]]:
+    """:func:`judged_window` for every agent of ``changed_at`` (each agent's last level
+    change) at once: a fixed number of queries however many agents, the same counts."""
+    start = _window_start(policy, now)
+    tallies = repository.windows_tallies(
+        session, changed_at, start=start, now=iso_utc(now), limit=policy.thresholds.window_decisions
+    )
+    return {
+        agent_id: (_counts(tallies[agent_id]), _since(changed, start))
+        for agent_id, changed in changed_at.items()
+    }
+
+
+def _window_start(policy: AutonomyPolicy, now: datetime) -> str:
+    return iso_utc(now - timedelta(days=policy.thresholds.window_days))
+
+
+def _since(changed_at: str | None, start: str) -> str:
+    """Where the judged window starts: ``window_days`` back or the last change."""
+    return changed_at if changed_at is not None and changed_at > start else start
 
 
 def _judge(

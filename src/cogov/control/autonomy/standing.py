@@ -5,8 +5,9 @@ controller's lowering), and the measures of the window the controller judges now
 
 The window is the one the controller judges, read by the same
 :func:`service.judged_window` (``window_days`` back, never before the last level
-change; the latest ``window_decisions`` proposals), and its rates come from the same
-:func:`rules.metrics_from_counts`: the register never counts a second way. Read only:
+change; the latest ``window_decisions`` proposals; :func:`service.judged_windows` reads
+every agent's at once with the same query parts and counting), and its rates come from
+the same :func:`rules.metrics_from_counts`: the register never counts a second way. Read only:
 nothing is written, no row is locked.
 
 Aggregates only, and only where the controller itself would judge them: a count or
@@ -24,11 +25,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from cogov.control.autonomy.rules import Thresholds, metrics_from_counts
-from cogov.control.autonomy.schemas import AutonomyChangeRead, AutonomyPolicy
-from cogov.control.autonomy.service import CONTROLLER, default_policy, get_autonomy, judged_window
+from cogov.control.autonomy.rules import Thresholds, WindowCounts, metrics_from_counts
+from cogov.control.autonomy.schemas import AutonomyChangeRead, AutonomyPolicy, AutonomyRead
+from cogov.control.autonomy.service import (
+    CONTROLLER,
+    autonomy_of,
+    default_policy,
+    get_autonomy,
+    judged_window,
+    judged_windows,
+)
 from cogov.core.clock import Clock, SystemClock, iso_utc
-from cogov.registry import PublicRegisterEntry, public_register
+from cogov.registry import PublicRegisterEntry, obligations_for, public_register
 
 _SYSTEM_CLOCK = SystemClock()
 
@@ -130,15 +138,31 @@ def register_with_autonomy(
     agent_id: str | None = None,
 ) -> list[RegisterEntryWithAutonomy]:
     """The public register (every active agent, or only ``agent_id`` when it is
-    active) with each agent's autonomy standing, all counted at one moment."""
+    active) with each agent's autonomy standing, all counted at one moment.
+
+    Every agent is read at once, so an anonymous visitor costs a fixed number of
+    queries however many agents there are (the register's, two for the levels and
+    their last changes, one for the windows); each standing equals what
+    :func:`public_standing` reads for that agent alone."""
     policy = policy or default_policy()
     now = (clock or _SYSTEM_CLOCK).now()
+    entries = public_register(session, agent_id=agent_id)
+    # An active agent's ceiling is its active filing's (the grade the entry shows).
+    ceilings = {entry.agent_id: obligations_for(entry.grade).max_autonomy_level
+                for entry in entries}  # fmt: skip
+    autonomy = autonomy_of(session, ceilings=ceilings, policy=policy)
+    windows = judged_windows(
+        session,
+        changed_at={agent: read.changed_at for agent, read in autonomy.items()},
+        policy=policy,
+        now=now,
+    )
     return [
         RegisterEntryWithAutonomy(
-            **dict(entry), autonomy=_standing_at(session, entry.agent_id, policy, now)
+            **dict(entry),
+            autonomy=_standing(autonomy[entry.agent_id], *windows[entry.agent_id], policy, now),
         )
-        for entry in public_register(session)
-        if agent_id is None or entry.agent_id == agent_id
+        for entry in entries
     ]
 
 
@@ -158,17 +182,25 @@ def public_standing(
 def _standing_at(
     session: Session, agent_id: str, policy: AutonomyPolicy, now: datetime
 ) -> AutonomyStanding:
-    limits = policy.thresholds
     autonomy = get_autonomy(session, agent_id=agent_id, policy=policy, history=1)
     counts, start = judged_window(
         session, agent_id=agent_id, changed_at=autonomy.changed_at, policy=policy, now=now
     )
+    return _standing(autonomy, counts, start, policy, now)
+
+
+def _standing(
+    autonomy: AutonomyRead, counts: WindowCounts, start: str, policy: AutonomyPolicy, now: datetime
+) -> AutonomyStanding:
+    """The standing from the agent's autonomy (with its latest change) and the counts
+    of the window the controller judges, starting at ``start``."""
+    limits = policy.thresholds
     metrics = metrics_from_counts(counts, thresholds=limits)
     enough = metrics.decisions >= limits.min_decisions
     judged_overrides = metrics.override_rate is not None
     gap = metrics.group_gap
     return AutonomyStanding(
-        agent_id=agent_id,
+        agent_id=autonomy.agent_id,
         level=autonomy.effective,
         ceiling=autonomy.ceiling,
         last_change=_last_change(autonomy.history[0]) if autonomy.history else None,
