@@ -1,8 +1,9 @@
 """Explanations computed for a whole batch (``prepare``) or for one text, cross-checked
 against the straightforward per-case computation kept here as the reference: each
 contributing column named by the text's first n-gram in it (``HashingTfidf.names``),
-widened to its word by a loop over the words, summed per name in ranking order and
-merged where one name contains another."""
+widened to its word by a loop over the words, summed per name in ranking order, merged
+where one name contains another, and kept when it reaches the floor's share of the
+strongest name."""
 
 from __future__ import annotations
 
@@ -15,8 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cogov.triage import CaseView, EvidenceKind, TrainedEngine, TrainingOptions, train
-from cogov.triage.classifier import _documents
+from cogov.triage import (
+    CaseView,
+    EvidenceKind,
+    TrainedEngine,
+    TrainingOptions,
+    TriageInputError,
+    train,
+)
+from cogov.triage.classifier import _TOKEN_FLOOR, _documents
 from cogov.triage.text import normalise
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -36,7 +44,12 @@ def reference_name(feature: str, words: list[str]) -> str | None:
 
 
 def reference_tokens(
-    engine: TrainedEngine, text: str, class_index: int, limit: int = 8, row: Any = None
+    engine: TrainedEngine,
+    text: str,
+    class_index: int,
+    limit: int = 8,
+    row: Any = None,
+    floor: float = _TOKEN_FLOOR,
 ) -> list[tuple[str, float]]:
     """The explanation's tokens for ``text`` (its own row unless ``row`` is given) and
     ``class_index``, one case at a time."""
@@ -66,7 +79,11 @@ def reference_tokens(
             overlapping[1] += weight
         elif len(chosen) < limit:
             chosen.append([name, weight])
-    return sorted(((str(n), float(w)) for n, w in chosen), key=lambda item: -item[1])
+    strongest = max((w for _, w in chosen), default=0.0)
+    return sorted(
+        ((str(n), float(w)) for n, w in chosen if w >= floor * strongest),
+        key=lambda item: -item[1],
+    )
 
 
 def token_evidence(engine: TrainedEngine, text: str) -> list[tuple[str, float]]:
@@ -155,9 +172,10 @@ class TestOneText:
         row = mixed_engine._matrix([text])
         for class_index in range(len(mixed_engine.classes)):
             for limit in (1, 3, 8):
-                assert mixed_engine.top_contributions(
-                    text, row, class_index, limit=limit
-                ) == reference_tokens(mixed_engine, text, class_index, limit)
+                for floor in (0.0, _TOKEN_FLOOR, 0.6, 1.0):
+                    assert mixed_engine.top_contributions(
+                        text, row, class_index, limit=limit, floor=floor
+                    ) == reference_tokens(mixed_engine, text, class_index, limit, floor=floor)
 
     @pytest.mark.parametrize("text", ENGLISH + CHINESE + MIXED)
     def test_every_class_with_word_pairs(self, phrase_engine: TrainedEngine, text: str) -> None:
@@ -183,6 +201,97 @@ class TestOneText:
             tokens = mixed_engine.top_contributions("street pothole", row, class_index)
             assert tokens == reference_tokens(mixed_engine, "street pothole", class_index, row=row)
             assert all(name in "street pothole" for name, _ in tokens)
+
+
+class TestOnlyWhatDrove:
+    """An explanation names the tokens that reach a share of the strongest one's weight
+    (``_TOKEN_FLOOR``): no list of stop words, the same rule for every language."""
+
+    @staticmethod
+    def every_token(engine: TrainedEngine, text: str) -> list[tuple[str, float]]:
+        """Every positive token of the chosen class, as the engine named them before
+        the floor (still at most 8)."""
+        best = engine.classes.index(engine.explain_text(text).value)
+        return engine.top_contributions(text, engine._matrix([text]), best, floor=0.0)
+
+    @pytest.mark.parametrize(
+        ("text", "minor"),
+        [
+            ("Loud music from the party next door, every night!!", "the"),
+            ("the loud music in the street", "the"),
+            ("no heat in the apartment of my mother", "my"),
+            ("小区门口的路灯坏了好几天，晚上一片漆黑，请尽快维修", "了"),
+        ],
+    )
+    def test_a_common_word_with_a_tiny_share_is_not_named(
+        self, mixed_engine: TrainedEngine, text: str, minor: str
+    ) -> None:
+        every = dict(self.every_token(mixed_engine, text))
+        strongest = max(every.values())
+        assert 0 < every[minor] < _TOKEN_FLOOR * strongest, every
+        proposal = mixed_engine.explain_text(text)
+        named = [e.label for e in proposal.explanation.evidence if e.kind is EvidenceKind.TOKEN]
+        assert minor not in named
+        assert f"'{minor}'" not in proposal.explanation.summary
+        # What decided is still named, strongest first.
+        assert named[0] == max(every, key=lambda name: every[name])
+
+    def test_a_function_word_the_model_leans_on_is_still_named(
+        self, mixed_engine: TrainedEngine
+    ) -> None:
+        # "in" pushes towards HPD with almost half the weight of "apartment": hiding it
+        # would misstate the model, so no word is dropped for what it is.
+        text = "no heat in the apartment of my mother"
+        every = dict(self.every_token(mixed_engine, text))
+        assert every["in"] >= _TOKEN_FLOOR * max(every.values())
+        assert "in" in [label for label, _ in token_evidence(mixed_engine, text)]
+
+    def test_fragments_around_punctuation_are_not_named(
+        self, hotline_engine: TrainedEngine
+    ) -> None:
+        fragments = 0
+        for text in CHINESE:
+            every = self.every_token(hotline_engine, text)
+            fragments += sum(1 for name, _ in every if "," in name)
+            assert all("," not in name for name, _ in token_evidence(hotline_engine, text))
+        assert fragments >= 4  # the fixture has them: the floor is what removes them
+
+    @pytest.mark.parametrize("text", ENGLISH + CHINESE + MIXED)
+    def test_kept_tokens_are_those_reaching_the_floor(
+        self, mixed_engine: TrainedEngine, hotline_engine: TrainedEngine, text: str
+    ) -> None:
+        for engine in (mixed_engine, hotline_engine):
+            row = engine._matrix([text])
+            for class_index in range(len(engine.classes)):
+                every = engine.top_contributions(text, row, class_index, floor=0.0)
+                kept = engine.top_contributions(text, row, class_index)
+                if not every:
+                    assert kept == []
+                    continue
+                # The strongest is always named; the rest exactly when they reach the
+                # floor's share of it, checked on the weights summed here per name.
+                assert kept[0] == every[0]
+                cut = _TOKEN_FLOOR * max(weight for _, weight in every)
+                assert kept == [(n, w) for n, w in every if w >= cut]
+                assert all(w < cut for n, w in every if (n, w) not in kept)
+
+    def test_proposals_and_prepared_batches_apply_the_same_floor(
+        self, hotline_engine: TrainedEngine
+    ) -> None:
+        for text in CHINESE + MIXED:
+            evidence = token_evidence(hotline_engine, text)
+            every = [(n, round(w, 4)) for n, w in self.every_token(hotline_engine, text)]
+            assert evidence == every[: len(evidence)]
+            assert evidence, text
+        check_prepared(hotline_engine, CHINESE + MIXED)
+
+    @pytest.mark.parametrize("floor", [-0.1, 1.5, float("nan")])
+    def test_a_floor_outside_0_1_is_refused(
+        self, mixed_engine: TrainedEngine, floor: float
+    ) -> None:
+        text = "loud music"
+        with pytest.raises(TriageInputError, match="floor"):
+            mixed_engine.top_contributions(text, mixed_engine._matrix([text]), 0, floor=floor)
 
 
 class TestPreparedBatch:
@@ -245,3 +354,15 @@ class TestGeneratedTexts:
             assert phrase_engine.top_contributions(text, row, class_index) == reference_tokens(
                 phrase_engine, text, class_index
             )
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.one_of(TEXT, WORDY))
+    def test_the_strongest_token_is_always_named(
+        self, mixed_engine: TrainedEngine, text: str
+    ) -> None:
+        row = mixed_engine._matrix([text])
+        for class_index in range(len(mixed_engine.classes)):
+            every = mixed_engine.top_contributions(text, row, class_index, floor=0.0)
+            for floor in (_TOKEN_FLOOR, 1.0):
+                kept = mixed_engine.top_contributions(text, row, class_index, floor=floor)
+                assert kept[:1] == every[:1]
