@@ -23,7 +23,7 @@ from cogov.pipeline import demo as runner
 from cogov.pipeline.history import HistoryRecord, SplitHistory
 from cogov.registry import service as registry
 from cogov.review import decide, get_item, list_queue
-from cogov.triage.classifier import TrainedEngine, with_threshold
+from cogov.triage.classifier import _TOKEN_FLOOR, TrainedEngine, with_threshold
 from cogov.triage.duplicates import DuplicateIndex
 
 Make = Callable[..., dict[str, object]]
@@ -59,6 +59,31 @@ class TestProcess:
             assert responsible["developer"].startswith(f"{runner.AGENT_ID}@1 model:")
             assert responsible["deployer"] == f"config:{deployment.config_hash}"
             assert responsible["guardian"] == f"user:{runner.GUARDIAN}"
+
+    def test_the_record_names_the_words_the_engine_names_and_no_minor_ones(
+        self,
+        db_session: Session,
+        agency: str,
+        deployment: Deployment,
+        request_for: Make,
+        router: TrainedEngine,
+    ) -> None:
+        # The floor on minor words is the engine's, so what is stored (and read by the
+        # staff API, the ledger's explanation hash and every page) is what it named.
+        text = "missed garbage pickup near the school"
+        outcome = process(db_session, request_for(text), deployment=deployment)
+        (proposal,) = outcome.proposals
+        evidence = proposal.explanation["evidence"]
+        stored_tokens = [(e["label"], e["weight"]) for e in evidence if e["kind"] == "token"]
+        named = router.explain_text(text).explanation.evidence
+        assert stored_tokens == [(e.label, e.weight) for e in named if e.kind == "token"]
+        best = router.classes.index(proposal.value)
+        every = router.top_contributions(text, router._matrix([text]), best, floor=0.0)
+        strongest = every[0][1]
+        minor = [name for name, weight in every if weight < _TOKEN_FLOOR * strongest]
+        assert minor, every  # the text has minor words for the floor to leave out
+        assert not {name for name, _ in stored_tokens} & set(minor)
+        assert stored_tokens[0][0] == every[0][0]
 
     def test_what_waits_for_a_human_is_queued_for_the_guardians_team(
         self, db_session: Session, agency: str, deployment: Deployment, request_for: Make
