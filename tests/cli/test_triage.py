@@ -97,7 +97,7 @@ class TestPredict:
         assert body["value"] == "城管局"
         kinds = {e["kind"] for e in body["explanation"]["evidence"]}
         assert {"token", "similar_case"} <= kinds
-        assert body["model"].startswith("cogov-linear@1#")
+        assert body["model"].startswith("cogov-linear@2#")
         # The engine's own threshold, named as such: not a routing decision.
         assert body["reaches_engine_threshold"] == (body["confidence"] >= body["engine_threshold"])
         assert "automatic" not in body

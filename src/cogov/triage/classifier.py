@@ -68,7 +68,9 @@ from cogov.triage.text import (
 )
 
 ENGINE_NAME = "cogov-linear"
-ENGINE_VERSION = "1"
+# The version of the code that turns a model into proposals and explanations (the model
+# file has its own hash). 2: explanations name only tokens reaching _TOKEN_FLOOR.
+ENGINE_VERSION = "2"
 STATE_SCHEMA = 2  # 2: hashed features (features.HashingTfidf); 1 held sklearn vectorizers
 
 # Progress reports for long steps: (what, done, total). The CLI draws Rich bars.
