@@ -4,21 +4,26 @@ guarded) on a database of its own, a request in, and what AI did with it out."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cogov.api import create_app
+from cogov.control import Actor, proposals_for_case, transition
 from cogov.core.clock import SystemClock
 from cogov.core.settings import load_settings
 from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
 from cogov.db.session import unit_of_work
+from cogov.intake import case_for_token
 from cogov.pipeline import Deployment
 from cogov.pipeline import demo as runner
 from cogov.pipeline.history import read_split
+from cogov.review import cancel_items
 from tests.pipeline.conftest import COLUMNS, write_history
 
 
@@ -39,6 +44,22 @@ def governed_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCl
     with TestClient(app) as client:
         yield client
     engine.dispose()
+
+
+def _post(client: TestClient, description: str) -> str:
+    """POST a sanitation request; the citizen's token."""
+    posted = client.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "sanitation", "description": description},
+    )
+    assert posted.status_code == 200, posted.text
+    return str(posted.json()[0]["cogov"]["citizen_token"])
+
+
+def _outputs(client: TestClient, follow: str, **params: str) -> list[dict[str, Any]]:
+    """The follow extension's AI outputs (``cogov.ai``)."""
+    ai: list[dict[str, Any]] = client.get(follow, params=params).json()["request"]["cogov"]["ai"]
+    return ai
 
 
 class TestGovernedIntake:
@@ -77,16 +98,10 @@ class TestGovernedIntake:
     def test_the_follow_extension_words_the_explanation_in_the_language_asked(
         self, governed_client: TestClient
     ) -> None:
-        posted = governed_client.post(
-            "/open311/v2/requests.json",
-            data={"service_code": "sanitation", "description": "missed garbage pickup on Oak St"},
-        )
-        token = posted.json()[0]["cogov"]["citizen_token"]
+        token = _post(governed_client, "missed garbage pickup on Oak St")
         follow = f"/open311/v2/cogov/follow/{token}.json"
-        english = governed_client.get(follow).json()["request"]["cogov"]["ai"]
-        chinese = governed_client.get(follow, params={"lang": "zh"}).json()["request"]["cogov"][
-            "ai"
-        ]
+        english = _outputs(governed_client, follow)
+        chinese = _outputs(governed_client, follow, lang="zh")
         by_header = governed_client.get(follow, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
         assert english
         for mine, theirs in zip(english, chinese, strict=True):
@@ -108,3 +123,47 @@ class TestGovernedIntake:
         [first, *_] = by_header.json()["request"]["cogov"]["ai"]
         assert first["summary_language"] == "zh-Hans"
         assert first["label"] == chinese[0]["label"]
+
+    def test_a_suggestion_withdrawn_by_a_merge_is_not_waiting_in_the_follow_extension(
+        self, governed_client: TestClient
+    ) -> None:
+        """A request merged into another as a repeat while the router's suggestion waited
+        for a person: control cancels the suggestion. The follow extension says it was
+        withdrawn, in the language asked, as the citizen's follow page does, and its
+        ``state`` says ``cancelled`` for programs; it never reads as waiting."""
+        # Words the router never learnt: its confidence (0.90) is under its threshold, so
+        # a person must decide (a request it knows well may be applied instead).
+        token = _post(governed_client, "something odd happened")
+        follow = f"/open311/v2/cogov/follow/{token}.json"
+        before = _outputs(governed_client, follow)
+        waiting = [output for output in before if output["state"] == "pending_review"]
+        assert waiting, [(o["state"], o["outcome"], o["label"]) for o in before]
+        assert all("waiting" in output["label"] for output in waiting)
+
+        cogov = governed_client.app.state.cogov  # type: ignore[attr-defined]
+        with unit_of_work(cogov.engine) as session:
+            case_id = case_for_token(session, token=token).id
+            transition(
+                session,
+                case_id=case_id,
+                to_state="merged",
+                actor=Actor.human("rita"),
+                config=cogov.control,
+                reason="same pickup as an open request",
+            )
+            cancel_items(session, proposals=proposals_for_case(session, case_id=case_id))
+
+        english = {o["proposal_id"]: o for o in _outputs(governed_client, follow)}
+        chinese = {o["proposal_id"]: o for o in _outputs(governed_client, follow, lang="zh")}
+        for output in waiting:
+            mine, theirs = english[output["proposal_id"]], chinese[output["proposal_id"]]
+            assert (mine["state"], mine["outcome"]) == ("cancelled", None)
+            assert (theirs["state"], theirs["outcome"]) == ("cancelled", None)
+            assert mine["label"].endswith("withdrawn because the request was merged into another")
+            assert "waiting" not in mine["label"]
+            assert "已撤回" in theirs["label"]
+            assert "等待" not in theirs["label"]
+            assert not any(char.isascii() and char.isalpha() for char in theirs["label"])
+        page = html.unescape(governed_client.get(f"/track/{token}").text)
+        assert "Withdrawn: this request was merged into another" in page
+        assert "Waiting for a person to decide" not in page

@@ -1,6 +1,8 @@
 """The Open311 extension's account of what AI did (``cogov`` key, ``ai``): each output's
 label in the language asked for, beside machine-readable fields that never change with
-it; and the records module importing its wording at the top, with no import cycle."""
+it; every proposal state control has worded as the follow page words it (a proposal
+withdrawn when its request was merged is not waiting); and the records module importing
+its wording at the top, with no import cycle."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 
 from cogov.api.open311 import records
 from cogov.control import Outcome, ProposalRead, ProposalState, Verdict
+from cogov.web import explain, tracking
 
 PROPOSAL = ProposalRead(
     id="p1",
@@ -38,28 +41,51 @@ PROPOSAL = ProposalRead(
     decided_at=None,
     reviewer_id=None,
 )
-OUTCOMES = [None, *Outcome]
-# What English clients have always read; it must not change.
+# Every (state, outcome) a proposal can be in, as control writes them: waiting for a
+# person; applied by the agent; decided by a person; cancelled when its request was
+# merged into another (no outcome, yet nobody decides it any more).
+STANDINGS = [
+    (ProposalState.PENDING_REVIEW, None),
+    (ProposalState.APPLIED, Outcome.APPLIED),
+    (ProposalState.DECIDED, Outcome.APPROVED),
+    (ProposalState.DECIDED, Outcome.EDITED),
+    (ProposalState.DECIDED, Outcome.REJECTED),
+    (ProposalState.CANCELLED, None),
+]
+Standing = tuple[ProposalState, Outcome | None]
+# What English clients have always read (all but the withdrawn); it must not change.
 ENGLISH = {
-    (False, None): "AI-suggested, waiting for a human decision",
-    (False, "applied"): "AI-suggested, applied by the agent within its limits",
-    (False, "approved"): "AI-suggested, approved by a human",
-    (False, "edited"): "AI-suggested, changed by a human",
-    (False, "rejected"): "AI-suggested, rejected by a human",
-    (True, None): "AI-drafted, waiting for a human decision",
-    (True, "applied"): "AI-drafted, applied by the agent within its limits",
-    (True, "approved"): "AI-drafted, approved by a human",
-    (True, "edited"): "AI-drafted, changed by a human",
-    (True, "rejected"): "AI-drafted, rejected by a human",
+    (False, "pending_review", None): "AI-suggested, waiting for a human decision",
+    (False, "applied", "applied"): "AI-suggested, applied by the agent within its limits",
+    (False, "decided", "approved"): "AI-suggested, approved by a human",
+    (False, "decided", "edited"): "AI-suggested, changed by a human",
+    (False, "decided", "rejected"): "AI-suggested, rejected by a human",
+    (
+        False,
+        "cancelled",
+        None,
+    ): "AI-suggested, withdrawn because the request was merged into another",
+    (True, "pending_review", None): "AI-drafted, waiting for a human decision",
+    (True, "applied", "applied"): "AI-drafted, applied by the agent within its limits",
+    (True, "decided", "approved"): "AI-drafted, approved by a human",
+    (True, "decided", "edited"): "AI-drafted, changed by a human",
+    (True, "decided", "rejected"): "AI-drafted, rejected by a human",
+    (True, "cancelled", None): "AI-drafted, withdrawn because the request was merged into another",
 }
 
 
-def _proposal(ai_drafted: bool, outcome: Outcome | None) -> ProposalRead:
-    return dataclasses.replace(PROPOSAL, ai_drafted=ai_drafted, outcome=outcome)
+def _id(standing: Standing) -> str:
+    state, outcome = standing
+    return f"{state.value}-{outcome.value if outcome else None}"
 
 
-def _output(ai_drafted: bool, outcome: Outcome | None, language: str | None) -> dict[str, object]:
-    [output] = records.agent_outputs([_proposal(ai_drafted, outcome)], language)
+def _proposal(ai_drafted: bool, standing: Standing) -> ProposalRead:
+    state, outcome = standing
+    return dataclasses.replace(PROPOSAL, ai_drafted=ai_drafted, state=state, outcome=outcome)
+
+
+def _output(ai_drafted: bool, standing: Standing, language: str | None) -> dict[str, object]:
+    [output] = records.agent_outputs([_proposal(ai_drafted, standing)], language)
     return output
 
 
@@ -69,19 +95,20 @@ def _latin_letters(text: str) -> str:
 
 class TestLabel:
     @pytest.mark.parametrize("ai_drafted", [False, True])
-    @pytest.mark.parametrize("outcome", OUTCOMES, ids=str)
-    def test_english_is_unchanged(self, ai_drafted: bool, outcome: Outcome | None) -> None:
-        key = (ai_drafted, outcome.value if outcome else None)
+    @pytest.mark.parametrize("standing", STANDINGS, ids=_id)
+    def test_english(self, ai_drafted: bool, standing: Standing) -> None:
+        state, outcome = standing
+        key = (ai_drafted, state.value, outcome.value if outcome else None)
         for language in (None, "en", "en-GB,en;q=0.9", "fr"):
-            output = _output(ai_drafted, outcome, language)
+            output = _output(ai_drafted, standing, language)
             assert output["label"] == ENGLISH[key]
             assert output["summary_language"] == "en"
 
     @pytest.mark.parametrize("ai_drafted", [False, True])
-    @pytest.mark.parametrize("outcome", OUTCOMES, ids=str)
-    def test_chinese_has_no_english(self, ai_drafted: bool, outcome: Outcome | None) -> None:
+    @pytest.mark.parametrize("standing", STANDINGS, ids=_id)
+    def test_chinese_has_no_english(self, ai_drafted: bool, standing: Standing) -> None:
         for language in ("zh", "zh-Hans", "zh-CN,zh;q=0.9"):
-            output = _output(ai_drafted, outcome, language)
+            output = _output(ai_drafted, standing, language)
             label = str(output["label"])
             assert output["summary_language"] == "zh-Hans"
             assert _latin_letters(label) == "", label
@@ -89,22 +116,79 @@ class TestLabel:
 
     def test_chinese_labels_tell_every_case_apart(self) -> None:
         labels = {
-            str(_output(ai_drafted, outcome, "zh")["label"])
+            str(_output(ai_drafted, standing, "zh")["label"])
             for ai_drafted in (False, True)
-            for outcome in OUTCOMES
+            for standing in STANDINGS
         }
         assert len(labels) == len(ENGLISH)
 
     @pytest.mark.parametrize("ai_drafted", [False, True])
-    @pytest.mark.parametrize("outcome", OUTCOMES, ids=str)
+    @pytest.mark.parametrize("standing", STANDINGS, ids=_id)
     def test_machine_fields_do_not_follow_the_language(
-        self, ai_drafted: bool, outcome: Outcome | None
+        self, ai_drafted: bool, standing: Standing
     ) -> None:
-        english, chinese = _output(ai_drafted, outcome, "en"), _output(ai_drafted, outcome, "zh")
+        state, outcome = standing
+        english, chinese = _output(ai_drafted, standing, "en"), _output(ai_drafted, standing, "zh")
         for output in (english, chinese):
             assert output["ai_drafted"] is ai_drafted
             assert output["outcome"] == (outcome.value if outcome else None)
+            assert output["state"] == state.value
         assert english["label"] != chinese["label"]
+
+
+class TestWithdrawn:
+    """A proposal cancelled because its request was merged into another as a repeat has
+    no outcome, yet nobody will decide it: the extension says withdrawn, as the follow
+    page does, never waiting."""
+
+    CANCELLED = (ProposalState.CANCELLED, None)
+
+    @pytest.mark.parametrize("ai_drafted", [False, True])
+    def test_it_is_labelled_withdrawn_not_waiting(self, ai_drafted: bool) -> None:
+        english = _output(ai_drafted, self.CANCELLED, "en")
+        chinese = _output(ai_drafted, self.CANCELLED, "zh")
+        assert "withdrawn" in str(english["label"])
+        assert "waiting" not in str(english["label"])
+        assert "已撤回" in str(chinese["label"])
+        assert "等待" not in str(chinese["label"])
+        assert (english["state"], english["outcome"]) == ("cancelled", None)
+
+    def test_every_state_control_has_is_worded(self) -> None:
+        # A state added to control without its wording here fails (mypy too: the rule
+        # in cogov.web.explain.standing matches every state).
+        assert {state for state, _ in STANDINGS} == set(ProposalState)
+        assert {outcome for _, outcome in STANDINGS} == {None, *Outcome}
+
+    @pytest.mark.parametrize("standing", STANDINGS, ids=_id)
+    @pytest.mark.parametrize("language", ["en", "zh"])
+    def test_only_a_proposal_pending_review_waits(self, standing: Standing, language: str) -> None:
+        waiting = _output(False, (ProposalState.PENDING_REVIEW, None), language)["label"]
+        label = _output(False, standing, language)["label"]
+        assert (label == waiting) is (standing[0] is ProposalState.PENDING_REVIEW)
+
+    @pytest.mark.parametrize("ai_drafted", [False, True])
+    @pytest.mark.parametrize("standing", STANDINGS, ids=_id)
+    @pytest.mark.parametrize("language", ["en", "zh"])
+    def test_the_label_says_what_the_follow_page_says(
+        self, ai_drafted: bool, standing: Standing, language: str
+    ) -> None:
+        """The follow page and the extension word a proposal from the same standing:
+        where one says waiting, or withdrawn, so does the other."""
+        proposal = _proposal(ai_drafted, standing)
+        gettext = explain.gettext_for(explain.language_asked(language))
+        page = tracking.contribution(proposal, gettext).outcome_label
+        [output] = records.agent_outputs([proposal], language)
+        said = explain.standing(proposal.state, proposal.outcome)
+        assert page == gettext(tracking.OUTCOME_LABELS[said])
+        assert output["label"] == explain.ai_label(
+            ai_drafted=ai_drafted, state=proposal.state, outcome=proposal.outcome, gettext=gettext
+        )
+        assert (said == explain.WITHDRAWN) is (standing[0] is ProposalState.CANCELLED)
+        assert (said == explain.WAITING) is (standing[0] is ProposalState.PENDING_REVIEW)
+
+    def test_a_decided_state_without_an_outcome_names_the_field(self) -> None:
+        with pytest.raises(ValueError, match="outcome"):
+            explain.standing(ProposalState.DECIDED, None)
 
 
 def _fresh_interpreter(code: str) -> None:

@@ -13,8 +13,9 @@ that, with the threshold in force).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
+from cogov.control import Outcome, ProposalState
 from cogov.web.i18n import N_, Language, negotiate, translations
 from cogov.web.templating import format_share
 
@@ -121,27 +122,58 @@ PROCESS_NO_PATH_HUMAN = N_(
 )
 
 
+# Where a proposal stands for the people who read about it: its outcome once the agent
+# applied it or a person decided it, waiting while it waits for a person, or withdrawn
+# when control cancelled it because its request was merged into another (it has no
+# outcome, yet nobody will decide it). The follow page, the staff pages and the Open311
+# extension all word a proposal from this one rule.
+WAITING = "waiting"
+WITHDRAWN = "withdrawn"
+
+
+def standing(state: ProposalState, outcome: Outcome | None) -> str:
+    """``waiting``, ``withdrawn``, or the outcome's value (applied, approved, edited,
+    rejected), from control's state of a proposal and its outcome."""
+    match state:
+        case ProposalState.PENDING_REVIEW:
+            return WAITING
+        case ProposalState.CANCELLED:
+            return WITHDRAWN
+        case ProposalState.APPLIED | ProposalState.DECIDED:
+            if outcome is None:
+                raise ValueError(f"outcome: a proposal in state {state.value} has none")
+            return outcome.value
+        case _:
+            assert_never(state)
+
+
 # The AI label of one proposal in the Open311 extension: what kind of AI output it is and
-# who decided it, by (ai_drafted, outcome); whole sentences, so each language orders its
-# own words. The extension's ``ai_drafted`` and ``outcome`` say the same for machines.
+# where it stands, by (ai_drafted, standing); whole sentences, so each language orders its
+# own words. The extension's ``ai_drafted``, ``state`` and ``outcome`` say the same for
+# machines.
 AI_LABELS = {
-    (False, None): N_("AI-suggested, waiting for a human decision"),
+    (False, WAITING): N_("AI-suggested, waiting for a human decision"),
     (False, "applied"): N_("AI-suggested, applied by the agent within its limits"),
     (False, "approved"): N_("AI-suggested, approved by a human"),
     (False, "edited"): N_("AI-suggested, changed by a human"),
     (False, "rejected"): N_("AI-suggested, rejected by a human"),
-    (True, None): N_("AI-drafted, waiting for a human decision"),
+    (False, WITHDRAWN): N_("AI-suggested, withdrawn because the request was merged into another"),
+    (True, WAITING): N_("AI-drafted, waiting for a human decision"),
     (True, "applied"): N_("AI-drafted, applied by the agent within its limits"),
     (True, "approved"): N_("AI-drafted, approved by a human"),
     (True, "edited"): N_("AI-drafted, changed by a human"),
     (True, "rejected"): N_("AI-drafted, rejected by a human"),
+    (True, WITHDRAWN): N_("AI-drafted, withdrawn because the request was merged into another"),
 }
 
 
-def ai_label(*, ai_drafted: bool, outcome: str | None, gettext: Gettext) -> str:
+def ai_label(
+    *, ai_drafted: bool, state: ProposalState, outcome: Outcome | None, gettext: Gettext
+) -> str:
     """A proposal's AI label in the reader's language: drafted or suggested by AI, and
-    whether a human decided it, the agent applied it, or it waits for a human."""
-    return gettext(AI_LABELS[(ai_drafted, outcome)])
+    whether a human decided it, the agent applied it, it waits for a human, or it was
+    withdrawn (:func:`standing`)."""
+    return gettext(AI_LABELS[(ai_drafted, standing(state, outcome))])
 
 
 def percent(value: object) -> str:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from cogov.api.state import AppState
 from cogov.control import (
     ProposalRead,
-    ProposalState,
     WorkflowNotFound,
     WorkflowRead,
     get_workflow,
@@ -81,15 +80,18 @@ ACTION_LABELS = {
     "mark_duplicate": N_("Whether it repeats an earlier report"),
     "draft_reply": N_("A draft reply"),
 }
+# Where a proposal stands (cogov.web.explain.standing): a proposal cancelled when its case
+# was merged has no outcome, but is withdrawn, not waiting.
 OUTCOME_LABELS = {
-    None: N_("Waiting for a person to decide"),
+    explain.WAITING: N_("Waiting for a person to decide"),
     "applied": N_("Applied by the AI within the limits it is allowed"),
     "approved": N_("Approved by a person"),
     "edited": N_("Changed by a person"),
     "rejected": N_("Rejected by a person"),
+    explain.WITHDRAWN: N_(
+        "Withdrawn: this request was merged into another, so it will not take effect"
+    ),
 }
-# A proposal cancelled when its case was merged has no outcome, but is not waiting.
-WITHDRAWN = N_("Withdrawn: this request was merged into another, so it will not take effect")
 APPEAL_LABELS = {
     None: N_("A person who took no part in the decision will look at it"),
     "upheld": N_("Upheld: the decision was wrong and has been reopened"),
@@ -228,11 +230,7 @@ def contribution(proposal: ProposalRead, gettext: explain.Gettext) -> AiContribu
         evidence=[label for label in evidence if label],
         ai_drafted=proposal.ai_drafted,
         outcome=outcome,
-        outcome_label=gettext(
-            WITHDRAWN
-            if proposal.state is ProposalState.CANCELLED
-            else OUTCOME_LABELS.get(outcome, OUTCOME_LABELS[None])
-        ),
+        outcome_label=gettext(OUTCOME_LABELS[explain.standing(proposal.state, proposal.outcome)]),
     )
 
 

@@ -92,8 +92,11 @@ def agent_outputs(
     """What AI proposed for a case, each with its label and explanation: the engine's
     own (``explanation``, English: the record) and, in ``summary``, the same worded
     in the language asked for from its structured data, as the web pages word it.
-    ``label`` is in that language too; ``ai_drafted`` and ``outcome`` say the same as
-    the label in words that never change with the language, for machines."""
+    ``label`` is in that language too, worded from where the proposal stands as the
+    follow page words it (:func:`cogov.web.explain.standing`: one withdrawn because its
+    request was merged is not waiting); ``ai_drafted``, ``state`` (control's
+    ``ProposalState``) and ``outcome`` say the same in words that never change with the
+    language, for machines."""
     chosen = explain.language_asked(language)
     gettext = explain.gettext_for(chosen)
     return [
@@ -104,10 +107,12 @@ def agent_outputs(
             "action": proposal.action,
             "label": explain.ai_label(
                 ai_drafted=proposal.ai_drafted,
-                outcome=proposal.outcome.value if proposal.outcome else None,
+                state=proposal.state,
+                outcome=proposal.outcome,
                 gettext=gettext,
             ),
             "ai_drafted": proposal.ai_drafted,
+            "state": proposal.state.value,
             "outcome": proposal.outcome.value if proposal.outcome else None,
             "explanation": proposal.explanation,
             "summary": explain.summary(

@@ -65,13 +65,20 @@ class AgentOutput(BaseModel):
     agent_version: str
     action: str
     label: str = Field(
-        description="'AI-drafted' or 'AI-suggested', and who decided, in the language of "
-        "summary (summary_language); ai_drafted and outcome say the same for machines."
+        description="'AI-drafted' or 'AI-suggested', and who decided (or that it waits for "
+        "a human, or was withdrawn), in the language of summary (summary_language); "
+        "ai_drafted, state and outcome say the same for machines."
     )
     ai_drafted: bool = Field(description="True for a text an agent drafted, else a suggestion.")
+    state: str = Field(
+        description="pending_review (waits for a human), applied (by the agent), decided "
+        "(by a human) or cancelled (withdrawn: the request was merged into another, so "
+        "it will not take effect and nobody decides it)."
+    )
     outcome: str | None = Field(
         description="applied (by the agent), approved, edited or rejected (by a human); "
-        "null while it waits for a human."
+        "null while it waits for a human (state pending_review) and when it was withdrawn "
+        "(state cancelled)."
     )
     explanation: dict[str, Any] = Field(
         description="The engine's own explanation (summary and evidence labels in English: "
