@@ -35,8 +35,9 @@ class CaseWorkflow(Base):
 
 class ProposalRecord(Base):
     """One proposal an engine made for a case, the verdict control gave it, and
-    its state: applied (by the agent, within its limits), pending review, or
-    decided (by a human: approved, edited or rejected)."""
+    its state: applied (by the agent, within its limits), pending review, decided
+    (by a human: approved, edited or rejected), or cancelled (withdrawn unanswered,
+    when its case was merged into another as a repeat)."""
 
     __tablename__ = "proposals"
 
