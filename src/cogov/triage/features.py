@@ -14,7 +14,7 @@ code points and every n-gram's hash comes from a few numpy operations over it:
   built for every window length from the one before; a word's hash comes from
   the prefix sums of the same polynomial (an odd base is invertible mod 2**64);
 - the hash and the n-gram's length are mixed and the top ``bits`` bits name the
-  hashed column; (document, column) pairs are counted by one sort.
+  hashed column; (document, column) pairs are counted by one sort (polars').
 
 Only hashed columns seen in training are kept (scikit-learn likewise drops n-grams
 outside its vocabulary); they are numbered in hash order, characters first, so the
@@ -36,6 +36,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
@@ -278,7 +279,9 @@ def hashed_ngrams(
 
 def _count(keys: NDArray[np.uint32], bits: int) -> tuple[I64, I64, I64]:
     """Distinct keys in order, as (document, block << bits | hashed column, count)."""
-    keys.sort()
+    # polars sorts these uint32 keys in about half numpy's time (11 against 24 ns a key
+    # on one core, CFPB narratives); the sort is over half of a long text's prediction.
+    keys = pl.Series(keys).sort().to_numpy()
     if len(keys) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
