@@ -35,7 +35,7 @@ from cogov.control.schemas import (
     WorkflowRead,
     developer_ref,
 )
-from cogov.core.canonical import canonical_json, sha256_hex
+from cogov.core.canonical import canonical_json, canonical_text, sha256_hex
 from cogov.core.clock import Clock, SystemClock, iso_utc
 from cogov.core.ids import new_id
 from cogov.core.text import control_character_problem
@@ -377,20 +377,6 @@ def _explanation_json(proposal: Proposal, evidence: list[dict[str, Any]]) -> dic
     }
 
 
-def _json_text(value: list[Any] | dict[str, Any]) -> str:
-    """:func:`cogov.core.canonical.canonical_json`'s text for a value built here, whose
-    map keys are all strings by construction, so only its floats need checking (and
-    ``allow_nan=False`` does that while encoding, instead of a walk over every item
-    first). Raises ValueError for NaN or infinity, as canonical_json does."""
-    return _ENCODER.encode(value)
-
-
-# One encoder for every call (json.dumps builds a new one each time).
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-
-
 @functools.lru_cache(maxsize=256)
 def _responsible(agent: AgentContext, config_hash: str, operator: str | None) -> Responsible:
     # One object per agent, configuration and operator: a batch names them many
@@ -627,7 +613,7 @@ def _govern_rows(
             value=proposal.value,
             confidence=float(proposal.confidence),
             threshold=config.routing.threshold(proposal.action.value, agent.threshold),
-            explanation=_json_text(explanation),
+            explanation=canonical_text(explanation),
             ai_drafted=proposal.ai_drafted or proposal.action.value == "draft_reply",
             verdict=Verdict.REVIEW.value,  # until decided below
             verdict_by="pending",
@@ -707,7 +693,7 @@ def _govern_rows(
                     entry["reason_zh"] = hit.reason.zh
         record.verdict = decision.verdict.value
         record.verdict_by = decision.decided_by
-        record.reasons = _json_text(reasons)
+        record.reasons = canonical_text(reasons)
         ledger.add(
             kind="control.verdict",
             actor="system:control",

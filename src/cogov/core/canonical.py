@@ -50,11 +50,26 @@ def _has_form(value: Any) -> bool:
     return True
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each
+# time, which costs as much as encoding a small ledger payload.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Return the canonical JSON text of ``value``; raise ValueError if it has none."""
     if not _has_form(value):
         _check_finite(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
+
+
+def canonical_text(value: Any) -> str:
+    """:func:`canonical_json`'s text for a value whose map keys are known to be strings
+    (built by the caller, or checked by it), without the walk that checks them: NaN and
+    infinity still raise ValueError, while encoding. (A non-string key would be turned
+    into a string here, not refused: only for values whose keys the caller vouches for.)"""
+    return _ENCODER.encode(value)
 
 
 def sha256_hex(data: bytes | str) -> str:

@@ -27,11 +27,12 @@ is what lets :func:`verify` check a million entries in a few seconds.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring as _json_string
 from typing import Any, Final
+
+from cogov.core.canonical import canonical_text
 
 GENESIS_HASH: Final = "0" * 64
 ENTRY_FORMAT_VERSION: Final = 1
@@ -165,9 +166,7 @@ def payload_text(body: Mapping[str, Any]) -> str:
     """The canonical JSON text of a payload whose keys :func:`find_personal_key` has
     checked: the same text as cogov.core.canonical_json (sorted keys, no spaces,
     UTF-8), produced in one pass; raises ValueError for NaN or infinity."""
-    return json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return canonical_text(body)
 
 
 def header_problem(kind: str, actor: str, case_id: str | None) -> tuple[str, str] | None:
