@@ -30,7 +30,8 @@ class EvalReport:
 
 
 def evaluate(engine: TrainedEngine, texts: Sequence[str], labels: Sequence[str]) -> EvalReport:
-    """Predict ``texts`` in one batch and compare with ``labels``."""
+    """Predict ``texts`` in one batch and compare with ``labels``. The speed is that
+    one batch's, cold (the engine's first use included), not a steady-state rate."""
     started = time.perf_counter()
     predictions = engine.predict_many(texts)
     elapsed = time.perf_counter() - started
