@@ -181,6 +181,7 @@ PEERS: dict[str, Callable[[], Pipeline]] = {
 SPEED_TEXTS = 5000
 SPEED_REPEATS = 3
 
+
 def speed_batch(texts: list[str]) -> list[str]:
     """The test rows repeated up to ``SPEED_TEXTS`` texts: what each side's speed is
     measured on (the same texts for both)."""
