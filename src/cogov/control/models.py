@@ -45,7 +45,9 @@ class ProposalRecord(Base):
     case_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("cases.id"), nullable=False, index=True
     )
-    agent_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    # Looked up through ix_proposals_agent_id_created_at (declared by autonomy), whose
+    # leading column it is; its own index was dropped as redundant in 0612.
+    agent_id: Mapped[str] = mapped_column(String(64), nullable=False)
     agent_version: Mapped[str] = mapped_column(String(32), nullable=False)
     engine_ref: Mapped[str] = mapped_column(String(200), nullable=False)
     model_hash: Mapped[str] = mapped_column(String(64), nullable=False)
