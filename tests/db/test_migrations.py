@@ -32,6 +32,13 @@ class TestMigrations:
         }
         assert head_revisions(engine) <= applied
 
+    def test_revision_ids_fit_alembic_version(self, engine: Engine) -> None:
+        # alembic_version.version_num is VARCHAR(32): PostgreSQL refuses a longer id
+        # when the migration ends, SQLite would store it silently.
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        too_long = [r.revision for r in script.walk_revisions() if len(r.revision) > 32]
+        assert too_long == []
+
     def test_models_match_migrations(self, engine: Engine) -> None:
         _import_all_models()
         with engine.connect() as connection:

@@ -23,7 +23,8 @@ class LedgerEntry(Base):
     responsible: Mapped[str] = mapped_column(Text, nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # Not unique-indexed (ADR 0004): it hashes ``seq``, the primary key.
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
 class LedgerStaged(Base):
