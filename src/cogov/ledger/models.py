@@ -22,8 +22,9 @@ class LedgerEntry(Base):
     actor: Mapped[str] = mapped_column(String(128), nullable=False)
     responsible: Mapped[str] = mapped_column(Text, nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
-    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    # Not unique-indexed (ADR 0004): it hashes ``seq``, the primary key.
+    # Neither hash is unique-indexed: an insert trigger checks that prev_hash is the
+    # entry_hash of entry seq - 1, and entry_hash hashes seq (ADR 0004, migration 0004).
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
