@@ -326,3 +326,46 @@ class TestCitizenAndAppeals:
         response = client.get("/open311/v2/cogov/follow/not-a-token.json")
         assert response.status_code == 404
         assert response.json()[0]["code"] == 404
+
+
+def _another_case(engine: Engine, data_dir: Path) -> str:
+    with unit_of_work(engine) as session:
+        intake = load_intake_config(load_settings(data_dir=data_dir))
+        body = {
+            "service_code": "illegal_dumping",
+            "description": "Sofa left on the kerb at number 3",
+            "address_string": "3 Main St",
+        }
+        submission = submit(session, body, config=intake)
+        open_workflow(session, case=submission.case, config=CONTROL)
+        return submission.case.id
+
+
+class TestMerge:
+    def test_a_reviewer_merges_a_repeat_no_agent_proposed(
+        self, client: TestClient, waiting: Waiting, engine: Engine, data_dir: Path
+    ) -> None:
+        original = _another_case(engine, data_dir)
+        reviewer = waiting.outsider.headers  # any reviewer, not only the agent's guardian
+        merge = f"{Q}/cases/{waiting.case_id}/merge"
+        for into, words in ((waiting.case_id, "itself"), ("no-such-case", "no case")):
+            refused = client.post(merge, json={"into": into}, headers=reviewer)
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["field"] == "into"
+            assert words in refused.json()["reason"]
+        empty = client.post(merge, json={"into": ""}, headers=reviewer)
+        assert empty.status_code == 422, empty.text
+        unknown = client.post(f"{Q}/cases/nope/merge", json={"into": original}, headers=reviewer)
+        assert unknown.status_code == 404, unknown.text
+
+        merged = client.post(
+            merge, json={"into": original, "reason": "same sofa"}, headers=reviewer
+        )
+        assert merged.status_code == 200, merged.text
+        assert (merged.json()["state"], merged.json()["duplicate_of"]) == ("merged", original)
+        item = client.get(f"{Q}/items/{waiting.item_id}", headers=waiting.guardian.headers)
+        assert item.json()["item"]["state"] == "cancelled"
+        assert item.json()["proposal"]["state"] == "cancelled"
+
+        again = client.post(merge, json={"into": original}, headers=reviewer)
+        assert again.status_code == 409, again.text

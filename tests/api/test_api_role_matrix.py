@@ -90,6 +90,7 @@ ROUTES = [
     Route("GET", "/api/v1/review/reason-codes", frozenset({REVIEWER, ADMIN, AUDITOR})),
     Route("GET", "/api/v1/review/items/nope", frozenset({REVIEWER, ADMIN, AUDITOR})),
     Route("GET", "/api/v1/review/cases/nope/decisions", frozenset({REVIEWER, ADMIN, AUDITOR})),
+    Route("POST", "/api/v1/review/cases/nope/merge", frozenset({REVIEWER}), json={"into": "other"}),
     Route("POST", "/api/v1/review/claim-next", frozenset({REVIEWER}), json={}),
     Route("POST", "/api/v1/review/items/nope/claim", frozenset({REVIEWER})),
     Route("POST", "/api/v1/review/items/nope/release", frozenset({REVIEWER})),

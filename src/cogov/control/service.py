@@ -296,6 +296,77 @@ def resolve_case(
     return WorkflowRead.of(row)
 
 
+def merge_case(
+    session: Session,
+    *,
+    case_id: str,
+    into: str,
+    by: str,
+    reason: str | None,
+    config: ControlConfig,
+    clock: Clock | None = None,
+) -> WorkflowRead:
+    """A person merges a case into another that it repeats (no agent proposed it, or
+    one proposed something else): the case takes its process's way to 'merged', as a
+    human, through 'triaged' where the process needs that, with ``duplicate_of`` set.
+    Refuses (InvalidDecision, naming the field) no one named in ``by``, an empty
+    ``into``, the case itself, an unknown case, a case that is itself merged (merge into
+    the one it repeats: chains are never made), and a ``reason`` with control
+    characters or over RESOLUTION_NOTE_MAX characters; TransitionRefused where the
+    process has no way to 'merged' for a person from where the case stands. Ledger:
+    case.transitioned, naming the user, with ``duplicate_of``; then proposal.cancelled
+    for each proposal that still waited for a human (``cogov.review.merge_case`` also
+    closes their review items)."""
+    username = (by or "").strip()
+    if not username:
+        raise InvalidDecision("by", "names the person who merges the case")
+    target_id = (into or "").strip()
+    if not target_id:
+        raise InvalidDecision("into", "names the case this one repeats")
+    if target_id == case_id:
+        raise InvalidDecision("into", "a case cannot be merged into itself")
+    words = (reason or "").strip() or None
+    if words is not None:
+        if problem := control_character_problem(words):
+            raise InvalidDecision("reason", problem)
+        if len(words) > RESOLUTION_NOTE_MAX:
+            raise InvalidDecision("reason", f"must be at most {RESOLUTION_NOTE_MAX} characters")
+    target = repository.get_workflow(session, target_id)
+    if target is None:
+        raise InvalidDecision("into", f"no case {target_id!r} to merge into")
+    if target.state == MERGED_STATE:
+        raise InvalidDecision(
+            "into",
+            f"case {target_id} is itself merged into case {target.duplicate_of}: "
+            "merge into that one",
+        )
+    row = _workflow_row(session, case_id)
+    process = config.processes.get(row.process_id)
+    path = _path_to(process, row.state, MERGED_STATE, ActorKind.HUMAN)
+    if not path:  # None: no way; []: already there
+        raise TransitionRefused(
+            case_id,
+            row.state,
+            MERGED_STATE,
+            "already merged"
+            if row.state == MERGED_STATE
+            else "the process has no way for a person to merge a case from here",
+        )
+    actor = Actor.human(username)
+    responsible = Responsible(operator=f"user:{username}")
+    ledger = _Ledger(session, clock)
+    now = iso_utc((clock or _SYSTEM_CLOCK).now())
+    row.duplicate_of = target_id
+    for state in path[:-1]:  # through 'triaged', where the process needs that
+        _step(ledger, row, process, state, actor, words, responsible, clock, now=now)
+    _step(ledger, row, process, MERGED_STATE, actor, words, responsible, clock,
+          details={"duplicate_of": target_id}, now=now)  # fmt: skip
+    pending = repository.pending_proposals_for_case(session, case_id)
+    _cancel_for_merge(ledger, pending, row, actor, clock)
+    session.flush()
+    return WorkflowRead.of(row)
+
+
 def _path_to(process: Process, state: str, target: str, kind: ActorKind) -> list[str] | None:
     """The steps that take a case from ``state`` to ``target`` for this actor: none
     needed, one step, or through 'triaged'; None when the process has no way."""

@@ -49,6 +49,7 @@ from cogov.review.service import (
     get_item,
     list_queue,
     list_team_members,
+    merge_case,
     release,
     remove_team_member,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "list_queue",
     "list_team_members",
     "load_reason_codes",
+    "merge_case",
     "reason_codes_for",
     "release",
     "remove_team_member",

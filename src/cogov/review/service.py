@@ -22,10 +22,12 @@ from cogov.control import (
     Outcome,
     ProposalRead,
     ProposalState,
+    WorkflowRead,
     apply_human_decision,
     get_proposal,
     proposals_for_case,
 )
+from cogov.control import merge_case as merge_workflow
 from cogov.control.autonomy import service as autonomy
 from cogov.control.autonomy.schemas import AutonomyPolicy
 from cogov.control.schemas import developer_ref
@@ -556,6 +558,32 @@ _OUTCOMES = {
     Decision.EDIT: Outcome.EDITED,
     Decision.REJECT: Outcome.REJECTED,
 }
+
+
+def merge_case(
+    session: Session,
+    *,
+    case_id: str,
+    into: str,
+    reviewer: str,
+    config: ControlConfig,
+    reason: str | None = None,
+    clock: Clock | None = None,
+) -> WorkflowRead:
+    """A reviewer merges a case into another that it repeats, where no agent proposed
+    it: control moves the case to 'merged' and cancels its proposals that still waited
+    for a human (:func:`cogov.control.merge_case`, whose refusals apply), and their
+    review items are closed (:func:`cancel_items`), so nothing on the repeat is left
+    for anyone. ``reviewer`` must be an active user holding the reviewer role.
+    Ledger: case.transitioned (with ``duplicate_of``), proposal.cancelled and
+    review.cancelled."""
+    reviewer = _reviewer(session, reviewer)
+    merged = merge_workflow(
+        session, case_id=case_id, into=into, by=reviewer, reason=reason, config=config,
+        clock=clock,
+    )  # fmt: skip
+    cancel_items(session, proposals=proposals_for_case(session, case_id=case_id), clock=clock)
+    return merged
 
 
 def decide(

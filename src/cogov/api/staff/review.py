@@ -29,6 +29,7 @@ from cogov.review import (
     decisions_for_case,
     get_item,
     list_queue,
+    merge_case,
     reason_codes_for,
     release,
 )
@@ -100,6 +101,23 @@ class EditIn(BaseModel):
     new_value: str = Field(min_length=1, max_length=4000)
     reason_code: str = Field(min_length=1, max_length=64)
     note: str | None = Field(default=None, max_length=4000)
+
+
+class MergeIn(BaseModel):
+    into: str = Field(
+        min_length=1, max_length=64, description="The case this one repeats (not itself merged)."
+    )
+    reason: str | None = Field(
+        default=None, max_length=4000, description="Why, kept in the ledger entry."
+    )
+
+
+class MergedCaseOut(BaseModel):
+    case_id: str
+    state: str = Field(description="'merged'.")
+    duplicate_of: str
+    updated_at: str
+    version: int
 
 
 class RejectIn(BaseModel):
@@ -329,4 +347,39 @@ def reject(
         Decision.REJECT,
         reason_code=body.reason_code,
         note=body.note,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/merge",
+    response_model=MergedCaseOut,
+    summary="Merge a case into another it repeats, where no agent proposed it (final)",
+    description=(
+        "The case takes its process's way to 'merged' as a human, with `duplicate_of` "
+        "set; its proposals still waiting for a human are cancelled and their review "
+        "items closed. 422 names the field: `into` empty, the case itself, unknown, or "
+        "itself merged (merge into the case it repeats); 409 where the process has no "
+        "way to 'merged' from where the case stands (already merged, say)."
+    ),
+    responses=responses(401, 403, 404, 409, 422),
+)
+def merge(
+    case_id: str, body: MergeIn, who: Reviewing, request: Request, session: DbSession
+) -> MergedCaseOut:
+    state = app_state(request)
+    merged = merge_case(
+        session,
+        case_id=case_id,
+        into=body.into,
+        reviewer=who.username,
+        config=state.control,
+        reason=body.reason,
+        clock=state.clock,
+    )
+    return MergedCaseOut(
+        case_id=merged.case_id,
+        state=merged.state,
+        duplicate_of=merged.duplicate_of or "",
+        updated_at=merged.updated_at,
+        version=merged.version,
     )
