@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cogov.control import (
     ControlConfig,
     InvalidDecision,
+    MergeRefused,
     ProposalState,
     TransitionRefused,
     get_proposal,
@@ -72,11 +73,11 @@ class TestMerge:
         assert cancelled["merged_into"] == original.case.id
 
     @pytest.mark.parametrize(
-        ("into", "field", "words"),
+        ("into", "problem", "words"),
         [
-            ("", "into", "names the case"),
-            ("SELF", "into", "itself"),
-            ("no-such-case", "into", "no case"),
+            ("", "empty", "names the case"),
+            ("SELF", "itself", "itself"),
+            ("no-such-case", "unknown", "no case"),
         ],
     )
     def test_a_bad_target_is_refused_by_name(
@@ -86,12 +87,12 @@ class TestMerge:
         config: ControlConfig,
         clock: FixedClock,
         into: str,
-        field: str,
+        problem: str,
         words: str,
     ) -> None:
         item = queued()
         before = _entries(db_session)
-        with pytest.raises(InvalidDecision, match=words) as refused:
+        with pytest.raises(MergeRefused, match=words) as refused:
             merge_case(
                 db_session,
                 case_id=item.case_id,
@@ -100,7 +101,7 @@ class TestMerge:
                 config=config,
                 clock=clock,
             )
-        assert refused.value.field == field
+        assert (refused.value.field, refused.value.problem) == ("into", problem)
         assert _entries(db_session) == before
         assert get_workflow(db_session, case_id=item.case_id).state != "merged"
         assert get_item(db_session, item_id=item.id).state == ItemState.QUEUED
@@ -115,11 +116,11 @@ class TestMerge:
         first, second, third = make_pending(), make_pending(), make_pending()
         merge_case(db_session, case_id=second.case.id, into=first.case.id, reviewer="r.wu",
                    config=config, clock=clock)  # fmt: skip
-        with pytest.raises(InvalidDecision, match="merge into that one") as refused:
+        with pytest.raises(MergeRefused, match="merge into that one") as refused:
             merge_case(db_session, case_id=third.case.id, into=second.case.id, reviewer="r.wu",
                        config=config, clock=clock)  # fmt: skip
-        assert refused.value.field == "into"
-        assert first.case.id in str(refused.value)
+        assert (refused.value.field, refused.value.problem) == ("into", "merged")
+        assert refused.value.merged_into == first.case.id
         # ... and a merged case is not merged again.
         with pytest.raises(TransitionRefused, match="already merged"):
             merge_case(db_session, case_id=second.case.id, into=third.case.id, reviewer="r.wu",

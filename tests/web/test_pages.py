@@ -405,6 +405,51 @@ class TestReview:
         )
         assert needs_note.status_code == 422
 
+    def test_a_repeat_is_merged_into_the_request_it_repeats(self, app: FastAPI) -> None:
+        from cogov.intake import case_for_token
+
+        rita = client_for(app, "rita")
+        item, token = queued_item(app, rita, "review-merge")
+        _, _, first_token = report(client_for(app), **POTHOLE, key="review-merge-original")
+        with unit_of_work(app.state.cogov.engine) as session:
+            repeat = case_for_token(session, token=token).id
+            original = case_for_token(session, token=first_token).id
+        page = rita.get(f"/staff/review/{item}").text
+        assert "Is this request a repeat?" in page
+        form = csrf_of(page)
+        merge = f"/staff/review/{item}/merge"
+        empty = rita.post(merge, data={"csrf_token": form, "into": " "})
+        assert empty.status_code == 422
+        assert field_error(empty.text, "into").startswith("Enter the number of the request")
+        assert_summary_links_land(empty.text)
+        itself = rita.post(merge, data={"csrf_token": form, "into": repeat})
+        assert field_error(itself.text, "into").startswith("A request cannot repeat itself")
+        unknown = rita.post(merge, data={"csrf_token": form, "into": "no-such"})
+        assert field_error(unknown.text, "into") == "No request has the number no-such."
+        chinese = client_for(app, "rita", **{"Accept-Language": "zh-CN"})
+        unknown_zh = chinese.post(
+            merge, data={"csrf_token": csrf_of(chinese.get(f"/staff/review/{item}").text),
+                         "into": "no-such"},
+        )  # fmt: skip
+        assert field_error(unknown_zh.text, "into") == "没有编号为 no-such 的诉求。"
+        hidden = rita.post(
+            merge, data={"csrf_token": form, "into": original, "merge_reason": "a\x07"}
+        )
+        assert hidden.status_code == 422
+        assert field_error(hidden.text, "merge_reason")
+
+        merged = rita.post(
+            merge, data={"csrf_token": form, "into": original, "merge_reason": "same pothole"}
+        )
+        assert merged.status_code == 303
+        assert merged.headers["location"] == "/staff/review?merged=1"
+        assert "merged into the one it repeats" in html_lib.unescape(
+            rita.get("/staff/review?merged=1").text
+        )
+        assert "Is this request a repeat?" not in rita.get(f"/staff/review/{item}").text
+        followed = html_lib.unescape(client_for(app).get(f"/track/{token}").text)
+        assert "Withdrawn: this request was merged into another" in followed
+
     def test_decision_is_final_and_reaches_the_citizen(self, app: FastAPI) -> None:
         rita = client_for(app, "rita")
         item, token = queued_item(app, rita, "review-final")

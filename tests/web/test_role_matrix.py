@@ -77,6 +77,7 @@ ROUTES = [
     Route("POST", "/staff/review/nope/claim", only(REVIEWER)),
     Route("POST", "/staff/review/nope/release", only(REVIEWER)),
     Route("POST", "/staff/review/nope/decide", only(REVIEWER)),
+    Route("POST", "/staff/review/nope/merge", only(REVIEWER)),
     Route("GET", "/staff/appeals/nope", only(REVIEWER)),
     Route("POST", "/staff/appeals/nope", only(REVIEWER)),
     Route("GET", "/staff/appeal-for-citizen", only(REVIEWER)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cogov.core.errors import CogovError, Conflict, NotFound, ValidationFailed
 
 
@@ -61,3 +63,25 @@ class ProposalNotPending(Conflict, ControlError):
 
 class InvalidDecision(ValidationFailed, ControlError):
     """A human decision or an action's value is malformed (names the field)."""
+
+
+MergeProblem = Literal["empty", "itself", "unknown", "merged"]
+
+
+class MergeRefused(ValidationFailed, ControlError):
+    """A case cannot be merged into the one named in ``into``. ``problem`` says why
+    (for adapters that word it in their own language): ``empty``, ``itself``,
+    ``unknown``, or ``merged`` (that case is itself merged into ``merged_into``: merge
+    into that one, so no chain forms)."""
+
+    def __init__(self, problem: MergeProblem, into: str, merged_into: str | None = None) -> None:
+        reasons: dict[MergeProblem, str] = {
+            "empty": "names the case this one repeats",
+            "itself": "a case cannot be merged into itself",
+            "unknown": f"no case {into!r} to merge into",
+            "merged": f"case {into} is itself merged into case {merged_into}: merge into that one",
+        }
+        super().__init__("into", reasons[problem])
+        self.problem = problem
+        self.into = into
+        self.merged_into = merged_into

@@ -15,6 +15,7 @@ from cogov.control import repository
 from cogov.control.config import ControlConfig
 from cogov.control.errors import (
     InvalidDecision,
+    MergeRefused,
     ProposalNotFound,
     ProposalNotPending,
     TransitionRefused,
@@ -309,10 +310,11 @@ def merge_case(
     """A person merges a case into another that it repeats (no agent proposed it, or
     one proposed something else): the case takes its process's way to 'merged', as a
     human, through 'triaged' where the process needs that, with ``duplicate_of`` set.
-    Refuses (InvalidDecision, naming the field) no one named in ``by``, an empty
-    ``into``, the case itself, an unknown case, a case that is itself merged (merge into
-    the one it repeats: chains are never made), and a ``reason`` with control
-    characters or over RESOLUTION_NOTE_MAX characters; TransitionRefused where the
+    Refuses, naming the field: no one named in ``by`` and a ``reason`` with control
+    characters or over RESOLUTION_NOTE_MAX characters (InvalidDecision); an empty
+    ``into``, the case itself, an unknown case, or a case that is itself merged (merge
+    into the one it repeats: chains are never made) (MergeRefused, whose ``problem``
+    says which); TransitionRefused where the
     process has no way to 'merged' for a person from where the case stands. Ledger:
     case.transitioned, naming the user, with ``duplicate_of``; then proposal.cancelled
     for each proposal that still waited for a human (``cogov.review.merge_case`` also
@@ -322,9 +324,9 @@ def merge_case(
         raise InvalidDecision("by", "names the person who merges the case")
     target_id = (into or "").strip()
     if not target_id:
-        raise InvalidDecision("into", "names the case this one repeats")
+        raise MergeRefused("empty", target_id)
     if target_id == case_id:
-        raise InvalidDecision("into", "a case cannot be merged into itself")
+        raise MergeRefused("itself", target_id)
     words = (reason or "").strip() or None
     if words is not None:
         if problem := control_character_problem(words):
@@ -333,13 +335,9 @@ def merge_case(
             raise InvalidDecision("reason", f"must be at most {RESOLUTION_NOTE_MAX} characters")
     target = repository.get_workflow(session, target_id)
     if target is None:
-        raise InvalidDecision("into", f"no case {target_id!r} to merge into")
+        raise MergeRefused("unknown", target_id)
     if target.state == MERGED_STATE:
-        raise InvalidDecision(
-            "into",
-            f"case {target_id} is itself merged into case {target.duplicate_of}: "
-            "merge into that one",
-        )
+        raise MergeRefused("merged", target_id, target.duplicate_of)
     row = _workflow_row(session, case_id)
     process = config.processes.get(row.process_id)
     path = _path_to(process, row.state, MERGED_STATE, ActorKind.HUMAN)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cogov.api.auth import Principal, require_roles
 from cogov.api.deps import DbSession, app_state
-from cogov.control import get_proposal
+from cogov.control import MergeRefused, get_proposal
 from cogov.core.errors import Conflict, ValidationFailed
 from cogov.core.types import Role
 from cogov.intake import get_case
@@ -28,6 +28,7 @@ from cogov.review import (
     get_item,
     list_appeals,
     list_queue,
+    merge_case,
     release,
 )
 from cogov.web import explain
@@ -246,6 +247,69 @@ def decide_item(
         return _item_page(page, session, reviewer, item_id, errors={"_decide": refused.message},
                           form=form, status_code=409)  # fmt: skip
     return page.redirect("/staff/review?decided=1")
+
+
+def _merge_refusal(page: Page, refused: MergeRefused) -> str:
+    """Why the request named cannot take the merge, in the page's language."""
+    if refused.problem == "itself":
+        return page.gettext("A request cannot repeat itself: enter the other request's number.")
+    if refused.problem == "unknown":
+        return page.gettext("No request has the number %(case)s.", case=refused.into)
+    if refused.problem == "merged":
+        return page.gettext(
+            "Request %(case)s is itself merged into request %(into)s: merge into that one.",
+            case=refused.into,
+            into=refused.merged_into or "",
+        )
+    return page.gettext("Enter the number of the request this one repeats.")
+
+
+@router.post("/staff/review/{item_id}/merge")
+def merge_item(
+    page: PageDep,
+    session: DbSession,
+    reviewer: Reviewer,
+    item_id: str,
+    into: Annotated[str, Form(max_length=64)] = "",
+    merge_reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The request repeats another no agent said it repeats: merge it into that one,
+    which ends this proposal (it is withdrawn) and leaves nothing on it waiting."""
+    form = {"into": into, "merge_reason": merge_reason}
+    errors: dict[str, str] = {}
+    needed = page.gettext("Enter the number of the request this one repeats.")
+    if message := text_error(into, page.gettext, required=needed):
+        errors["into"] = message
+    if hidden := text_error(merge_reason, page.gettext):
+        errors["merge_reason"] = hidden
+    if errors:
+        return _item_page(page, session, reviewer, item_id, errors=errors, form=form,
+                          status_code=422)  # fmt: skip
+    item = get_item(session, item_id=item_id)
+    try:
+        merge_case(
+            session,
+            case_id=item.case_id,
+            into=into,
+            reviewer=reviewer.username,
+            config=services(page.request).control,
+            reason=merge_reason,
+            clock=app_state(page.request).clock,
+        )
+    except MergeRefused as refused:
+        errors["into"] = _merge_refusal(page, refused)
+        return _item_page(page, session, reviewer, item_id, errors=errors, form=form,
+                          status_code=422)  # fmt: skip
+    except ValidationFailed as refused:
+        errors["merge_reason"] = (
+            control_character_message(merge_reason, page.gettext) or refused.reason
+        )
+        return _item_page(page, session, reviewer, item_id, errors=errors, form=form,
+                          status_code=422)  # fmt: skip
+    except (ReviewError, Conflict) as refused:
+        return _item_page(page, session, reviewer, item_id, errors={"_merge": refused.message},
+                          form=form, status_code=409)  # fmt: skip
+    return page.redirect("/staff/review?merged=1")
 
 
 def _appeal_page(
