@@ -464,6 +464,11 @@ CASES: dict[str, list[Bad]] = {
     "review reject": [
         Bad(f"review reject nosuch --reviewer rita --reason-code wrong {D}", "not found", 3),
     ],
+    "review merge": [
+        Bad(f"review merge nosuch --into other --reviewer rita {D}", "'nosuch' not found", 3),
+        Bad(f"review merge nosuch --into other --reviewer ghost {D}", "'ghost' not found", 3),
+        Bad(f"review merge nosuch --reviewer rita {D}", "'--into'"),
+    ],
     "review release": [
         Bad(f"review release nosuch --reviewer rita {D}", "'nosuch' not found", 3),
     ],
@@ -825,6 +830,7 @@ ID_COMMANDS = [
     ("registry", "pause", "{x}", "--by", "admin", "--reason", "r"),
     ("review", "approve", "{x}", "--reviewer", "rita"),
     ("review", "release", "{x}", "--reviewer", "rita"),
+    ("review", "merge", "{x}", "--into", "{x}", "--reviewer", "rita"),
     ("appeals", "decide", "{x}", "--by", "rita", "--reason", "r", "--dismiss"),
     ("autonomy", "show", "{x}"),
     ("audit", "responsibility", "{x}"),

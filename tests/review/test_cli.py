@@ -87,6 +87,28 @@ def data_dir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 class TestReviewCommands:
+    def test_merge_a_repeat(self, data_dir: tuple[Path, dict[str, str]]) -> None:
+        path, tokens = data_dir
+        first, second = list(tokens)
+        code, out = run(path, "review", "merge", second, "--into", second, "--reviewer", "r.wu")
+        assert code == 2
+        assert out.strip() == "error: into: a case cannot be merged into itself"
+        code, out = run(
+            path, "review", "merge", second, "--into", first, "--reviewer", "r.wu",
+            "--reason", "same mattress", "--json",
+        )  # fmt: skip
+        assert code == 0, out
+        merged = json.loads(out)
+        assert (merged["state"], merged["duplicate_of"]) == ("merged", first)
+        code, out = run(path, "review", "queue", "--json")
+        assert [item["case_id"] for item in json.loads(out)] == [first]  # its item closed
+        code, out = run(path, "review", "merge", first, "--into", second, "--reviewer", "r.wu")
+        assert code == 2
+        assert f"case {second} is itself merged into case {first}: merge into that one" in out
+        code, out = run(path, "review", "merge", second, "--into", first, "--reviewer", "r.wu")
+        assert code == 2
+        assert "already merged" in out
+
     def test_queue_claim_decide_and_escalate(self, data_dir: tuple[Path, dict[str, str]]) -> None:
         path, tokens = data_dir
         code, out = run(path, "review", "queue", "--json")

@@ -51,6 +51,7 @@ from cogov.review import (
     list_appeals,
     list_queue,
     list_team_members,
+    merge_case,
     reason_codes_for,
     release,
     remove_team_member,
@@ -275,6 +276,36 @@ def reject_command(
         new_value=None,
         as_json=as_json,
     )
+
+
+@app.command("merge")
+@handle_errors
+def merge_command(
+    case: Annotated[str, typer.Argument(help="Id of the case that repeats another.")],
+    into: Annotated[str, typer.Option("--into", help="Id of the case it repeats.")],
+    reviewer: ReviewerOption,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, kept in the ledger entry.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Merge a case into another it repeats, where no agent proposed it: what waited for
+    a human on it is withdrawn. Final."""
+    settings = settings_for(data_dir)
+    with session_for(data_dir) as session:
+        merged = merge_case(
+            session,
+            case_id=case,
+            into=into,
+            reviewer=reviewer,
+            config=load_control_config(settings),
+            reason=reason,
+        )
+    if as_json:
+        print_json(asdict(merged))
+        return
+    console.print(f"merged case {merged.case_id} into case {merged.duplicate_of}")
 
 
 @app.command("release")

@@ -322,6 +322,7 @@ def merge_case(
     username = (by or "").strip()
     if not username:
         raise InvalidDecision("by", "names the person who merges the case")
+    row = _workflow_row(session, case_id)  # an unknown case is WorkflowNotFound first
     target_id = (into or "").strip()
     if not target_id:
         raise MergeRefused("empty", target_id)
@@ -338,7 +339,6 @@ def merge_case(
         raise MergeRefused("unknown", target_id)
     if target.state == MERGED_STATE:
         raise MergeRefused("merged", target_id, target.duplicate_of)
-    row = _workflow_row(session, case_id)
     process = config.processes.get(row.process_id)
     path = _path_to(process, row.state, MERGED_STATE, ActorKind.HUMAN)
     if not path:  # None: no way; []: already there
