@@ -369,3 +369,10 @@ class TestMerge:
 
         again = client.post(merge, json={"into": original}, headers=reviewer)
         assert again.status_code == 409, again.text
+        # Open311 readers learn which request it repeats; the original names none.
+        for case_id, expected in ((waiting.case_id, original), (original, None)):
+            [record] = client.get(
+                f"/open311/v2/requests/{case_id}.json", params={"extensions": "true"}
+            ).json()
+            assert record["cogov"]["duplicate_of"] == expected
+            assert record["status"] == ("closed" if expected else "open")

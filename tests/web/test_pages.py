@@ -449,6 +449,9 @@ class TestReview:
         assert "Is this request a repeat?" not in rita.get(f"/staff/review/{item}").text
         followed = html_lib.unescape(client_for(app).get(f"/track/{token}").text)
         assert "Withdrawn: this request was merged into another" in followed
+        assert f"It reports the same problem as request {original}" in followed
+        zh = client_for(app, **{"Accept-Language": "zh-CN"}).get(f"/track/{token}").text
+        assert f"本诉求与诉求 {original} 反映的是同一问题" in zh
 
     def test_decision_is_final_and_reaches_the_citizen(self, app: FastAPI) -> None:
         rita = client_for(app, "rita")

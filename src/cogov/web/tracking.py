@@ -163,6 +163,8 @@ class CaseStory:
     agents: list[str] = field(default_factory=list)
     status: str | None = None
     department: str | None = None
+    # The request this one was merged into (its number, public in Open311).
+    duplicate_of: str | None = None
     reply: str | None = None
     reply_ai_drafted: bool = False
     proposals: list[AiContribution] = field(default_factory=list)
@@ -273,6 +275,7 @@ def case_story(session: Session, *, token: str, state: AppState, page: Page) -> 
         agents=agents,
         status=state_label(workflow.state, page.gettext) if workflow else None,
         department=workflow.department if workflow else None,
+        duplicate_of=workflow.duplicate_of if workflow else None,
         reply=workflow.reply if workflow else None,
         reply_ai_drafted=bool(workflow and workflow.reply_ai_drafted),
         proposals=proposals,

@@ -186,6 +186,7 @@ def _record(
     if proposals is not None:
         record["cogov"] = {
             "state": state,
+            "duplicate_of": workflow.duplicate_of if workflow else None,
             "channel": case.channel.value,
             "ai": agent_outputs(proposals, language),
             "reply_ai_drafted": bool(workflow and workflow.reply_ai_drafted),

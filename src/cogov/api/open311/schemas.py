@@ -96,6 +96,9 @@ class RequestExtension(BaseModel):
     """cogov extension on GET (``?extensions=true``)."""
 
     state: str
+    duplicate_of: str | None = Field(
+        description="The request this one was merged into as a repeat (null unless merged)."
+    )
     channel: str
     ai: list[AgentOutput]
     reply_ai_drafted: bool
