@@ -120,7 +120,13 @@ class TestMerge:
             merge_case(db_session, case_id=third.case.id, into=second.case.id, reviewer="r.wu",
                        config=config, clock=clock)  # fmt: skip
         assert (refused.value.field, refused.value.problem) == ("into", "merged")
-        assert refused.value.merged_into == first.case.id
+        assert refused.value.other == first.case.id
+        # Nor is a case that has repeats merged away from under them: the other way round.
+        with pytest.raises(MergeRefused, match="merge case") as refused:
+            merge_case(db_session, case_id=first.case.id, into=third.case.id, reviewer="r.wu",
+                       config=config, clock=clock)  # fmt: skip
+        assert (refused.value.problem, refused.value.other) == ("has_repeats", second.case.id)
+        assert get_workflow(db_session, case_id=first.case.id).state != "merged"
         # ... and a merged case is not merged again.
         with pytest.raises(TransitionRefused, match="already merged"):
             merge_case(db_session, case_id=second.case.id, into=third.case.id, reviewer="r.wu",

@@ -407,6 +407,7 @@ class TestReview:
 
     def test_a_repeat_is_merged_into_the_request_it_repeats(self, app: FastAPI) -> None:
         from cogov.intake import case_for_token
+        from cogov.review import get_item, merge_case
 
         rita = client_for(app, "rita")
         item, token = queued_item(app, rita, "review-merge")
@@ -452,6 +453,25 @@ class TestReview:
         assert f"It reports the same problem as request {original}" in followed
         zh = client_for(app, **{"Accept-Language": "zh-CN"}).get(f"/track/{token}").text
         assert f"本诉求与诉求 {original} 反映的是同一问题" in zh
+
+        # A request that others were merged into is not merged away from under them.
+        holder, _ = queued_item(app, rita, "review-merge-holder")
+        _, _, late_token = report(client_for(app), **POTHOLE, key="review-merge-late")
+        with unit_of_work(app.state.cogov.engine) as session:
+            held = get_item(session, item_id=holder).case_id
+            late = case_for_token(session, token=late_token).id
+            merge_case(session, case_id=late, into=held, reviewer="rita",
+                       config=app.state.cogov.control)  # fmt: skip
+        refused = rita.post(
+            f"/staff/review/{holder}/merge",
+            data={"csrf_token": csrf_of(rita.get(f"/staff/review/{holder}").text),
+                  "into": original},
+        )  # fmt: skip
+        assert refused.status_code == 422
+        assert field_error(refused.text, "into") == (
+            f"Other requests were merged into this one (request {late}, for one): "
+            f"merge request {original} into this one instead."
+        )
 
     def test_decision_is_final_and_reaches_the_citizen(self, app: FastAPI) -> None:
         rita = client_for(app, "rita")

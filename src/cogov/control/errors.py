@@ -65,23 +65,27 @@ class InvalidDecision(ValidationFailed, ControlError):
     """A human decision or an action's value is malformed (names the field)."""
 
 
-MergeProblem = Literal["empty", "itself", "unknown", "merged"]
+MergeProblem = Literal["empty", "itself", "unknown", "merged", "has_repeats"]
 
 
 class MergeRefused(ValidationFailed, ControlError):
     """A case cannot be merged into the one named in ``into``. ``problem`` says why
     (for adapters that word it in their own language): ``empty``, ``itself``,
-    ``unknown``, or ``merged`` (that case is itself merged into ``merged_into``: merge
-    into that one, so no chain forms)."""
+    ``unknown``, ``merged`` (that case is itself merged into ``other``: merge into
+    that one), or ``has_repeats`` (the case being merged has repeats merged into it,
+    ``other`` one of them: merge ``into`` into it instead). The last two keep every
+    repeat pointing at a case that is not merged: no chain forms."""
 
-    def __init__(self, problem: MergeProblem, into: str, merged_into: str | None = None) -> None:
+    def __init__(self, problem: MergeProblem, into: str, other: str | None = None) -> None:
         reasons: dict[MergeProblem, str] = {
             "empty": "names the case this one repeats",
             "itself": "a case cannot be merged into itself",
             "unknown": f"no case {into!r} to merge into",
-            "merged": f"case {into} is itself merged into case {merged_into}: merge into that one",
+            "merged": f"case {into} is itself merged into case {other}: merge into that one",
+            "has_repeats": f"this case has repeats merged into it (case {other}): merge case "
+            f"{into} into this one instead",
         }
         super().__init__("into", reasons[problem])
         self.problem = problem
         self.into = into
-        self.merged_into = merged_into
+        self.other = other

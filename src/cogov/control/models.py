@@ -3,7 +3,7 @@ engine made and what happened to it, and the configurations that decided them.""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cogov.db.base import Base
@@ -31,6 +31,17 @@ class CaseWorkflow(Base):
     updated_at: Mapped[str] = mapped_column(String(27), nullable=False)
     # Bumped on every change: a writer holding a stale copy fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    # The repeats merged into a case, found without a scan; partial, so the cases never
+    # merged (nearly all) cost no index entry (migration 0511).
+    __table_args__ = (
+        Index(
+            "ix_case_workflows_duplicate_of",
+            "duplicate_of",
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+        ),
+    )
 
 
 class ProposalRecord(Base):

@@ -13,6 +13,16 @@ from cogov.intake.models import Case
 from cogov.intake.repository import where_cases
 
 
+def first_repeat_of(session: Session, case_id: str) -> str | None:
+    """A case merged into ``case_id`` as its repeat, if any (the smallest id)."""
+    return session.scalars(
+        select(CaseWorkflow.case_id)
+        .where(CaseWorkflow.duplicate_of == case_id)
+        .order_by(CaseWorkflow.case_id)
+        .limit(1)
+    ).first()
+
+
 def get_workflow(
     session: Session, case_id: str, *, for_update: bool = False
 ) -> CaseWorkflow | None:

@@ -312,10 +312,11 @@ def merge_case(
     human, through 'triaged' where the process needs that, with ``duplicate_of`` set.
     Refuses, naming the field: no one named in ``by`` and a ``reason`` with control
     characters or over RESOLUTION_NOTE_MAX characters (InvalidDecision); an empty
-    ``into``, the case itself, an unknown case, or a case that is itself merged (merge
-    into the one it repeats: chains are never made) (MergeRefused, whose ``problem``
-    says which); TransitionRefused where the
-    process has no way to 'merged' for a person from where the case stands. Ledger:
+    ``into``, the case itself, an unknown case, a case that is itself merged (merge
+    into the one it repeats), and a case being merged that has repeats merged into it
+    (merge the other way) (MergeRefused, whose ``problem`` says which: a repeat always
+    points at a case that is not merged); TransitionRefused where the process has no
+    way to 'merged' for a person from where the case stands. Ledger:
     case.transitioned, naming the user, with ``duplicate_of``; then proposal.cancelled
     for each proposal that still waited for a human (``cogov.review.merge_case`` also
     closes their review items)."""
@@ -339,6 +340,8 @@ def merge_case(
         raise MergeRefused("unknown", target_id)
     if target.state == MERGED_STATE:
         raise MergeRefused("merged", target_id, target.duplicate_of)
+    if repeat := repository.first_repeat_of(session, case_id):
+        raise MergeRefused("has_repeats", target_id, repeat)
     process = config.processes.get(row.process_id)
     path = _path_to(process, row.state, MERGED_STATE, ActorKind.HUMAN)
     if not path:  # None: no way; []: already there

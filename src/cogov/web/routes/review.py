@@ -259,7 +259,14 @@ def _merge_refusal(page: Page, refused: MergeRefused) -> str:
         return page.gettext(
             "Request %(case)s is itself merged into request %(into)s: merge into that one.",
             case=refused.into,
-            into=refused.merged_into or "",
+            into=refused.other or "",
+        )
+    if refused.problem == "has_repeats":
+        return page.gettext(
+            "Other requests were merged into this one (request %(repeat)s, for one): merge "
+            "request %(case)s into this one instead.",
+            repeat=refused.other or "",
+            case=refused.into,
         )
     return page.gettext("Enter the number of the request this one repeats.")
 
