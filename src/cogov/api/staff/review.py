@@ -357,8 +357,9 @@ def reject(
     description=(
         "The case takes its process's way to 'merged' as a human, with `duplicate_of` "
         "set; its proposals still waiting for a human are cancelled and their review "
-        "items closed. 422 names the field: `into` empty, the case itself, unknown, or "
-        "itself merged (merge into the case it repeats); 409 where the process has no "
+        "items closed. 404 for an unknown case. 422 names the field: `into` empty, the "
+        "case itself, unknown, itself merged (merge into the case it repeats), or the case "
+        "has repeats merged into it (merge the other way); 409 where the process has no "
         "way to 'merged' from where the case stands (already merged, say)."
     ),
     responses=responses(401, 403, 404, 409, 422),
