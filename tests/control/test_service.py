@@ -295,6 +295,33 @@ class TestGovern:
         )
         assert result.pending[0].verdict_by == "process:standard"
 
+    def test_duplicate_of_a_merged_case_goes_to_a_person_naming_the_root(
+        self,
+        db_session: Session,
+        new_case: Callable[..., CaseRead],
+        config: ControlConfig,
+        config_hash: str,
+    ) -> None:
+        # first <- second (merged); an agent then says third repeats second: a repeat
+        # must point at a case that is not merged, so a person decides, told of first.
+        first, second, third = new_case(), new_case(), new_case()
+        govern(db_session, case=second, agent=make_agent(),
+               proposals=[make_proposal("mark_duplicate", first.id)], config=config,
+               config_hash=config_hash)  # fmt: skip
+        result = govern(
+            db_session,
+            case=third,
+            agent=make_agent(),
+            proposals=[make_proposal("mark_duplicate", second.id)],
+            config=config,
+            config_hash=config_hash,
+        )
+        [pending] = result.pending
+        assert result.workflow.state != "merged"
+        [check] = [c for c in pending.reasons if c["code"] == "duplicate_of_merged"]
+        assert check["params"] == {"value": second.id, "root": first.id}
+        assert f"merged into case {first.id}" in check["reason"]
+
     def test_draft_reply_is_ai_labelled_and_kept_out_of_the_ledger(
         self,
         db_session: Session,

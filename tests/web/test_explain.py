@@ -283,6 +283,7 @@ class TestCheckText:
             "target": "assigned",
             "actor": "agent",
             "value": "x",
+            "root": "y",
             "allowed": "low, high",
             "needed": 2,
             "level": 1,

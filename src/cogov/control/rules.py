@@ -44,6 +44,7 @@ class CheckCode(StrEnum):
     PRIORITY_UNKNOWN = "priority_unknown"  # params: value, allowed
     DUPLICATE_OF_ITSELF = "duplicate_of_itself"
     DUPLICATE_UNKNOWN = "duplicate_unknown"  # params: value
+    DUPLICATE_OF_MERGED = "duplicate_of_merged"  # params: value, root
     VALUE_EMPTY = "value_empty"
     SUGGEST_ONLY = "suggest_only"
     HUMAN_APPROVES_CITIZEN_AFFECTING = "human_approves_citizen_affecting"

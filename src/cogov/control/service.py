@@ -403,7 +403,7 @@ def process_refusal(process: Process, state: str, action: str, kind: ActorKind) 
 
 
 def _value_problem(
-    case_exists: Callable[[str], bool], case_id: str, action: str, value: str
+    workflow_of: Callable[[str], CaseWorkflow | None], case_id: str, action: str, value: str
 ) -> Refusal | None:
     if action == "prioritise" and value not in PRIORITIES:
         allowed = ", ".join(PRIORITIES)
@@ -415,9 +415,18 @@ def _value_problem(
     if action == "mark_duplicate":
         if value == case_id:
             return Refusal(CheckCode.DUPLICATE_OF_ITSELF, "a case cannot duplicate itself")
-        if not case_exists(value):
+        target = workflow_of(value)
+        if target is None:
             return Refusal(
                 CheckCode.DUPLICATE_UNKNOWN, f"no case {value!r} to merge into", {"value": value}
+            )
+        if target.state == MERGED_STATE:
+            # A repeat points at a case that is not merged, as a reviewer's merge does.
+            root = target.duplicate_of or ""
+            return Refusal(
+                CheckCode.DUPLICATE_OF_MERGED,
+                f"case {value} is itself merged into case {root}: that is the one it repeats",
+                {"value": value, "root": root},
             )
     if not value.strip():
         return Refusal(CheckCode.VALUE_EMPTY, "the value is empty")
@@ -569,8 +578,8 @@ def _cancel_for_merge(
     return cancelled
 
 
-def _stored_case(session: Session) -> Callable[[str], bool]:
-    return lambda case_id: repository.get_workflow(session, case_id) is not None
+def _stored_case(session: Session) -> Callable[[str], CaseWorkflow | None]:
+    return lambda case_id: repository.get_workflow(session, case_id)
 
 
 class GovernBatch:
@@ -600,8 +609,8 @@ class GovernBatch:
         self._proposals: list[ProposalRecord] = []
         self._stored = _stored_case(session)
 
-    def _case_exists(self, case_id: str) -> bool:
-        return case_id in self._workflows or self._stored(case_id)
+    def _case_workflow(self, case_id: str) -> CaseWorkflow | None:
+        return self._workflows.get(case_id) or self._stored(case_id)
 
     def open(self, case: CaseRead) -> WorkflowRead:
         """Start a new case in the initial state of its service's process."""
@@ -626,7 +635,7 @@ class GovernBatch:
         was_merged = row.state == MERGED_STATE
         records = _govern_rows(
             self._ledger, row, case, agent, proposals, self._config, self._config_hash,
-            self._clock, self._case_exists, draft=True,
+            self._clock, self._case_workflow, draft=True,
         )  # fmt: skip
         earlier: list[ProposalRecord] = []
         if row.state == MERGED_STATE and not was_merged:
@@ -657,7 +666,7 @@ def _govern_rows(
     config: ControlConfig,
     config_hash: str,
     clock: Clock | None,
-    case_exists: Callable[[str], bool],
+    workflow_of: Callable[[str], CaseWorkflow | None],
     draft: bool = False,
 ) -> list[ProposalRecord]:
     """Govern's work on the case's workflow row: the proposal rows (not yet in the
@@ -732,7 +741,7 @@ def _govern_rows(
         )
         refusal = process_refusal(process, row.state, record.action, ActorKind.AGENT)
         if refusal is None:
-            refusal = _value_problem(case_exists, case.id, record.action, record.value)
+            refusal = _value_problem(workflow_of, case.id, record.action, record.value)
         decision = decide(
             RoutingInput(
                 action=record.action,

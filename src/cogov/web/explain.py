@@ -101,6 +101,9 @@ CHECK_TEXTS = {
     "priority_unknown": N_("%(value)s is not one of the priorities: %(allowed)s."),
     "duplicate_of_itself": N_("A request cannot repeat itself."),
     "duplicate_unknown": N_("There is no request %(value)s to merge it into."),
+    "duplicate_of_merged": N_(
+        "Request %(value)s is itself merged into request %(root)s: that is the one it repeats."
+    ),
     "value_empty": N_("The suggestion is empty."),
     "suggest_only": N_("The agent's grade lets it only suggest."),
     "human_approves_citizen_affecting": N_(
@@ -319,6 +322,7 @@ def check_text(
         "state",
         "target",
         "value",
+        "root",
         "allowed",
         "needed",
         "level",
