@@ -23,8 +23,8 @@ from cogov.control import (
 from cogov.core.clock import FixedClock
 from cogov.identity import MissingRole
 from cogov.ledger import LedgerEntry
-from cogov.review import ItemState, get_item, merge_case
-from tests.review.conftest import Enqueue, MakePending, kinds, ledger
+from cogov.review import ItemState, decide, get_item, merge_case
+from tests.review.conftest import GUARDIAN, Enqueue, MakePending, kinds, ledger
 
 
 def _entries(session: Session) -> int:
@@ -156,3 +156,47 @@ class TestMerge:
             )
         assert refused.value.field == "reason"
         assert _entries(db_session) == before
+
+
+class TestApprovedRepeatOfAMergedCase:
+    def test_takes_effect_on_the_case_that_one_repeats(
+        self,
+        db_session: Session,
+        queued: Enqueue,
+        make_pending: MakePending,
+        config: ControlConfig,
+        clock: FixedClock,
+    ) -> None:
+        original, target = make_pending(), make_pending()
+        item = queued(action="mark_duplicate", value=target.case.id)
+        # While the agent's proposal waited, its target was merged into another case.
+        merge_case(db_session, case_id=target.case.id, into=original.case.id, reviewer="r.wu",
+                   config=config, clock=clock)  # fmt: skip
+        decided = decide(
+            db_session, item_id=item.id, reviewer=GUARDIAN, decision="approve",
+            config=config, clock=clock,
+        )  # fmt: skip
+        assert decided.final_value == original.case.id
+        workflow = get_workflow(db_session, case_id=item.case_id)
+        assert (workflow.state, workflow.duplicate_of) == ("merged", original.case.id)
+        applied = json.loads(ledger(db_session, "proposal.applied")[-1].payload)
+        assert applied["value"] == original.case.id
+
+    def test_an_edit_to_a_merged_case_is_refused_naming_the_one_to_use(
+        self,
+        db_session: Session,
+        queued: Enqueue,
+        make_pending: MakePending,
+        config: ControlConfig,
+        clock: FixedClock,
+    ) -> None:
+        original, target, other = make_pending(), make_pending(), make_pending()
+        item = queued(action="mark_duplicate", value=other.case.id)
+        merge_case(db_session, case_id=target.case.id, into=original.case.id, reviewer="r.wu",
+                   config=config, clock=clock)  # fmt: skip
+        with pytest.raises(InvalidDecision, match=f"merged into case {original.case.id}"):
+            decide(
+                db_session, item_id=item.id, reviewer=GUARDIAN, decision="edit",
+                new_value=target.case.id, reason_code="duplicate", config=config, clock=clock,
+            )  # fmt: skip
+        assert get_item(db_session, item_id=item.id).state == ItemState.QUEUED

@@ -368,6 +368,19 @@ def merge_case(
     return WorkflowRead.of(row)
 
 
+def _original_of(session: Session, case_id: str) -> str:
+    """The case ``case_id`` repeats, following merges (itself when not merged). A
+    merge never targets a merged case, but a ledger from before that rule may hold a
+    chain: followed to its end, never round a loop."""
+    seen = {case_id}
+    while (row := repository.get_workflow(session, case_id)) is not None and (
+        row.state == MERGED_STATE and row.duplicate_of and row.duplicate_of not in seen
+    ):
+        case_id = row.duplicate_of
+        seen.add(case_id)
+    return case_id
+
+
 def _path_to(process: Process, state: str, target: str, kind: ActorKind) -> list[str] | None:
     """The steps that take a case from ``state`` to ``target`` for this actor: none
     needed, one step, or through 'triaged'; None when the process has no way."""
@@ -877,7 +890,12 @@ def apply_human_decision(
     """Record a human's final decision on a proposal that waits for one, and let it
     take effect: approved (as proposed), edited (with ``value``) or rejected (not
     applied). The review package records the decision itself (review.decided) and
-    calls this in the same transaction."""
+    calls this in the same transaction.
+
+    An approved ``mark_duplicate`` whose case was itself merged while the proposal
+    waited takes effect on the case that one repeats (the reviewer agreed it is a
+    repeat; a repeat never points at a merged case): ``proposal.applied`` and the final
+    value name that case. An edit to a merged case is refused, naming the one to use."""
     record = repository.get_proposal(session, proposal_id, for_update=True)
     if record is None:
         raise ProposalNotFound(proposal_id)
@@ -891,6 +909,8 @@ def apply_human_decision(
     elif value is not None and outcome is Outcome.APPROVED and value != record.value:
         raise InvalidDecision("value", "an approval applies the proposal as made; use edit")
     final = (value if outcome is Outcome.EDITED else record.value) or record.value
+    if outcome is Outcome.APPROVED and record.action == "mark_duplicate":
+        final = _original_of(session, final)
     now = iso_utc((clock or _SYSTEM_CLOCK).now())
     responsible = Responsible(
         developer=developer_ref(record.agent_id, record.agent_version, record.model_hash),
