@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cogov.control import govern
+from cogov.control import MergeRefused, govern
 from cogov.control.service import open_workflow, record_config
 from cogov.core.clock import FixedClock
 from cogov.core.types import Role
@@ -30,6 +30,7 @@ from cogov.review import (
     claim_next,
     decide,
     enqueue,
+    merge_case,
 )
 from cogov.review import repository as review_repository
 from cogov.review.models import ReviewClaim, ReviewItem
@@ -234,3 +235,52 @@ class TestConcurrentClaims:
                 select(LedgerEntry.payload).where(LedgerEntry.kind == "proposal.applied")
             ).all()
             assert sum(f'"{item.proposal_id}"' in payload for payload in applied) == 1
+
+
+def _open_case(session: Session, clock: FixedClock, number: int) -> str:
+    case = submit(
+        session,
+        {
+            "service_code": "illegal_dumping",
+            "description": f"Sofa {number}",
+            "address_string": f"{number} High St",
+        },
+        config=INTAKE,
+        clock=clock,
+    ).case
+    open_workflow(session, case=case, config=CONTROL, clock=clock)
+    return case.id
+
+
+class TestCrossingMerges:
+    def test_the_second_of_two_crossing_merges_waits_and_is_refused(self, queue: Queue) -> None:
+        """A into B and, at the same moment, B into A: both rows are locked in one
+        order, so the second waits for the first, then sees B merged and refuses."""
+        clock = FixedClock(START)
+        with unit_of_work(queue.engine) as session:
+            a, b = _open_case(session, clock, 901), _open_case(session, clock, 902)
+        factory = session_factory(queue.engine)
+        holder = factory()
+        outcome: list[BaseException | str] = []
+
+        def merge_back() -> None:
+            try:
+                with unit_of_work(queue.engine) as session:
+                    merge_case(session, case_id=b, into=a, reviewer="s.kim", config=CONTROL)
+                outcome.append("merged")
+            except BaseException as exc:
+                outcome.append(exc)
+
+        try:
+            merge_case(holder, case_id=a, into=b, reviewer="r.wu", config=CONTROL)
+            waiter = threading.Thread(target=merge_back)
+            waiter.start()
+            waiter.join(timeout=0.5)
+            assert waiter.is_alive()  # it waits for the holder's row locks
+            holder.commit()
+        finally:
+            holder.close()
+        waiter.join(timeout=60)
+        [refused] = outcome
+        assert isinstance(refused, MergeRefused), refused
+        assert (refused.problem, refused.other) == ("merged", b)

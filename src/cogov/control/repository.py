@@ -23,6 +23,18 @@ def first_repeat_of(session: Session, case_id: str) -> str | None:
     ).first()
 
 
+def lock_workflows(session: Session, case_ids: Sequence[str]) -> dict[str, CaseWorkflow]:
+    """The workflows of ``case_ids`` that exist, by case id, locked in case-id order
+    (PostgreSQL: two writers locking overlapping pairs wait for each other instead of
+    deadlocking) and read as they stand once locked. SQLite already holds its one
+    write lock."""
+    query = select(CaseWorkflow).where(CaseWorkflow.case_id.in_(list(case_ids)))
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.order_by(CaseWorkflow.case_id).with_for_update()
+    rows = session.scalars(query.execution_options(populate_existing=True))
+    return {row.case_id: row for row in rows}
+
+
 def get_workflow(
     session: Session, case_id: str, *, for_update: bool = False
 ) -> CaseWorkflow | None:

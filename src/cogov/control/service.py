@@ -323,7 +323,6 @@ def merge_case(
     username = (by or "").strip()
     if not username:
         raise InvalidDecision("by", "names the person who merges the case")
-    row = _workflow_row(session, case_id)  # an unknown case is WorkflowNotFound first
     target_id = (into or "").strip()
     if not target_id:
         raise MergeRefused("empty", target_id)
@@ -335,7 +334,14 @@ def merge_case(
             raise InvalidDecision("reason", problem)
         if len(words) > RESOLUTION_NOTE_MAX:
             raise InvalidDecision("reason", f"must be at most {RESOLUTION_NOTE_MAX} characters")
-    target = repository.get_workflow(session, target_id)
+    # Both rows locked, in one order: two merges that cross (A into B, B into A; or C
+    # into A while A goes into B) wait for each other and the second then sees the
+    # first, instead of both passing the checks below and making a loop or a chain.
+    rows = repository.lock_workflows(session, [case_id, target_id])
+    row = rows.get(case_id)
+    if row is None:
+        raise WorkflowNotFound(case_id)
+    target = rows.get(target_id)
     if target is None:
         raise MergeRefused("unknown", target_id)
     if target.state == MERGED_STATE:
