@@ -23,7 +23,7 @@ from cogov.control import (
 from cogov.core.clock import FixedClock
 from cogov.identity import MissingRole
 from cogov.ledger import LedgerEntry
-from cogov.review import ItemState, decide, get_item, merge_case
+from cogov.review import AlreadyClaimed, ItemState, claim, decide, get_item, merge_case
 from tests.review.conftest import GUARDIAN, Enqueue, MakePending, kinds, ledger
 
 
@@ -156,6 +156,28 @@ class TestMerge:
             )
         assert refused.value.field == "reason"
         assert _entries(db_session) == before
+
+
+class TestClaims:
+    def test_an_item_another_reviewer_holds_refuses_the_merge(
+        self,
+        db_session: Session,
+        queued: Enqueue,
+        make_pending: MakePending,
+        config: ControlConfig,
+        clock: FixedClock,
+    ) -> None:
+        item, original = queued(), make_pending()
+        claim(db_session, item_id=item.id, reviewer=GUARDIAN, clock=clock)
+        before = _entries(db_session)
+        with pytest.raises(AlreadyClaimed):
+            merge_case(db_session, case_id=item.case_id, into=original.case.id,
+                       reviewer="r.wu", config=config, clock=clock)  # fmt: skip
+        assert _entries(db_session) == before
+        # The holder may.
+        merge_case(db_session, case_id=item.case_id, into=original.case.id,
+                   reviewer=GUARDIAN, config=config, clock=clock)  # fmt: skip
+        assert get_item(db_session, item_id=item.id).state == ItemState.CANCELLED
 
 
 class TestApprovedRepeatOfAMergedCase:

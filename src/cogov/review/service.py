@@ -574,10 +574,19 @@ def merge_case(
     it: control moves the case to 'merged' and cancels its proposals that still waited
     for a human (:func:`cogov.control.merge_case`, whose refusals apply), and their
     review items are closed (:func:`cancel_items`), so nothing on the repeat is left
-    for anyone. ``reviewer`` must be an active user holding the reviewer role.
+    for anyone. ``reviewer`` must be an active user holding the reviewer role; an item
+    of the case that another reviewer holds refuses the merge (AlreadyClaimed), as it
+    would refuse their decision.
     Ledger: case.transitioned (with ``duplicate_of``), proposal.cancelled and
     review.cancelled."""
     reviewer = _reviewer(session, reviewer)
+    # A proposal of the case that another reviewer holds is theirs to act on: the merge
+    # waits for them, as a decision would (AlreadyClaimed).
+    now = iso_utc(_now(clock))
+    for proposal in proposals_for_case(session, case_id=case_id):
+        row = repository.item_for_proposal(session, proposal.id)
+        if row is not None and row.state in _OPEN:
+            _held(row, reviewer, now)
     merged = merge_workflow(
         session, case_id=case_id, into=into, by=reviewer, reason=reason, config=config,
         clock=clock,

@@ -360,7 +360,8 @@ def reject(
         "items closed. 404 for an unknown case. 422 names the field: `into` empty, the "
         "case itself, unknown, itself merged (merge into the case it repeats), or the case "
         "has repeats merged into it (merge the other way); 409 where the process has no "
-        "way to 'merged' from where the case stands (already merged, say)."
+        "way to 'merged' from where the case stands (already merged, say) or another "
+        "reviewer holds one of the case's review items."
     ),
     responses=responses(401, 403, 404, 409, 422),
 )
