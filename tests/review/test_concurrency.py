@@ -20,7 +20,7 @@ from cogov.db.engine import make_engine
 from cogov.db.migrate import upgrade
 from cogov.db.session import session_factory, unit_of_work
 from cogov.identity import add_user
-from cogov.intake import submit
+from cogov.intake import CaseRead, submit
 from cogov.ledger import LedgerEntry
 from cogov.review import (
     AlreadyClaimed,
@@ -52,6 +52,18 @@ class Queue:
     config_hash: str
 
 
+def _open_case(session: Session, clock: FixedClock, description: str, address: str) -> CaseRead:
+    """A new request, its workflow opened."""
+    body = {
+        "service_code": "illegal_dumping",
+        "description": description,
+        "address_string": address,
+    }
+    case = submit(session, body, config=INTAKE, clock=clock).case
+    open_workflow(session, case=case, config=CONTROL, clock=clock)
+    return case
+
+
 def queue_one(
     session: Session,
     agent: str,
@@ -60,17 +72,7 @@ def queue_one(
     number: int,
     deadline: datetime | None = None,
 ) -> str:
-    case = submit(
-        session,
-        {
-            "service_code": "illegal_dumping",
-            "description": f"Mattress {number}",
-            "address_string": f"{number} Main St",
-        },
-        config=INTAKE,
-        clock=clock,
-    ).case
-    open_workflow(session, case=case, config=CONTROL, clock=clock)
+    case = _open_case(session, clock, f"Mattress {number}", f"{number} Main St")
     proposal = govern(
         session,
         case=case,
@@ -237,28 +239,14 @@ class TestConcurrentClaims:
             assert sum(f'"{item.proposal_id}"' in payload for payload in applied) == 1
 
 
-def _open_case(session: Session, clock: FixedClock, number: int) -> str:
-    case = submit(
-        session,
-        {
-            "service_code": "illegal_dumping",
-            "description": f"Sofa {number}",
-            "address_string": f"{number} High St",
-        },
-        config=INTAKE,
-        clock=clock,
-    ).case
-    open_workflow(session, case=case, config=CONTROL, clock=clock)
-    return case.id
-
-
 class TestCrossingMerges:
     def test_the_second_of_two_crossing_merges_waits_and_is_refused(self, queue: Queue) -> None:
         """A into B and, at the same moment, B into A: both rows are locked in one
         order, so the second waits for the first, then sees B merged and refuses."""
         clock = FixedClock(START)
         with unit_of_work(queue.engine) as session:
-            a, b = _open_case(session, clock, 901), _open_case(session, clock, 902)
+            a = _open_case(session, clock, "Sofa 901", "901 High St").id
+            b = _open_case(session, clock, "Sofa 902", "902 High St").id
         factory = session_factory(queue.engine)
         holder = factory()
         outcome: list[BaseException | str] = []

@@ -263,6 +263,21 @@ def work_list(
     return [WorkflowRead.of(row) for row in rows]
 
 
+def _person_words(field: str, text: str | None, *, required: bool) -> str | None:
+    """A person's own words for the record (a resolution note, a merge reason): no
+    control characters, at most RESOLUTION_NOTE_MAX characters once trimmed; None when
+    empty and not ``required``. InvalidDecision names ``field`` otherwise."""
+    if problem := control_character_problem(text or ""):
+        raise InvalidDecision(field, problem)
+    words = (text or "").strip()
+    if required and not words:
+        raise InvalidDecision(field, f"must be 1-{RESOLUTION_NOTE_MAX} characters")
+    if len(words) > RESOLUTION_NOTE_MAX:
+        limit = f"1-{RESOLUTION_NOTE_MAX}" if required else f"at most {RESOLUTION_NOTE_MAX}"
+        raise InvalidDecision(field, f"must be {limit} characters")
+    return words or None
+
+
 def resolve_case(
     session: Session,
     *,
@@ -277,11 +292,7 @@ def resolve_case(
     stands), and ``note``, what was done in words the citizen reads, becomes the
     case's reply (not AI-drafted). Ledger: case.transitioned, naming the user, with
     the note's SHA-256 and length (never its text: it may hold personal data)."""
-    if problem := control_character_problem(note or ""):
-        raise InvalidDecision("note", problem)
-    words = (note or "").strip()
-    if not words or len(words) > RESOLUTION_NOTE_MAX:
-        raise InvalidDecision("note", f"must be 1-{RESOLUTION_NOTE_MAX} characters")
+    words = _person_words("note", note, required=True) or ""
     username = (by or "").strip()
     if not username:
         raise InvalidDecision("by", "names the person who resolves the case")
@@ -328,12 +339,7 @@ def merge_case(
         raise MergeRefused("empty", target_id)
     if target_id == case_id:
         raise MergeRefused("itself", target_id)
-    words = (reason or "").strip() or None
-    if words is not None:
-        if problem := control_character_problem(words):
-            raise InvalidDecision("reason", problem)
-        if len(words) > RESOLUTION_NOTE_MAX:
-            raise InvalidDecision("reason", f"must be at most {RESOLUTION_NOTE_MAX} characters")
+    words = _person_words("reason", reason, required=False)
     # Both rows locked, in one order: two merges that cross (A into B, B into A; or C
     # into A while A goes into B) wait for each other and the second then sees the
     # first, instead of both passing the checks below and making a loop or a chain.
@@ -538,7 +544,7 @@ def govern(
     was_merged = row.state == MERGED_STATE
     ledger = _Ledger(session, clock, drafts=[])
     records = _govern_rows(
-        ledger, row, case, agent, proposals, config, config_hash, clock, _stored_case(session)
+        ledger, row, case, agent, proposals, config, config_hash, clock, _stored_workflow(session)
     )
     earlier: list[ProposalRecord] = []
     if row.state == MERGED_STATE and not was_merged:
@@ -597,7 +603,7 @@ def _cancel_for_merge(
     return cancelled
 
 
-def _stored_case(session: Session) -> Callable[[str], CaseWorkflow | None]:
+def _stored_workflow(session: Session) -> Callable[[str], CaseWorkflow | None]:
     return lambda case_id: repository.get_workflow(session, case_id)
 
 
@@ -626,7 +632,7 @@ class GovernBatch:
         self._clock = clock
         self._workflows: dict[str, CaseWorkflow] = {}
         self._proposals: list[ProposalRecord] = []
-        self._stored = _stored_case(session)
+        self._stored = _stored_workflow(session)
 
     def _case_workflow(self, case_id: str) -> CaseWorkflow | None:
         return self._workflows.get(case_id) or self._stored(case_id)
@@ -927,7 +933,7 @@ def apply_human_decision(
     )
     if outcome is not Outcome.REJECTED:
         row = _workflow_row(session, record.case_id)
-        problem = _value_problem(_stored_case(session), record.case_id, record.action, final)
+        problem = _value_problem(_stored_workflow(session), record.case_id, record.action, final)
         if problem is not None:
             raise InvalidDecision("value", problem.reason)
         process = config.processes.get(row.process_id)
